@@ -1,0 +1,1 @@
+"""The `archscale` command line: thin typer commands over the library modules."""

@@ -1,0 +1,22 @@
+"""Architecture graphs: ops, the canonical DAG, notations and path statistics (no torch)."""
+
+from archscale.graph.architecture import FAMILY_NAMES, Architecture, Family, family_from_name, parse_architecture
+from archscale.graph.dag import Edge, Graph
+from archscale.graph.ops import Op, OpKind, op_from_name
+from archscale.graph.paths import PathMoments, iter_paths, path_moments
+
+__all__ = [
+    "FAMILY_NAMES",
+    "Architecture",
+    "Edge",
+    "Family",
+    "Graph",
+    "Op",
+    "OpKind",
+    "PathMoments",
+    "family_from_name",
+    "iter_paths",
+    "op_from_name",
+    "parse_architecture",
+    "path_moments",
+]

@@ -1,0 +1,29 @@
+"""The paper's rules: LR scale S = Σ_p L_p³ with transfer, and architecture-aware init (no torch)."""
+
+from archscale.principles.conventions import (
+    CONVENTION_NAMES,
+    Convention,
+    convention_from_name,
+    default_base,
+    depth_rule,
+)
+from archscale.principles.init import DegreeRule, ReadoutRule, edge_degrees, edge_stds, he_std, readout_std
+from archscale.principles.scale import DepthStats, Scale, depth_stats, lr_scale
+
+__all__ = [
+    "CONVENTION_NAMES",
+    "Convention",
+    "DegreeRule",
+    "DepthStats",
+    "ReadoutRule",
+    "Scale",
+    "convention_from_name",
+    "default_base",
+    "depth_rule",
+    "depth_stats",
+    "edge_degrees",
+    "edge_stds",
+    "he_std",
+    "lr_scale",
+    "readout_std",
+]
