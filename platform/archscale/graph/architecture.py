@@ -63,12 +63,17 @@ class Architecture:
         return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _infer_family(text: str) -> Family:
-    if text.startswith("|"):
-        return Family.NB201
-    if notation.is_digit_string(text) and any(c in "34" for c in text):
-        return Family.NB201
-    return Family.MLP
+def resolve_family(text: str, family: Family | None) -> Family:
+    """The family of a text notation: NAS-Bench-201 strings and codes with digits 3/4 are nb201,
+    other digit strings mlp unless `family` says otherwise; raise UserError on a contradiction."""
+    text = text.strip()
+    is_nb201 = text.startswith("|") or (("3" in text or "4" in text) and notation.is_digit_string(text))
+    if family is None:
+        return Family.NB201 if is_nb201 else Family.MLP
+    if is_nb201 and family is not Family.NB201:
+        kind = "NAS-Bench-201 string" if text.startswith("|") else "NAS-Bench-201 code (digits 3/4)"
+        raise UserError(f"'{text}' is a {kind}, which does not fit family {family.value}")
+    return family
 
 
 def parse_architecture(spec: Any, family: Family | str | None = None, kernel_size: int = 3) -> Architecture:
@@ -104,12 +109,7 @@ def parse_architecture(spec: Any, family: Family | str | None = None, kernel_siz
 def _parse_text(text: str, family: Family | None, kernel_size: int) -> Architecture:
     if not text:
         raise UserError("empty architecture")
-    inferred = _infer_family(text)
-    if family is None:
-        family = inferred
-    elif inferred is Family.NB201 and family is not Family.NB201:
-        kind = "NAS-Bench-201 string" if text.startswith("|") else "NAS-Bench-201 code (digits 3/4)"
-        raise UserError(f"'{text}' is a {kind}, which does not fit family {family.value}")
+    family = resolve_family(text, family)
     if text.startswith("|"):
         return Architecture(notation.parse_nb201_string(text), Family.NB201)
     if family is Family.NB201:

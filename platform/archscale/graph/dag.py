@@ -6,18 +6,22 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
+from operator import itemgetter
+from typing import NamedTuple
 
 from archscale.errors import UserError
-from archscale.graph.ops import Op
+from archscale.graph.ops import Op, OpKind
 
 
-@dataclass(frozen=True, order=True)
-class Edge:
-    """A non-zero edge from node `src` to node `dst` (src < dst) computing `op`."""
+class Edge(NamedTuple):
+    """An edge from node `src` to node `dst` (src < dst) computing `op`."""
 
     src: int
     dst: int
     op: Op
+
+
+_by_target = itemgetter(1, 0)
 
 
 @dataclass(frozen=True)
@@ -35,20 +39,19 @@ class Graph:
         """Validate and canonicalise; raise UserError on a malformed graph."""
         if num_nodes < 2:
             raise UserError(f"a graph needs at least 2 nodes (input and output), got {num_nodes}")
-        seen: set[tuple[int, int]] = set()
-        kept: list[Edge] = []
+        edges = list(edges)
         for edge in edges:
             if not 0 <= edge.src < edge.dst < num_nodes:
                 raise UserError(
                     f"edge {edge.src}->{edge.dst} is invalid: edges must go from a lower to a higher "
                     f"node within 0..{num_nodes - 1}"
                 )
-            if (edge.src, edge.dst) in seen:
-                raise UserError(f"edge {edge.src}->{edge.dst} is given twice")
-            seen.add((edge.src, edge.dst))
-            if not edge.op.is_zero:
-                kept.append(edge)
-        return cls(num_nodes, tuple(sorted(kept, key=lambda e: (e.dst, e.src))))
+        if len({(e.src, e.dst) for e in edges}) != len(edges):
+            pairs = [(e.src, e.dst) for e in edges]
+            src, dst = next(p for p in pairs if pairs.count(p) > 1)
+            raise UserError(f"edge {src}->{dst} is given twice")
+        kept = sorted((e for e in edges if e.op.kind is not OpKind.ZERO), key=_by_target)
+        return cls(num_nodes, tuple(kept))
 
     @property
     def output(self) -> int:
@@ -57,6 +60,10 @@ class Graph:
     def op(self, src: int, dst: int) -> Op | None:
         """The op on edge src→dst, or None where the edge is zero/absent."""
         return self._ops.get((src, dst))
+
+    def edge_op(self, src: int, dst: int) -> Op:
+        """The op on edge src→dst; KeyError when there is no such (non-zero) edge."""
+        return self._ops[(src, dst)]
 
     @cached_property
     def _ops(self) -> dict[tuple[int, int], Op]:

@@ -26,48 +26,52 @@ NB201_NAMES: dict[Op, str] = {
     conv(3): "nor_conv_3x3",
     avg_pool(3): "avg_pool_3x3",
 }
-_DIGIT_STRING = re.compile(r"^\d+(?:_\d+)*$")
+_DIGIT_STRING = re.compile(r"^[0-9]+(?:_[0-9]+)*$")
 
 
 def is_digit_string(text: str) -> bool:
     return bool(_DIGIT_STRING.match(text.strip()))
 
 
-def _digit_groups(text: str, max_digit: int, what: str) -> list[list[int]]:
+_DIGITS_UP_TO = {d: re.compile(rf"[0-{d}]+(?:_[0-{d}]+)*") for d in range(10)}
+
+
+def digit_groups(text: str, max_digit: int, what: str) -> list[str]:
+    """Split and validate a digit string: group k has exactly k digits, each at most `max_digit`."""
     text = text.strip()
-    if not _DIGIT_STRING.match(text):
-        raise UserError(f"{what} '{text}' is malformed: expected digit groups joined by '_', e.g. 2_02_002")
     groups = text.split("_")
-    parsed: list[list[int]] = []
+    if not _DIGITS_UP_TO[max_digit].fullmatch(text):
+        if not _DIGIT_STRING.match(text):
+            raise UserError(f"{what} '{text}' is malformed: expected digit groups joined by '_', e.g. 2_02_002")
+        k, group = next((k, g) for k, g in enumerate(groups, start=1) if max(g) > str(max_digit))
+        raise UserError(f"{what} '{text}': digit {max(group)} in group {k} is not an op (0..{max_digit})")
     for k, group in enumerate(groups, start=1):
         if len(group) != k:
             raise UserError(
                 f"{what} '{text}': group {k} ('{group}') must have {k} digit{'s' if k > 1 else ''}, "
                 f"one per edge into node {k}"
             )
-        digits = [int(c) for c in group]
-        bad = [d for d in digits if d > max_digit]
-        if bad:
-            raise UserError(f"{what} '{text}': digit {bad[0]} in group {k} is not an op (0..{max_digit})")
-        parsed.append(digits)
-    return parsed
+    return groups
+
+
+def digit_edges(text: str, max_digit: int, what: str) -> tuple[int, list[tuple[int, int, int]]]:
+    """Validate a digit string; return its node count and `(src, dst, digit)` for non-zero digits."""
+    groups = digit_groups(text, max_digit, what)
+    edges = [(j, k, int(d)) for k, group in enumerate(groups, start=1) for j, d in enumerate(group) if d != "0"]
+    return len(groups) + 1, edges
 
 
 def parse_dag_string(text: str, block: Op = LINEAR) -> Graph:
     """Parse the authors' MLP/CNN DAG string; digit 2 becomes `block` (Linear, or a Conv of the model)."""
     ops = (ZERO, SKIP, block)
-    groups = _digit_groups(text, 2, "DAG string")
-    edges = [Edge(j, k, ops[d]) for k, group in enumerate(groups, start=1) for j, d in enumerate(group)]
-    return Graph.build(len(groups) + 1, edges)
+    num_nodes, edges = digit_edges(text, 2, "DAG string")
+    return Graph.build(num_nodes, [Edge(j, k, ops[d]) for j, k, d in edges])
 
 
 def parse_nb201_code(text: str) -> Graph:
     """Parse a NAS-Bench-201 digit code such as `3_33_133`."""
-    groups = _digit_groups(text, 4, "NAS-Bench-201 code")
-    edges = [
-        Edge(j, k, NB201_OPS[d]) for k, group in enumerate(groups, start=1) for j, d in enumerate(group)
-    ]
-    return Graph.build(len(groups) + 1, edges)
+    num_nodes, edges = digit_edges(text, 4, "NAS-Bench-201 code")
+    return Graph.build(num_nodes, [Edge(j, k, NB201_OPS[d]) for j, k, d in edges])
 
 
 _NB201_TOKEN = re.compile(r"^([a-z0-9_]+)~(\d+)$")
@@ -102,7 +106,7 @@ def parse_nb201_string(text: str) -> Graph:
 
 
 def parse_edge_list(items: Sequence[Any]) -> Graph:
-    """Parse `[{from, to, op}, ...]`; the node count is the largest `to` plus one."""
+    """Parse `[{from, to, op}, ...]`; the node count is the largest node number plus one."""
     if not isinstance(items, Sequence) or isinstance(items, str) or not items:
         raise UserError("an edge list must be a non-empty list of {from, to, op} entries")
     edges: list[Edge] = []
@@ -115,7 +119,7 @@ def parse_edge_list(items: Sequence[Any]) -> Graph:
         if not isinstance(op, str):
             raise UserError(f"edge list entry {index}: 'op' must be a name, got {op!r}")
         edges.append(Edge(src, dst, op_from_name(op)))
-    return Graph.build(max(e.dst for e in edges) + 1, edges)
+    return Graph.build(max(max(e.src, e.dst) for e in edges) + 1, edges)
 
 
 def _dense_groups(graph: Graph, code: dict[Op, int], what: str) -> str:

@@ -8,7 +8,15 @@ from archscale.principles.conventions import (
     depth_rule,
 )
 from archscale.principles.init import DegreeRule, ReadoutRule, edge_degrees, edge_stds, he_std, readout_std
-from archscale.principles.scale import DepthStats, Scale, depth_stats, lr_scale
+from archscale.principles.scale import (
+    DepthStats,
+    Scale,
+    Transfer,
+    depth_stats,
+    digit_string_scale,
+    lr_scale,
+    transfer,
+)
 
 __all__ = [
     "CONVENTION_NAMES",
@@ -17,13 +25,16 @@ __all__ = [
     "DepthStats",
     "ReadoutRule",
     "Scale",
+    "Transfer",
     "convention_from_name",
     "default_base",
     "depth_rule",
     "depth_stats",
+    "digit_string_scale",
     "edge_degrees",
     "edge_stds",
     "he_std",
     "lr_scale",
     "readout_std",
+    "transfer",
 ]

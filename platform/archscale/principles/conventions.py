@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 
 from archscale.errors import UserError
 from archscale.graph import Architecture, Family, parse_architecture
@@ -59,6 +60,7 @@ def depth_rule(convention: Convention, family: Family) -> DepthRule:
     return _RULES[(convention, family)]
 
 
+@cache
 def default_base(convention: Convention, family: Family) -> Architecture:
     """The shallowest network of the family (one hidden layer; NB201: the identity cell)."""
     return parse_architecture(depth_rule(convention, family).base, family, BASE_KERNEL)
