@@ -1,0 +1,51 @@
+"""`archscale run` and `archscale schema`: run a study YAML; print the YAML's JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+DB_HELP = "Results database URL (default: $ARCHSCALE_DB, else sqlite:///archscale.db)."
+
+
+def run(
+    study: Annotated[Path, typer.Argument(help="The study YAML.")],
+    db: Annotated[str | None, typer.Option(help=DB_HELP, envvar="ARCHSCALE_DB", show_envvar=False)] = None,
+    address: Annotated[str, typer.Option(help="local (embedded Ray), auto, or HOST:PORT of a Ray cluster.")] = "local",
+    resume: Annotated[bool, typer.Option(help="Finish a stored study, with its stored YAML if this one differs.")] = False,
+    new_name: Annotated[str | None, typer.Option(help="Run this YAML under another study name.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a YAML field: key.path=value (repeatable).")
+    ] = None,
+    upgrade_db: Annotated[bool, typer.Option(help="Upgrade a database whose schema is behind.")] = False,
+    compare: Annotated[bool, typer.Option(help="Print the comparison when the study ends.")] = True,
+) -> None:
+    """Run a study: searches, then final runs of every strategy, every trial into the database."""
+    from rich.console import Console
+
+    from archscale.execution.study_run import run_study
+    from archscale.store import StudyStatus, resolve_url
+    from archscale.study import load_study
+
+    loaded = load_study(study, set_ or [])
+    url = resolve_url(db)
+    console = Console(stderr=True)
+    result = run_study(loaded, url, address, resume=resume, new_name=new_name, upgrade_db=upgrade_db, console=console)
+    if compare:
+        from archscale.cli.compare_render import print_comparison
+
+        print_comparison(result.name, url)
+    if result.status is not StudyStatus.COMPLETED:
+        console.print(f"[red]study {result.name} ended {result.status.value}[/]: run it again to finish what is missing")
+        raise typer.Exit(1)
+    console.print(f"[green]study {result.name} completed[/] ({result.trials} trials this run)")
+
+
+def schema() -> None:
+    """Print the JSON Schema of study YAMLs (for editor completion and validation)."""
+    from archscale.study import study_schema
+
+    print(json.dumps(study_schema(), indent=2))

@@ -1,0 +1,93 @@
+"""One Tune run per phase: every planned trial of every architecture shares the workers."""
+
+from __future__ import annotations
+
+import math
+import tempfile
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from archscale.execution.context import TrialContext
+from archscale.execution.outcome import Outcome
+from archscale.execution.progress import PhaseProgress
+from archscale.execution.recorder import Recorder
+from archscale.execution.scheduler import PerSearchASHA
+from archscale.execution.searcher import StudySearcher
+from archscale.execution.trainable import run_trial
+from archscale.strategies.plan import PhasePlan
+from archscale.study.spec import ResourcesSpec
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from archscale.store import Writer
+
+
+@dataclass(frozen=True)
+class PhaseRun:
+    """What to run and where results go."""
+
+    plan: PhasePlan
+    context: TrialContext
+    resources: ResourcesSpec
+    cluster: dict[str, float]
+    writer: Writer
+    study_id: int
+    arch_ids: dict[str, int]
+    db_url: str
+
+
+def slots(resources: ResourcesSpec, cluster: dict[str, float]) -> int:
+    """How many trials fit at once: the YAML's max_concurrent, else what the cluster's CPUs/GPUs hold."""
+    fit = math.floor(cluster.get("CPU", 1) / resources.cpu_per_trial + 1e-9)
+    if resources.gpu_per_trial > 0:
+        fit = min(fit, math.floor(cluster.get("GPU", 0) / resources.gpu_per_trial + 1e-9))
+    if fit < 1:
+        raise_unfit(resources, cluster)
+    return min(fit, resources.max_concurrent or fit)
+
+
+def raise_unfit(resources: ResourcesSpec, cluster: dict[str, float]) -> None:
+    from archscale.errors import UserError
+
+    raise UserError(
+        f"no trial fits the cluster: a trial needs {resources.cpu_per_trial:g} CPU and {resources.gpu_per_trial:g} GPU, "
+        f"the cluster has {cluster.get('CPU', 0):g} CPU and {cluster.get('GPU', 0):g} GPU"
+    )
+
+
+def run_phase(run: PhaseRun, progress: Progress, total: int) -> list[tuple[dict, Outcome]]:
+    """Run the phase's trials with Ray Tune; return each finished trial's config and outcome."""
+    from ray import tune
+
+    budgets = {s: run.context.budget(s) for s in ("fixed", "principled", "tuned", "probe")}
+    searcher = StudySearcher(run.plan.units, run.plan.searches, run.db_url, budgets)
+    rules = {s.name: s.early_stopping for s in run.plan.searches if s.early_stopping is not None}
+    scheduler = PerSearchASHA(rules, max_t=int(run.context.training["epochs"]))
+    recorder = Recorder(run.writer, run.study_id, run.arch_ids, run.context)
+    trainable = tune.with_resources(
+        tune.with_parameters(run_trial, context=run.context),
+        {"cpu": run.resources.cpu_per_trial, "gpu": run.resources.gpu_per_trial},
+    )
+    with tempfile.TemporaryDirectory(prefix="archscale-tune-") as storage:
+        tuner = tune.Tuner(
+            trainable,
+            tune_config=tune.TuneConfig(
+                search_alg=searcher,
+                scheduler=scheduler,
+                num_samples=-1,
+                max_concurrent_trials=slots(run.resources, run.cluster),
+                reuse_actors=True,
+            ),
+            run_config=tune.RunConfig(
+                name=run.plan.phase_name,
+                storage_path=storage,
+                callbacks=[recorder, PhaseProgress(progress, run.plan.phase_name, total)],
+                verbose=0,
+                failure_config=tune.FailureConfig(max_failures=run.resources.max_failures),
+                checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=False),
+            ),
+        )
+        tuner.fit()
+    run.writer.flush()
+    return recorder.outcomes

@@ -1,0 +1,46 @@
+"""Starting or joining Ray: embedded local Ray by default, or a cluster by address."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from archscale.errors import UserError
+
+
+def ray_temp_dir() -> Path:
+    """Ray's temp files for embedded runs: short (Ray's socket paths are limited to ~107 bytes) and
+    private to this user, never Ray's shared default."""
+    base = Path(os.environ.get("ARCHSCALE_RAY_TMPDIR") or Path(tempfile.gettempdir()) / f"archscale-ray-{os.getuid()}")
+    base.mkdir(parents=True, exist_ok=True)
+    return base
+
+
+@contextmanager
+def ray_session(address: str) -> Iterator[dict[str, float]]:
+    """Start embedded Ray (`local`) or connect to a cluster (`auto`, `HOST:PORT`, `ray://...`); yield
+    the cluster's resources and shut the connection down afterwards."""
+    import ray
+
+    kwargs: dict[str, object] = {"logging_level": "ERROR", "log_to_driver": False, "configure_logging": True}
+    if address == "local":
+        os.environ.setdefault("RAY_TMPDIR", str(ray_temp_dir()))
+        kwargs |= {"include_dashboard": False, "_temp_dir": str(ray_temp_dir()), "num_cpus": os.cpu_count()}
+    else:
+        kwargs["address"] = address
+    os.environ.setdefault("RAY_DEDUP_LOGS", "0")
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    # A trial's last report says how it ended and carries no metric (see trainable.run_trial).
+    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
+    try:
+        ray.init(**kwargs)
+    except (ConnectionError, ValueError, RuntimeError) as exc:
+        raise UserError(f"cannot start or reach Ray at '{address}': {str(exc).splitlines()[0]}") from None
+    try:
+        yield {k: float(v) for k, v in ray.cluster_resources().items()}
+    finally:
+        ray.shutdown()

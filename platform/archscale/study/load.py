@@ -1,0 +1,127 @@
+"""Read a study YAML into a validated StudySpec; every error is one line naming the field and line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from archscale.errors import UserError
+from archscale.study.spec import StudySpec
+
+
+@dataclass(frozen=True)
+class LoadedStudy:
+    """A validated study with its source: `text` is the YAML verbatim, plus one `# --set` comment
+    line per override (the database keys a study's identity on this text)."""
+
+    spec: StudySpec
+    text: str
+    path: Path | None
+
+
+def study_schema() -> dict[str, Any]:
+    """The JSON Schema of a study YAML (for editors and validators)."""
+    return StudySpec.model_json_schema()
+
+
+def load_study(path: str | Path, overrides: list[str] | None = None) -> LoadedStudy:
+    """Load and validate `path`, applying `key.path=value` overrides (values parsed as YAML)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise UserError(f"cannot read study {path}: {exc.strerror}") from None
+    return parse_study(text, str(path), overrides or [], path)
+
+
+def parse_study(text: str, source: str, overrides: list[str], path: Path | None = None) -> LoadedStudy:
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"{source}{where}: invalid YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{source}: a study must be a YAML mapping (name, dataset, architectures, ...)")
+    for override in overrides:
+        _apply(data, override)
+    try:
+        spec = StudySpec.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        loc = tuple(error["loc"])
+        field = ".".join(str(p) for p in loc) or "(top level)"
+        line = _line_of(root, loc)
+        where = f":{line}" if line else ""
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise UserError(f"{source}{where}: {field}: {_message(error)}{more}") from None
+    _check_registries(spec, source)
+    full_text = text + "".join(f"\n# --set {o}" for o in overrides)
+    return LoadedStudy(spec, full_text, path)
+
+
+def _message(error: Any) -> str:
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        return "unknown field (check the spelling; `archscale schema` lists the fields)"
+    return message
+
+
+def _apply(data: dict[str, Any], override: str) -> None:
+    key, sep, value = override.partition("=")
+    if not sep or not key.strip():
+        raise UserError(f"--set {override!r}: expected key.path=value")
+    *parents, last = key.strip().split(".")
+    node: Any = data
+    for part in parents:
+        child = node.get(part) if isinstance(node, dict) else None
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise UserError(f"--set {override!r}: {part} is not a mapping")
+        node = child
+    try:
+        node[last] = yaml.safe_load(value)
+    except yaml.YAMLError:
+        raise UserError(f"--set {override!r}: the value is not valid YAML") from None
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """The 1-based line of the deepest YAML node on the path `loc` (pydantic's error location)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == part), None)
+            key = next((k for k, _ in node.value if k.value == part), None)
+            if match is None:
+                return line
+            node, line = match, (key.start_mark.line + 1 if key is not None else line)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            continue  # pydantic's union-branch labels have no node of their own
+    return line
+
+
+def _check_registries(spec: StudySpec, source: str) -> None:
+    from archscale.data import list_datasets
+    from archscale.nn import list_init_schemes
+
+    if spec.dataset.name not in list_datasets():
+        known = ", ".join(list_datasets())
+        raise UserError(f"{source}: dataset.name: unknown dataset '{spec.dataset.name}'; known: {known}")
+    schemes = list_init_schemes()
+    strategies = spec.strategies
+    for name, strategy in (("fixed", strategies.fixed), ("principled", strategies.principled),
+                           ("tuned", strategies.tuned), ("probe", strategies.probe)):
+        if strategy is not None and strategy.init not in schemes:
+            raise UserError(
+                f"{source}: strategies.{name}.init: unknown init scheme '{strategy.init}'; known: {', '.join(schemes)}"
+            )
