@@ -23,7 +23,9 @@ class TrialContext:
     @classmethod
     def of(cls, ctx: StudyContext) -> TrialContext:
         spec: StudySpec = ctx.spec
-        archs = {key: (info.arch.notation, info.arch.family.value, info.arch.kernel_size) for key, info in ctx.archs.items()}
+        archs = {
+            key: (info.arch.notation, info.arch.family.value, info.arch.kernel_size) for key, info in ctx.archs.items()
+        }
         probe = spec.strategies.probe.model_dump() if spec.strategies.probe is not None else None
         return cls(
             spec.dataset.model_dump(),

@@ -28,7 +28,7 @@ def judge(epochs: list[dict[str, Any]], end: dict[str, Any] | None, budget: int)
     selected = max(epochs, key=lambda e: (_score(e), -e[TIME_ATTR])) if epochs else None
     if end is not None and end.get("status") == "diverged":
         return Outcome(TrialStatus.DIVERGED, reached, selected)
-    if end is not None and end.get("status") == "completed" or reached >= budget:
+    if (end is not None and end.get("status") == "completed") or reached >= budget:
         return Outcome(TrialStatus.COMPLETED, reached, selected)
     return Outcome(TrialStatus.PRUNED, reached, selected)
 

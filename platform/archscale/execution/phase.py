@@ -51,7 +51,8 @@ def raise_unfit(resources: ResourcesSpec, cluster: dict[str, float]) -> None:
     from archscale.errors import UserError
 
     raise UserError(
-        f"no trial fits the cluster: a trial needs {resources.cpu_per_trial:g} CPU and {resources.gpu_per_trial:g} GPU, "
+        f"no trial fits the cluster: a trial needs {resources.cpu_per_trial:g} CPU and "
+        f"{resources.gpu_per_trial:g} GPU, "
         f"the cluster has {cluster.get('CPU', 0):g} CPU and {cluster.get('GPU', 0):g} GPU"
     )
 

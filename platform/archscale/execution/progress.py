@@ -45,8 +45,9 @@ class PhaseProgress(Callback):
         self._counts["running"] += 1
         self._update()
 
-    def on_trial_result(self, iteration: int, trials: list[Trial], trial: Trial, result: dict[str, Any],
-                        **info: Any) -> None:
+    def on_trial_result(
+        self, iteration: int, trials: list[Trial], trial: Trial, result: dict[str, Any], **info: Any
+    ) -> None:
         if TIME_ATTR in result and result.get(METRIC) is not None:
             self._best = max(self._best or 0.0, float(result[METRIC]))
             self._update()

@@ -36,8 +36,13 @@ class Recorder(Callback):
     def _row(self, trial: Trial, **fields: Any) -> int:
         unit = trial.config["unit"]
         return self._writer.upsert_trial(
-            self._study_id, self._arch_ids[unit["arch_key"]], unit["strategy"], unit["phase"], unit["seed"],
-            unit["trial_number"], **fields,
+            self._study_id,
+            self._arch_ids[unit["arch_key"]],
+            unit["strategy"],
+            unit["phase"],
+            unit["seed"],
+            unit["trial_number"],
+            **fields,
         )
 
     def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
@@ -45,20 +50,34 @@ class Recorder(Callback):
         hyper = {"lr": trial.config["lr"], **unit["init"], "epochs": self._context.budget(unit["strategy"])}
         self._epochs[trial.trial_id] = []
         self._rows[trial.trial_id] = self._row(
-            trial, hyperparameters=hyper, status=TrialStatus.RUNNING, started_at=datetime.now(UTC),
-            ray_trial_id=trial.trial_id, optuna_study=trial.config.get("search"), finished_at=None, error=None,
+            trial,
+            hyperparameters=hyper,
+            status=TrialStatus.RUNNING,
+            started_at=datetime.now(UTC),
+            ray_trial_id=trial.trial_id,
+            optuna_study=trial.config.get("search"),
+            finished_at=None,
+            error=None,
         )
 
-    def on_trial_result(self, iteration: int, trials: list[Trial], trial: Trial, result: dict[str, Any],
-                        **info: Any) -> None:
+    def on_trial_result(
+        self, iteration: int, trials: list[Trial], trial: Trial, result: dict[str, Any], **info: Any
+    ) -> None:
         row = self._rows.get(trial.trial_id)
         if row is None or TIME_ATTR not in result:
             return
         self._epochs[trial.trial_id].append(result)
         self._writer.add_epoch(
-            row, int(result[TIME_ATTR]), train_loss=result["train_loss"], train_accuracy=result["train_acc"],
-            val_loss=result["val_loss"], val_accuracy=result["val_acc"], test_loss=result["test_loss"],
-            test_accuracy=result["test_acc"], lr=result["lr"], seconds=result["seconds"],
+            row,
+            int(result[TIME_ATTR]),
+            train_loss=result["train_loss"],
+            train_accuracy=result["train_acc"],
+            val_loss=result["val_loss"],
+            val_accuracy=result["val_acc"],
+            test_loss=result["test_loss"],
+            test_accuracy=result["test_acc"],
+            lr=result["lr"],
+            seconds=result["seconds"],
         )
 
     def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
@@ -69,11 +88,18 @@ class Recorder(Callback):
         selected = outcome.selected or {}
         device_seconds = (end or {}).get("device_seconds") or (epochs[-1]["device_seconds"] if epochs else None)
         self._row(
-            trial, status=outcome.status, budget_reached=outcome.budget, selected_epoch=selected.get(TIME_ATTR),
-            val_loss=selected.get("val_loss"), val_accuracy=selected.get("val_acc"),
-            test_loss=selected.get("test_loss"), test_accuracy=selected.get("test_acc"),
-            device_kind=(end or {}).get("device_kind", "cpu"), device_seconds=device_seconds,
-            wall_seconds=(end or {}).get("wall_seconds"), finished_at=datetime.now(UTC),
+            trial,
+            status=outcome.status,
+            budget_reached=outcome.budget,
+            selected_epoch=selected.get(TIME_ATTR),
+            val_loss=selected.get("val_loss"),
+            val_accuracy=selected.get("val_acc"),
+            test_loss=selected.get("test_loss"),
+            test_accuracy=selected.get("test_acc"),
+            device_kind=(end or {}).get("device_kind", "cpu"),
+            device_seconds=device_seconds,
+            wall_seconds=(end or {}).get("wall_seconds"),
+            finished_at=datetime.now(UTC),
         )
         self.outcomes.append((trial.config, outcome))
         self._rows.pop(trial.trial_id, None)

@@ -29,8 +29,13 @@ class PerSearchASHA(FIFOScheduler):
             return None
         if name not in self._asha:
             self._asha[name] = AsyncHyperBandScheduler(
-                time_attr=TIME_ATTR, metric=METRIC, mode="max", max_t=self._max_t,
-                grace_period=rule.grace_epochs, reduction_factor=rule.reduction_factor, brackets=1,
+                time_attr=TIME_ATTR,
+                metric=METRIC,
+                mode="max",
+                max_t=self._max_t,
+                grace_period=rule.grace_epochs,
+                reduction_factor=rule.reduction_factor,
+                brackets=1,
             )
         return self._asha[name]
 

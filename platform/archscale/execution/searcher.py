@@ -106,8 +106,9 @@ class StudySearcher(Searcher):
             if result is not None and TIME_ATTR in result and result not in epochs:
                 epochs.append(result)
             search = self._searches[name]
-            outcome = judge(epochs, result if result and TIME_ATTR not in result else None,
-                            self._budgets[search.strategy.value])
+            outcome = judge(
+                epochs, result if result and TIME_ATTR not in result else None, self._budgets[search.strategy.value]
+            )
             trial.set_user_attr("status", outcome.status.value)
             trial.set_user_attr("budget", outcome.budget)
             if outcome.status.value == "pruned":

@@ -13,6 +13,7 @@ import socket
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -27,6 +28,9 @@ from archscale.strategies import ChosenLrs, PhasePlan, StudyContext, final_plan,
 from archscale.study.architectures import expand_architectures
 from archscale.study.load import LoadedStudy, parse_study
 
+if TYPE_CHECKING:
+    from archscale.data import Splits
+
 DONE = {TrialStatus.COMPLETED.value, TrialStatus.PRUNED.value, TrialStatus.DIVERGED.value}
 
 
@@ -35,16 +39,22 @@ class StudyResult:
     name: str
     status: StudyStatus
     trials: int
-    failed: int
 
 
 def run_study(
-    loaded: LoadedStudy, db_url: str, address: str, *, resume: bool = False, new_name: str | None = None,
-    upgrade_db: bool = False, console: Console | None = None,
+    loaded: LoadedStudy,
+    db_url: str,
+    address: str,
+    *,
+    resume: bool = False,
+    new_name: str | None = None,
+    upgrade_db: bool = False,
+    console: Console | None = None,
 ) -> StudyResult:
     """Run (or continue) a study; return how it ended. Raise UserError before starting Ray on bad input."""
     console = console or Console(stderr=True)
     name = new_name or loaded.spec.name
+    ctx, splits = _prepare(name, loaded, console)
     writer = Writer(db_url, upgrade_db=upgrade_db)
     try:
         study_id = writer.ensure_study(name, loaded.text, git_revision=_git_revision(), host=_host())
@@ -56,15 +66,10 @@ def run_study(
             ) from None
         loaded = _stored(db_url, name)
         console.print(f"[yellow]resuming '{name}' with the YAML stored in the database[/]")
+        ctx, splits = _prepare(name, loaded, console)
         study_id = writer.ensure_study(name, loaded.text, git_revision=_git_revision(), host=_host())
     spec = loaded.spec
-    archs, skipped = expand_architectures(spec.architectures, spec.model)
-    for s in skipped:
-        console.print(f"[yellow]skipping {s.label}: {s.reason}[/]")
-    if not archs:
-        raise UserError("no trainable architecture left: every architecture lacks an input→output path")
-    ctx = StudyContext.build(name, spec, archs)
-    arch_ids = _store_architectures(writer, ctx)
+    arch_ids = _store_architectures(writer, ctx, splits)
     stale = writer.mark_stale_running_failed(study_id)
     if stale:
         console.print(f"{stale} trials left running by a stopped driver are marked failed and will run again")
@@ -75,31 +80,26 @@ def run_study(
         f"results in {mask_url(db_url)}"
     )
     status = StudyStatus.INTERRUPTED
+    ran = 0
     try:
         with ray_session(address) as cluster, make_progress() as progress:
-            runs = []
+
+            def phase(plan: PhasePlan, total: int) -> int:
+                run = PhaseRun(plan, trial_context, spec.resources, cluster, writer, study_id, arch_ids, db_url)
+                return len(run_phase(run, progress, total)) if total else 0
+
             search = _pending(search_plan(ctx), done)
             storage = optuna_storage(db_url)
             remaining = sum(max(0, s.spec.trials - open_search(s, storage)[1]) for s in search.searches)
-            if remaining or search.units:
-                runs += run_phase(_phase(search, trial_context, spec, cluster, writer, study_id, arch_ids, db_url),
-                                  progress, len(search.units) + remaining)
+            ran += phase(search, len(search.units) + remaining)
             chosen = ChosenLrs.from_searches(search.searches, storage)
             final = _pending(final_plan(ctx, chosen), done)
-            if final.units:
-                runs += run_phase(_phase(final, trial_context, spec, cluster, writer, study_id, arch_ids, db_url),
-                                  progress, len(final.units))
-        failed = sum(1 for _, outcome in runs if outcome.status is TrialStatus.FAILED)
+            ran += phase(final, len(final.units))
         status = StudyStatus.COMPLETED if _complete(db_url, name, ctx, chosen) else StudyStatus.FAILED
-        return StudyResult(name, status, len(runs), failed)
+        return StudyResult(name, status, ran)
     finally:
         writer.finish_study(study_id, status)
         writer.close()
-
-
-def _phase(plan: PhasePlan, context: TrialContext, spec: object, cluster: dict[str, float], writer: Writer,
-           study_id: int, arch_ids: dict[str, int], db_url: str) -> PhaseRun:
-    return PhaseRun(plan, context, spec.resources, cluster, writer, study_id, arch_ids, db_url)  # type: ignore[attr-defined]
 
 
 def _pending(plan: PhasePlan, done: set[tuple[str, str, str, int, int]]) -> PhasePlan:
@@ -110,8 +110,7 @@ def _done_keys(db_url: str, name: str) -> set[tuple[str, str, str, int, int]]:
     trials = read_trials(db_url, name)
     finished = trials[trials["status"].isin(DONE)]
     return {
-        (r.graph_hash, r.strategy, r.phase, int(r.seed), int(r.trial_number))
-        for r in finished.itertuples(index=False)
+        (r.graph_hash, r.strategy, r.phase, int(r.seed), int(r.trial_number)) for r in finished.itertuples(index=False)
     }
 
 
@@ -121,24 +120,54 @@ def _complete(db_url: str, name: str, ctx: StudyContext, chosen: ChosenLrs) -> b
     return bool(expected) and expected <= _done_keys(db_url, name)
 
 
-def _store_architectures(writer: Writer, ctx: StudyContext) -> dict[str, int]:
-    """Store every architecture with its parameter count and path statistics; return their ids.
-    Loading the dataset here checks its files before Ray starts."""
+def _prepare(name: str, loaded: LoadedStudy, console: Console) -> tuple[StudyContext, Splits]:
+    """Expand the architectures and load the dataset: every check that needs no database or Ray."""
     from archscale.data import load_dataset
+
+    spec = loaded.spec
+    archs, skipped = expand_architectures(spec.architectures, spec.model)
+    for s in skipped:
+        console.print(f"[yellow]skipping {s.label}: {s.reason}[/]")
+    if not archs:
+        raise UserError("no trainable architecture left: every architecture lacks an input→output path")
+    d = spec.dataset
+    splits = load_dataset(
+        d.name,
+        root=d.root,
+        val_fraction=d.val_fraction,
+        split_seed=d.split_seed,
+        limit=d.limit,
+        test_limit=d.test_limit,
+        **d.options,
+    )
+    return StudyContext.build(name, spec, archs), splits
+
+
+def _store_architectures(writer: Writer, ctx: StudyContext, splits: Splits) -> dict[str, int]:
+    """Store every architecture with its parameter count and path statistics; return their ids."""
     from archscale.nn import build_model, count_params
 
-    d, model = ctx.spec.dataset, ctx.spec.model
-    splits = load_dataset(d.name, root=d.root, val_fraction=d.val_fraction, split_seed=d.split_seed,
-                          limit=d.limit, test_limit=d.test_limit, **d.options)
+    model = ctx.spec.model
     ids = {}
     for key, info in ctx.archs.items():
         stats = info.scale.stats
-        network = build_model(info.arch, width=model.width, cells=model.cells, classes=splits.num_classes,
-                              input_shape=splits.input_shape, batch_norm=model.batch_norm)
+        network = build_model(
+            info.arch,
+            width=model.width,
+            cells=model.cells,
+            classes=splits.num_classes,
+            input_shape=splits.input_shape,
+            batch_norm=model.batch_norm,
+        )
         ids[key] = writer.upsert_architecture(
-            key, info.arch.notation, info.arch.family.value, kernel_size=info.arch.kernel_size,
-            n_params=count_params(network), paths=float(stats.paths),
-            depth_cubed_sum=float(stats.S) if stats.S is not None else None, principled_scale=info.scale.lr_factor,
+            key,
+            info.arch.notation,
+            info.arch.family.value,
+            kernel_size=info.arch.kernel_size,
+            n_params=count_params(network),
+            paths=float(stats.paths),
+            depth_cubed_sum=float(stats.S) if stats.S is not None else None,
+            principled_scale=info.scale.lr_factor,
         )
     return ids
 
@@ -153,8 +182,13 @@ def _stored(db_url: str, name: str) -> LoadedStudy:
 
 def _git_revision() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=Path(__file__).parent)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).parent,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None

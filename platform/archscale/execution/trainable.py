@@ -79,8 +79,13 @@ def _splits(context: TrialContext) -> Splits:
     key = repr(sorted(d.items()))
     if key not in _LOADED:
         _LOADED[key] = load_dataset(
-            d["name"], root=d["root"], val_fraction=d["val_fraction"], split_seed=d["split_seed"],
-            limit=d["limit"], test_limit=d["test_limit"], **d["options"],
+            d["name"],
+            root=d["root"],
+            val_fraction=d["val_fraction"],
+            split_seed=d["split_seed"],
+            limit=d["limit"],
+            test_limit=d["test_limit"],
+            **d["options"],
         )
     return _LOADED[key]
 

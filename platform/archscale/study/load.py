@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,16 +55,23 @@ def parse_study(text: str, source: str, overrides: list[str], path: Path | None 
     try:
         spec = StudySpec.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        loc = tuple(error["loc"])
+        error = max(exc.errors(), key=lambda e: len(_field_path(e["loc"])))
+        loc = _field_path(error["loc"])
         field = ".".join(str(p) for p in loc) or "(top level)"
         line = _line_of(root, loc)
         where = f":{line}" if line else ""
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        others = [e for e in exc.errors() if _field_path(e["loc"]) != loc[: len(_field_path(e["loc"]))]]
+        more = f" (and {len(others)} more)" if others else ""
         raise UserError(f"{source}{where}: {field}: {_message(error)}{more}") from None
     _check_registries(spec, source)
     full_text = text + "".join(f"\n# --set {o}" for o in overrides)
     return LoadedStudy(spec, full_text, path)
+
+
+def _field_path(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The YAML path of a pydantic error location, without its union-branch labels
+    (`constrained-float`, `BaseLrSearch`, ...): our fields are all snake_case."""
+    return tuple(p for p in loc if isinstance(p, int) or re.fullmatch(r"[a-z_][a-z0-9_]*", str(p)))
 
 
 def _message(error: Any) -> str:
@@ -119,8 +127,12 @@ def _check_registries(spec: StudySpec, source: str) -> None:
         raise UserError(f"{source}: dataset.name: unknown dataset '{spec.dataset.name}'; known: {known}")
     schemes = list_init_schemes()
     strategies = spec.strategies
-    for name, strategy in (("fixed", strategies.fixed), ("principled", strategies.principled),
-                           ("tuned", strategies.tuned), ("probe", strategies.probe)):
+    for name, strategy in (
+        ("fixed", strategies.fixed),
+        ("principled", strategies.principled),
+        ("tuned", strategies.tuned),
+        ("probe", strategies.probe),
+    ):
         if strategy is not None and strategy.init not in schemes:
             raise UserError(
                 f"{source}: strategies.{name}.init: unknown init scheme '{strategy.init}'; known: {', '.join(schemes)}"

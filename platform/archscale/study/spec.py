@@ -25,7 +25,9 @@ class Strict(BaseModel):
 class DatasetSpec(Strict):
     """Which data, and how the training set is split into train and validation."""
 
-    name: str = Field(description="A registered dataset: digits, mnist1d, synthetic, cifar10, cifar100, imagenet16-120.")
+    name: str = Field(
+        description="A registered dataset: digits, mnist1d, synthetic, cifar10, cifar100, imagenet16-120."
+    )
     root: str | None = Field(None, description="Directory of file-based datasets (CIFAR, ImageNet16).")
     val_fraction: float = Field(0.2, ge=0, lt=1, description="Share of the training set held out for validation.")
     split_seed: int = Field(0, description="Seed of the train/validation split (fixed across trials).")
@@ -87,7 +89,9 @@ class BaseLrSearch(Strict):
 
 
 class FixedStrategy(Strict):
-    lr: PositiveFloat | Literal["base"] = Field("base", description="A number, or `base`: the searched base LR, unscaled.")
+    lr: PositiveFloat | Literal["base"] = Field(
+        "base", description="A number, or `base`: the searched base LR, unscaled."
+    )
     init: str = "kaiming"
 
 

@@ -1,0 +1,5 @@
+"""`python -m archscale.cli` runs the command line (the same as the `archscale` script)."""
+
+from archscale.cli.app import main
+
+main()

@@ -1,0 +1,85 @@
+"""`archscale lr` as a user runs it: a real process, real exit codes, no tracebacks."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ARCHSCALE = [sys.executable, "-m", "archscale.cli"]
+
+
+def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*ARCHSCALE, *args], input=stdin, capture_output=True, text=True, timeout=60)
+
+
+def test_single_architecture_table():
+    result = run("lr", "3_33_133", "--base-lr", "0.46")
+    assert result.returncode == 0, result.stderr
+    assert "0.0421681" in result.stdout and "nb201" in result.stdout
+
+
+def test_json_batch_from_stdin_keeps_order_and_reports_each_line():
+    result = run("lr", "--json", stdin="2_02_002\n\n# comment\nnot-an-arch\n0_02_002_0002\n3_33_133\n")
+    assert result.returncode == 0
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["arch"] for r in records] == ["2_02_002", "not-an-arch", "0_02_002_0002", "3_33_133"]
+    assert [r["status"] for r in records] == ["ok", "error", "no-path", "ok"]
+    assert records[0]["lr"] == pytest.approx(0.353553, abs=5e-7)
+    assert records[1]["line"] == 4 and "cannot read architecture" in records[1]["error"]
+    assert records[2]["lr"] is None
+    for key in ("arch", "family", "convention", "paths", "S", "scale", "lr", "status"):
+        assert key in records[0]
+    assert "1 of 4 lines could not be read" in result.stderr
+
+
+def test_strict_stops_at_the_first_malformed_line():
+    result = run("lr", "--json", "--strict", stdin="2\n2_2\n2_02\n")
+    assert result.returncode == 2
+    assert result.stdout.count("\n") == 1
+    assert result.stderr.strip().endswith("must have 2 digits, one per edge into node 2")
+    assert "line 2" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["lr", "0_04_002"], "has no input→output path"),
+        (["lr", "2_2"], "group 2 ('2') must have 2 digits"),
+        (["lr", "2", "--family", "resnet"], "unknown family 'resnet'"),
+        (["lr", "2", "--convention", "mup"], "unknown convention 'mup'"),
+        (["lr", "2", "--base-lr", "0"], "--base-lr must be positive"),
+        (["lr", "--file", "/nonexistent/archs.txt"], "cannot read /nonexistent/archs.txt"),
+    ],
+)
+def test_user_errors_are_one_line_exit_2(args, message):
+    result = run(*args)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_file_paper_convention_base_and_cnn(tmp_path: Path):
+    archs = tmp_path / "archs.txt"
+    archs.write_text("2_02_002_0002\n2_22_222_2222\n")
+    result = run("lr", "--file", str(archs), "--json", "--convention", "paper")
+    assert [json.loads(x)["scale"] for x in result.stdout.splitlines()] == pytest.approx([0.089443, 0.049629], abs=5e-7)
+    based = json.loads(run("lr", "2_02_002_0002", "--base", "2_02_002", "--json").stdout)
+    assert based["scale"] == pytest.approx((216 / 343) ** 0.5)
+    cnn = json.loads(run("lr", "2_22_222", "--family", "cnn", "--kernel-size", "5", "--json").stdout)
+    assert cnn["lr"] == pytest.approx(0.135424, abs=5e-7) and cnn["kernel_factor"] == pytest.approx(0.6)
+
+
+def test_explain_lists_paths_degrees_and_init():
+    result = run("lr", "2_10_011_0001", "--explain", "--width", "512")
+    assert result.returncode == 0
+    for text in ("0→1→3→4", "0→2→3→4", "in-degrees of nodes 0..4: [1, 1, 1, 2, 1]", "0.06250"):
+        assert text in result.stdout
+
+
+def test_large_batch_runs_in_parallel_and_in_order():
+    lines = [f"2_{a}{b}_002" for a in "012" for b in "012"] * 2500
+    result = run("lr", "--json", stdin="\n".join(lines))
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["arch"] for r in records] == lines

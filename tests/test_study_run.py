@@ -1,0 +1,194 @@
+"""`archscale run` end to end on embedded Ray into SQLite: database contents, resume after the driver
+is killed, and bad input that never starts Ray."""
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+TINY = """\
+name: tiny
+dataset: {name: mnist1d, limit: 600, test_limit: 300, val_fraction: 0.25}
+model: {family: mlp, width: 32}
+architectures: ["2", "2_22_222", "0_02"]
+training: {epochs: 2, batch_size: 32, optimizer: {momentum: 0.9}, schedule: cosine}
+seeds: [0, 1]
+strategies:
+  fixed: {lr: base}
+  principled: {base_lr: {search: {trials: 3, low: 0.01, high: 1.0}}}
+  tuned: {trials: 3, low: 0.01, high: 1.0, early_stopping: {grace_epochs: 1}}
+"""
+
+
+def archscale(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "archscale.cli", *args], capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with sqlite3.connect(db) as connection:
+        return connection.execute(sql).fetchall()
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny")
+    study = root / "tiny.yaml"
+    study.write_text(TINY)
+    db = root / "results.db"
+    result = archscale("run", str(study), "--db", f"sqlite:///{db}", "--no-compare")
+    return result, db, study
+
+
+@pytest.mark.slow
+def test_tiny_study_fills_the_database(tiny_run):
+    result, db, _ = tiny_run
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "skipping 0_02: no input→output path" in result.stderr
+    counts = dict(
+        ((phase, strategy), n)
+        for phase, strategy, n in rows(db, "select phase, strategy, count(*) from archscale_trial group by 1, 2")
+    )
+    assert counts == {
+        ("base-search", "principled"): 3,
+        ("search", "tuned"): 6,
+        ("final", "fixed"): 4,
+        ("final", "principled"): 4,
+        ("final", "tuned"): 4,
+    }
+    statuses = rows(db, "select phase, status, count(*) from archscale_trial group by 1, 2")
+    assert all(status in {"completed", "diverged"} for phase, status, _ in statuses if phase != "search")
+    assert all(status in {"completed", "pruned", "diverged"} for _, status, _ in statuses)
+    final = rows(
+        db,
+        "select t.status, t.budget_reached, t.selected_epoch, t.test_accuracy, t.device_seconds, count(e.epoch) "
+        "from archscale_trial t left join archscale_epoch e on e.trial_id = t.id where t.phase = 'final' group by t.id",
+    )
+    for status, budget, selected, test_acc, device_seconds, epochs in final:
+        if status == "completed":
+            assert budget == 2 and epochs == 2 and selected in (1, 2)
+            assert 0 <= test_acc <= 1 and device_seconds > 0
+    pruned = rows(db, "select budget_reached from archscale_trial where status = 'pruned'")
+    assert all(budget < 2 for (budget,) in pruned)
+    study = rows(db, "select status, yaml_text from archscale_study")
+    assert study == [("completed", TINY)]
+
+
+@pytest.mark.slow
+def test_principled_lrs_follow_the_formula(tiny_run):
+    _, db, _ = tiny_run
+    lrs = dict(
+        rows(
+            db,
+            "select a.notation, json_extract(t.hyperparameters, '$.lr') from archscale_trial t "
+            "join archscale_architecture a on a.id = t.architecture_id "
+            "where t.phase = 'final' and t.strategy = 'principled' and t.seed = 0",
+        )
+    )
+    fixed = rows(db, "select distinct json_extract(hyperparameters, '$.lr') from archscale_trial "
+                     "where phase = 'final' and strategy = 'fixed'")
+    (base_lr,) = fixed[0]
+    assert len(fixed) == 1
+    assert lrs["2"] == pytest.approx(base_lr * 0.649519, rel=1e-5)
+    assert lrs["2_22_222"] == pytest.approx(base_lr * 0.225706, rel=1e-5)
+
+
+@pytest.mark.slow
+def test_optuna_sees_honest_trials(tiny_run):
+    _, db, _ = tiny_run
+    url = f"sqlite:///{db}"
+    names = optuna.get_all_study_names(url)
+    assert "tiny/base-search" in names and len(names) == 3
+    stored = rows(db, "select count(*) from archscale_trial where status = 'pruned'")[0][0]
+    pruned = 0
+    for name in names:
+        study = optuna.load_study(study_name=name, storage=url)
+        states = [t.state for t in study.trials]
+        assert len(states) == 3 and optuna.trial.TrialState.RUNNING not in states
+        pruned += states.count(optuna.trial.TrialState.PRUNED)
+    assert pruned == stored
+
+
+@pytest.mark.slow
+def test_rerun_of_a_finished_study_runs_nothing(tiny_run):
+    _, db, study = tiny_run
+    before = rows(db, "select count(*) from archscale_trial")[0][0]
+    result = archscale("run", str(study), "--db", f"sqlite:///{db}", "--no-compare")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert rows(db, "select count(*) from archscale_trial")[0][0] == before
+    changed = archscale("run", str(study), "--db", f"sqlite:///{db}", "--no-compare", "--set", "seeds=[0]")
+    assert changed.returncode == 2 and "exists in" in changed.stderr and "--new-name" in changed.stderr
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        (TINY.replace("mnist1d", "cifar-10"), "unknown dataset 'cifar-10'"),
+        (TINY.replace('["2", "2_22_222", "0_02"]', '["0_02"]'), "no trainable architecture left"),
+        (TINY.replace("name: mnist1d,", "name: cifar10, root: /nonexistent,"), "cifar10"),
+        (TINY.replace("tuned: {trials: 3", "tuned: {trials: -1"), "bad.yaml:10: strategies.tuned.trials"),
+        (TINY.replace("search: {trials: 3", "search: {trials: -1"), "bad.yaml:9: strategies.principled.base_lr.search.trials"),
+    ],
+)
+def test_bad_input_never_starts_ray_or_writes(tmp_path, yaml_text, message):
+    study = tmp_path / "bad.yaml"
+    study.write_text(yaml_text)
+    db = tmp_path / "never.db"
+    result = archscale("run", str(study), "--db", f"sqlite:///{db}", "--no-compare", timeout=120)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.strip().count("\n") == 0 or "skipping" in result.stderr
+    assert not db.exists()
+
+
+def test_unreachable_database_is_one_line(tmp_path):
+    study = tmp_path / "s.yaml"
+    study.write_text(TINY)
+    result = archscale(
+        "run", str(study), "--db", "postgresql+psycopg://me:secret@127.0.0.1:1/none", "--no-compare", timeout=120
+    )
+    assert result.returncode == 2
+    assert "secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_killed_driver_resumes_without_loss_or_duplicates(tmp_path):
+    study = tmp_path / "tiny.yaml"
+    study.write_text(TINY.replace("name: tiny", "name: resumable"))
+    db = tmp_path / "r.db"
+    ray_tmp = Path(f"/tmp/asr-resume-{os.getpid()}")
+    env = {**os.environ, "ARCHSCALE_RAY_TMPDIR": str(ray_tmp)}
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "archscale.cli", "run", str(study), "--db", f"sqlite:///{db}", "--no-compare"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        if db.exists() and rows(db, "select count(*) from archscale_trial where phase = 'final'")[0][0] >= 2:
+            break
+    os.killpg(driver.pid, signal.SIGKILL)
+    driver.wait()
+    subprocess.run(["pkill", "-9", "-f", str(ray_tmp)], check=False)
+    assert rows(db, "select count(*) from archscale_trial where phase = 'final'")[0][0] >= 2
+    result = archscale("run", str(study), "--db", f"sqlite:///{db}", "--no-compare", "--resume", env=env)
+    subprocess.run(["pkill", "-9", "-f", str(ray_tmp)], check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = dict(rows(db, "select phase, count(*) from archscale_trial group by phase"))
+    assert counts == {"base-search": 3, "search": 6, "final": 12}
+    assert rows(db, "select count(*) from archscale_trial where status in ('running', 'pending')")[0][0] == 0
+    duplicated = rows(db, "select count(*) from (select trial_id, epoch, count(*) n from archscale_epoch "
+                          "group by 1, 2 having n > 1)")
+    assert duplicated == [(0,)]
+    for name in optuna.get_all_study_names(f"sqlite:///{db}"):
+        trials = optuna.load_study(study_name=name, storage=f"sqlite:///{db}").trials
+        finished = [t for t in trials if t.state.is_finished() and t.state.name != "FAIL"]
+        assert len(finished) == 3

@@ -1,0 +1,101 @@
+"""Study YAML validation: errors name the field and the line; overrides; registries; the schema."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from archscale.errors import UserError
+from archscale.study import load_study, study_schema
+from archscale.study.architectures import expand_architectures
+from archscale.study.load import parse_study
+from archscale.study.spec import KernelSweep, ModelSpec, SpaceSample
+
+QUICKSTART = Path(__file__).parents[1] / "studies" / "quickstart.yaml"
+
+BASE = """\
+name: t
+dataset: {name: mnist1d}
+architectures: ["2", "2_02"]
+strategies:
+  tuned: {trials: 3}
+"""
+
+
+def parse(text: str, overrides: list[str] | None = None):
+    return parse_study(text, "s.yaml", overrides or [])
+
+
+def test_every_committed_study_is_valid():
+    for path in sorted(QUICKSTART.parent.glob("*.yaml")):
+        loaded = load_study(path)
+        archs, _ = expand_architectures(loaded.spec.architectures, loaded.spec.model)
+        assert archs, path
+
+
+def test_defaults_and_overrides():
+    loaded = parse(BASE, ["training.epochs=2", "seeds=[4, 5]", "strategies.tuned.early_stopping.grace_epochs=1"])
+    spec = loaded.spec
+    assert spec.training.epochs == 2 and spec.seeds == [4, 5]
+    assert spec.strategies.tuned.early_stopping.grace_epochs == 1
+    assert spec.model.family == "mlp" and spec.dataset.val_fraction == 0.2
+    assert loaded.text.endswith("# --set strategies.tuned.early_stopping.grace_epochs=1")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (BASE.replace("trials: 3", "trials: 0"), "s.yaml:5: strategies.tuned.trials: Input should be greater than"),
+        (BASE.replace("tuned: {trials: 3}", "tunned: {trials: 3}"), "s.yaml:5: strategies.tunned: unknown field"),
+        (BASE.replace("name: t", "name: t\nsede: [1]"), "s.yaml:2: sede: unknown field"),
+        (BASE.replace("mnist1d", "cifar-10"), "dataset.name: unknown dataset 'cifar-10'; known: cifar10, cifar100,"),
+        (BASE.replace("{trials: 3}", "{trials: 3, init: he}"), "strategies.tuned.init: unknown init scheme 'he'"),
+        (BASE.replace("{trials: 3}", "{low: 1.0, high: 0.1}"), "s.yaml:5: strategies.tuned: low (1.0) must be below"),
+        (BASE + "seeds: [1, 1]\n", "s.yaml:6: seeds: seeds must be distinct"),
+        ("name: t\n  bad: [", "s.yaml:2: invalid YAML"),
+        ("- a\n- b\n", "a study must be a YAML mapping"),
+        (BASE.replace("tuned: {trials: 3}", "{}"), "strategies: give at least one of"),
+    ],
+)
+def test_errors_name_field_and_line(text, message):
+    with pytest.raises(UserError) as info:
+        parse(text)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_architecture_errors_name_the_entry():
+    spec = parse(BASE.replace('"2_02"]', '"2_2"]')).spec
+    with pytest.raises(UserError, match=r"architectures\[1\]: DAG string '2_2'"):
+        expand_architectures(spec.architectures, spec.model)
+    spec = parse(BASE.replace('"2_02"]', '"3_33_133"]')).spec
+    with pytest.raises(UserError, match=r"architectures\[1\]: '3_33_133' is a NAS-Bench-201 code"):
+        expand_architectures(spec.architectures, spec.model)
+
+
+def test_spaces_and_sweeps_expand():
+    spec = parse(
+        BASE.replace(
+            'architectures: ["2", "2_02"]',
+            'architectures: ["0_02", {sweep: depth, depths: [1, 3]}, {space: mlp-dag, nodes: 3, sample: all}]',
+        )
+    ).spec
+    archs, skipped = expand_architectures(spec.architectures, spec.model)
+    assert [s.label for s in skipped] == ["0_02"]
+    labels = [a.short for a in archs]
+    assert labels[:2] == ["2", "2_02_002"] and len(labels) == len(set(labels))
+    assert all(a.graph.has_path() for a in archs)
+    nb201, _ = expand_architectures([SpaceSample(space="nb201", sample=5, seed=1)], ModelSpec(family="nb201"))
+    assert len(nb201) == 5
+    sweep = KernelSweep(sweep="kernel_size", kernel_sizes=[3, 5], architectures=["2_02"])
+    kernels, _ = expand_architectures([sweep], ModelSpec(family="cnn"))
+    assert [a.kernel_size for a in kernels] == [3, 5]
+
+
+def test_schema_command_prints_json_schema():
+    out = subprocess.run([sys.executable, "-m", "archscale.cli", "schema"], capture_output=True, text=True, check=True)
+    schema = json.loads(out.stdout)
+    assert schema == json.loads(json.dumps(study_schema()))
+    assert {"name", "dataset", "architectures", "strategies"} <= set(schema["properties"])
