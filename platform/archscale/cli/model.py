@@ -1,0 +1,129 @@
+"""`archscale model`: the torch network of architectures — parameters, FLOPs and layers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from archscale.cli.inputs import read_architectures
+from archscale.errors import UserError
+from archscale.graph import Architecture, Family, family_from_name, parse_architecture
+
+if TYPE_CHECKING:
+    from archscale.nn import ArchModel, LayerRow
+
+
+def parse_shape(text: str) -> tuple[int, ...]:
+    """`3x32x32` → (3, 32, 32); raise UserError unless every size is a positive integer."""
+    parts = text.lower().replace(",", "x").split("x")
+    if not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise UserError(f"--input-shape '{text}' must be positive sizes joined by 'x', e.g. 3x32x32 or 1x40")
+    return tuple(int(p) for p in parts)
+
+
+def model(
+    architectures: Annotated[
+        list[str] | None, typer.Argument(help="Architectures in any notation; none: read lines from stdin.")
+    ] = None,
+    family: Annotated[
+        str | None, typer.Option(help="mlp, cnn or nb201 (inferred from the notation when omitted).")
+    ] = None,
+    width: Annotated[
+        int | None,
+        typer.Option("--width", "--channels", help="Width (NB201: channels C). Default: mlp 128, cnn 32, nb201 16."),
+    ] = None,
+    cells: Annotated[int, typer.Option(help="NB201 cells per stage (N).")] = 5,
+    kernel_size: Annotated[int, typer.Option(help="CNN kernel size of the stem and of digit-2 edges.")] = 3,
+    classes: Annotated[int, typer.Option(help="Number of output classes.")] = 10,
+    input_shape: Annotated[
+        str | None,
+        typer.Option(
+            help="Per-sample input shape, e.g. 3x32x32. Default: mlp and cnn 1x40 (mnist1d; a CNN takes "
+            "CxL as a sequence, CxHxW as an image), nb201 3x32x32 (CIFAR).",
+        ),
+    ] = None,
+    batch_norm: Annotated[bool, typer.Option(help="BatchNorm after the stem and every DAG block.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per architecture.")] = False,
+    file: Annotated[Path | None, typer.Option(help="Read architectures from this file, one per line.")] = None,
+) -> None:
+    """Build each architecture's network and show its parameters, forward FLOPs per sample
+    (2 × multiply-accumulates of Linear/Conv layers) and layers."""
+    fam = family_from_name(family) if family else None
+    shape = parse_shape(input_shape) if input_shape else None
+    lines, batch = read_architectures(architectures, file)
+    if not lines:
+        raise UserError("no architecture given: the input has no architecture lines")
+
+    from archscale.nn import build_model, count_flops, count_params, family_entry
+
+    for line in lines:
+        try:
+            arch = parse_architecture(line.text, fam, kernel_size)
+            net = build_model(arch, width=width, cells=cells, classes=classes, input_shape=shape, batch_norm=batch_norm)
+        except UserError as exc:
+            raise UserError(f"line {line.number}: {exc}" if batch else str(exc)) from None
+        entry = family_entry(arch.family)
+        used_shape = shape or entry.default_input_shape
+        record = {
+            "arch": line.text,
+            "notation": arch.notation,
+            "family": arch.family.value,
+            "width": width or entry.default_width,
+            "cells": cells if arch.family is Family.NB201 else None,
+            "kernel_size": arch.kernel_size,
+            "classes": classes,
+            "input_shape": list(used_shape),
+            "batch_norm": batch_norm,
+            "params": count_params(net),
+            "flops": count_flops(net, used_shape),
+        }
+        if as_json:
+            sys.stdout.write(json.dumps(record) + "\n")
+        else:
+            _render(arch, net, record)
+
+
+def _render(arch: Architecture, net: ArchModel, record: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from archscale.nn import layer_summary
+
+    shape = "x".join(str(d) for d in record["input_shape"])
+    table = Table(
+        title=f"{arch.notation} ({arch.family.value}, width {record['width']}, input {shape})",
+        caption=f"{record['params']:,} parameters · {record['flops']:,} FLOPs per sample",
+    )
+    for column in ("layer", "module", "detail", "params"):
+        table.add_column(column, justify="right" if column == "params" else "left", overflow="fold")
+    for rows in _repeats(layer_summary(net)):
+        first, n = rows[0], len(rows)
+        name = first.name if n == 1 else f"{first.name}–{rows[-1].name.rsplit('.', 1)[-1]}"
+        kind = first.kind if n == 1 else f"{first.kind} ×{n}"
+        table.add_row(name, kind, first.detail, f"{sum(r.params for r in rows):,}")
+    Console().print(table)
+
+
+def _repeats(rows: list[LayerRow]) -> list[list[LayerRow]]:
+    """Runs of list entries (`cells.0`, `cells.1`, ...) with the same module, detail and size, grouped
+    (the cells of a stage)."""
+    groups: list[list[LayerRow]] = []
+    for row in rows:
+        last = groups[-1][-1] if groups else None
+        if last and _same_run(last, row):
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    return groups
+
+
+def _same_run(prev: LayerRow, row: LayerRow) -> bool:
+    head, _, index = row.name.rpartition(".")
+    prev_head, _, prev_index = prev.name.rpartition(".")
+    consecutive = index.isdigit() and prev_index.isdigit() and int(index) == int(prev_index) + 1
+    same = (prev.kind, prev.detail, prev.params) == (row.kind, row.detail, row.params)
+    return consecutive and head == prev_head and same

@@ -1,0 +1,34 @@
+"""Torch models built from architecture graphs, and init schemes applied by name.
+
+Families register themselves (`register_model`) when this package is imported:
+`build_model(arch, ...)` then `init_model(model, "architecture-aware")`.
+"""
+
+from archscale.nn import cnn, mlp, nb201  # noqa: F401  (registers the families)
+from archscale.nn.dag import DagNet
+from archscale.nn.flops import LayerRow, count_flops, count_params, layer_summary
+from archscale.nn.init import init_model, list_init_schemes, register_init
+from archscale.nn.model import ArchModel, CellLayers, LayerMap, WeightLayer
+from archscale.nn.nb201 import TinyNetwork
+from archscale.nn.registry import ModelSpec, build_model, family_entry, list_families, register_model
+
+__all__ = [
+    "ArchModel",
+    "CellLayers",
+    "DagNet",
+    "LayerMap",
+    "LayerRow",
+    "ModelSpec",
+    "TinyNetwork",
+    "WeightLayer",
+    "build_model",
+    "count_flops",
+    "count_params",
+    "family_entry",
+    "init_model",
+    "layer_summary",
+    "list_families",
+    "list_init_schemes",
+    "register_init",
+    "register_model",
+]

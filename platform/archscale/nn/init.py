@@ -1,0 +1,132 @@
+"""Initialisation schemes by name (`init_model`), each returning the settings to record with a run.
+
+- `pytorch-default`: torch's own init, untouched.
+- `kaiming`: He normal (fan_in, gain √2) on every Linear/Conv, readout included.
+- `architecture-aware`: the paper's in-degree-scaled He init (`archscale.principles.init`); with
+  the defaults (`degree_rule="source"`, `readout="official"`) it reproduces the authors' code
+  (paper-spec §3.2): official stem (fan_out for MLP/CNN, D5), hidden edge j→k std
+  sqrt(2 / (fan_in · max(d, 1))), NAS-Bench-201 reduction degrees 2/1/2 (D8), readout std 2/K
+  (MLP/CNN) or 2/(4C) (NAS-Bench-201) at degree 1 (D4, D20). The stem is official under every rule.
+
+Every scheme except `pytorch-default` zeroes all biases and sets BatchNorm γ=1, β=0. Draws use
+torch's global RNG (seed it with `torch.manual_seed`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+from archscale.errors import UserError
+from archscale.nn.model import WEIGHT_LAYERS, ArchModel, WeightLayer
+from archscale.principles.init import (
+    NB201_REDUCTION_DEGREES,
+    DegreeRule,
+    ReadoutRule,
+    degree_rule_from_name,
+    edge_degrees,
+    he_std,
+    readout_rule_from_name,
+    readout_std,
+    stem_std,
+)
+
+InitScheme = Callable[[ArchModel, DegreeRule, ReadoutRule], dict[str, str]]
+"""Initialise a model in place; return the settings that define the result."""
+
+_SCHEMES: dict[str, InitScheme] = {}
+
+
+def register_init(name: str) -> Callable[[InitScheme], InitScheme]:
+    """Decorator registering an init scheme under `name`."""
+
+    def register(scheme: InitScheme) -> InitScheme:
+        if name in _SCHEMES:
+            raise ValueError(f"init scheme {name} is already registered")
+        _SCHEMES[name] = scheme
+        return scheme
+
+    return register
+
+
+def list_init_schemes(pattern: str = "*") -> list[str]:
+    """Names of the registered init schemes matching a shell-style pattern, sorted."""
+    return sorted(name for name in _SCHEMES if fnmatch.fnmatch(name, pattern))
+
+
+def init_model(
+    model: ArchModel, scheme: str, *, degree_rule: str = "source", readout: str = "official"
+) -> dict[str, str]:
+    """Initialise `model` in place with `scheme`; return the recorded settings (JSON-able).
+
+    `degree_rule` (source/target) and `readout` (official/mup/paper) are validated always and
+    recorded only by the schemes that use them. Raise UserError on an unknown name.
+    """
+    key = scheme.strip().lower()
+    if key not in _SCHEMES:
+        raise UserError(f"unknown init scheme '{scheme}'; known: {', '.join(list_init_schemes())}")
+    return _SCHEMES[key](model, degree_rule_from_name(degree_rule), readout_rule_from_name(readout))
+
+
+def _fan_in(layer: WeightLayer) -> int:
+    """Inputs per output unit: in_features, or in_channels · kernel volume."""
+    if isinstance(layer, nn.Linear):
+        return layer.in_features
+    return layer.in_channels // layer.groups * math.prod(layer.kernel_size)
+
+
+def _normal_(weight: Tensor, std: float) -> None:
+    with torch.no_grad():
+        nn.init.normal_(weight, 0.0, std)
+
+
+def _reset_affine(model: nn.Module) -> None:
+    """Biases of weight layers to 0; BatchNorm γ to 1 and β to 0."""
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, WEIGHT_LAYERS) and module.bias is not None:
+                nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.BatchNorm1d | nn.BatchNorm2d) and module.affine:
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+
+
+@register_init("pytorch-default")
+def _pytorch_default(model: ArchModel, degree_rule: DegreeRule, readout: ReadoutRule) -> dict[str, str]:
+    return {"init": "pytorch-default"}
+
+
+@register_init("kaiming")
+def _kaiming(model: ArchModel, degree_rule: DegreeRule, readout: ReadoutRule) -> dict[str, str]:
+    for module in model.modules():
+        if isinstance(module, WEIGHT_LAYERS):
+            _normal_(module.weight, he_std(_fan_in(module)))
+    _reset_affine(model)
+    return {"init": "kaiming"}
+
+
+@register_init("architecture-aware")
+def _architecture_aware(model: ArchModel, degree_rule: DegreeRule, readout: ReadoutRule) -> dict[str, str]:
+    layers = model.layer_map()
+    family = model.arch.family
+    stem = layers.stem
+    if isinstance(stem, nn.Linear):
+        _normal_(stem.weight, stem_std(family, stem.out_features, stem.in_features, kernel=1, dims=0))
+    else:
+        kernel, dims = stem.kernel_size[0], len(stem.kernel_size)
+        _normal_(stem.weight, stem_std(family, stem.out_channels, stem.in_channels, kernel=kernel, dims=dims))
+    degrees = {cell.graph: edge_degrees(cell.graph, degree_rule) for cell in layers.cells}
+    for cell in layers.cells:
+        for edge, layer in cell.edges.items():
+            _normal_(layer.weight, he_std(_fan_in(layer), degrees[cell.graph][edge]))
+    for block in layers.reductions:
+        for name, layer in block.items():
+            _normal_(layer.weight, he_std(_fan_in(layer), NB201_REDUCTION_DEGREES[name]))
+    head = layers.readout
+    _normal_(head.weight, readout_std(readout, family, head.in_features, head.out_features))
+    _reset_affine(model)
+    return {"init": "architecture-aware", "degree_rule": degree_rule.value, "readout": readout.value}

@@ -1,0 +1,95 @@
+"""`archscale model`: JSON and table output, stdin input, defaults, and one-line user errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from archscale.cli.app import app
+from archscale.errors import UserError
+
+ARCHSCALE = Path(sys.executable).with_name("archscale")
+NB201_TOP = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+
+runner = CliRunner()
+
+
+def records(output: str) -> list[dict]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def test_json_record_of_the_nb201_reference_cell():
+    result = runner.invoke(app, ["model", NB201_TOP, "--json"])
+    assert result.exit_code == 0, result.output
+    (record,) = records(result.stdout)
+    assert record["params"] == 1_288_506
+    assert record["family"] == "nb201" and record["width"] == 16 and record["cells"] == 5
+    assert record["input_shape"] == [3, 32, 32] and record["notation"] == NB201_TOP
+    assert record["flops"] > 0 and record["arch"] == NB201_TOP
+
+
+def test_channels_cells_and_stdin_lines():
+    result = runner.invoke(
+        app, ["model", "--family", "nb201", "--channels", "8", "--cells", "1", "--json"], input="3_33_133\n\n# x\n"
+    )
+    assert result.exit_code == 0, result.output
+    (record,) = records(result.stdout)
+    assert record["params"] == 79_778 and record["width"] == 8 and record["cells"] == 1
+
+
+def test_dag_families_defaults_and_shapes():
+    result = runner.invoke(
+        app,
+        ["model", "2_02_002", "2_22_222", "--family", "cnn", "--input-shape", "3x8x8", "--kernel-size", "5", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    first, second = records(result.stdout)
+    assert first["input_shape"] == [3, 8, 8] and first["kernel_size"] == 5 and first["cells"] is None
+    assert first["width"] == 32 and second["params"] > first["params"]
+    mlp = records(runner.invoke(app, ["model", "2_02", "--json", "--width", "4", "--classes", "3"]).stdout)[0]
+    assert mlp["input_shape"] == [1, 40] and mlp["params"] == (40 * 4 + 4) + (4 * 4 + 4) * 2 + (4 * 3 + 3)
+    assert mlp["flops"] == 2 * (40 * 4 + 2 * 4 * 4 + 4 * 3)
+
+
+def test_table_output():
+    result = runner.invoke(app, ["model", "3_33_133", "--channels", "8", "--cells", "2", "--batch-norm"])
+    assert result.exit_code == 0, result.output
+    for text in ("nb201", "cells.0–1", "Cell ×2", "ReductionBlock", "classifier", "parameters", "FLOPs per sample"):
+        assert text in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["model", "0_00_000"], "has no input→output path"),
+        (["model", "2_02", "--input-shape", "3xx2"], "--input-shape '3xx2'"),
+        (["model", "2_02", "9_99", "--json"], "line 2: "),
+        (["model", "3_33_133", "--input-shape", "1x40"], "divisible by 4"),
+        (["model", "2_02", "--family", "rnn"], "unknown family 'rnn'"),
+        (["model"], "no architecture given"),
+    ],
+)
+def test_user_errors(args, message):
+    result = runner.invoke(app, args)
+    assert isinstance(result.exception, UserError)
+    assert message in str(result.exception)
+
+
+def test_user_error_is_one_line_and_exit_status_2():
+    done = subprocess.run([str(ARCHSCALE), "model", "0_02_002"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "archscale: error: architecture '0_02_002' has no input→output path; its output would not depend on the input"
+    ]
+    assert done.stdout == ""
+
+
+def test_cli_start_up_does_not_import_torch():
+    code = "import sys, archscale.cli.app; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "False"
