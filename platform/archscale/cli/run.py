@@ -8,14 +8,16 @@ from typing import Annotated
 
 import typer
 
-DB_HELP = "Results database URL (default: $ARCHSCALE_DB, else sqlite:///archscale.db)."
+from archscale.cli.options import DbOption
 
 
 def run(
     study: Annotated[Path, typer.Argument(help="The study YAML.")],
-    db: Annotated[str | None, typer.Option(help=DB_HELP, envvar="ARCHSCALE_DB", show_envvar=False)] = None,
+    db: DbOption = None,
     address: Annotated[str, typer.Option(help="local (embedded Ray), auto, or HOST:PORT of a Ray cluster.")] = "local",
-    resume: Annotated[bool, typer.Option(help="Finish a stored study, with its stored YAML if this one differs.")] = False,
+    resume: Annotated[
+        bool, typer.Option(help="Finish a stored study, with its stored YAML if this one differs.")
+    ] = False,
     new_name: Annotated[str | None, typer.Option(help="Run this YAML under another study name.")] = None,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="Override a YAML field: key.path=value (repeatable).")
@@ -39,7 +41,9 @@ def run(
 
         print_comparison(result.name, url)
     if result.status is not StudyStatus.COMPLETED:
-        console.print(f"[red]study {result.name} ended {result.status.value}[/]: run it again to finish what is missing")
+        console.print(
+            f"[red]study {result.name} ended {result.status.value}[/]: run it again to finish what is missing"
+        )
         raise typer.Exit(1)
     console.print(f"[green]study {result.name} completed[/] ({result.trials} trials this run)")
 

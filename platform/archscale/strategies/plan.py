@@ -158,8 +158,14 @@ def search_plan(ctx: StudyContext) -> PhasePlan:
         for info in ctx.study_archs():
             plan.searches.append(
                 Search(
-                    f"{ctx.name}/tuned/{info.key[:16]}", info.key, Strategy.TUNED, Phase.SEARCH, tuned, search_seed,
-                    init_settings(spec, Strategy.TUNED), tuned.early_stopping,
+                    f"{ctx.name}/tuned/{info.key[:16]}",
+                    info.key,
+                    Strategy.TUNED,
+                    Phase.SEARCH,
+                    tuned,
+                    search_seed,
+                    init_settings(spec, Strategy.TUNED),
+                    tuned.early_stopping,
                 )
             )
     probe = spec.strategies.probe

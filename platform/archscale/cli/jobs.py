@@ -1,0 +1,61 @@
+"""`archscale submit`, `archscale status`, `archscale logs`: studies on a Ray cluster's Jobs API."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+AddressOption = Annotated[
+    str, typer.Option("--address", envvar="RAY_JOBS_ADDRESS", help="The cluster's Jobs API: http://HEAD:8265.")
+]
+
+
+def submit(
+    study: Annotated[Path, typer.Argument(help="The study YAML (only this file is uploaded).")],
+    address: AddressOption,
+    db: Annotated[
+        str | None, typer.Option(help="Results database URL for the job; default: the cluster's ARCHSCALE_DB.")
+    ] = None,
+    wait: Annotated[bool, typer.Option(help="Stream the job's output until it ends; exit with its status.")] = False,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a YAML field: key.path=value.")] = None,
+) -> None:
+    """Submit a study to a Ray cluster; print the job id."""
+    from archscale.execution import jobs
+    from archscale.study import load_study
+
+    load_study(study, set_ or [])  # a bad study fails here, not on the cluster
+    job_id = jobs.submit(address, study, set_ or [], db)
+    print(job_id)
+    if wait:
+        for chunk in jobs.logs(address, job_id, follow=True):
+            sys.stdout.write(chunk)
+        state = jobs.status(address, job_id)["status"]
+        print(f"job {job_id}: {state}", file=sys.stderr)
+        raise typer.Exit(0 if state == "SUCCEEDED" else 1)
+
+
+def status(
+    job_id: Annotated[str, typer.Argument(help="The job id printed by submit.")], address: AddressOption
+) -> None:
+    """Show a submitted job's status."""
+    from archscale.execution import jobs
+
+    info = jobs.status(address, job_id)
+    for key, value in info.items():
+        print(f"{key}: {value or ''}")
+
+
+def logs(
+    job_id: Annotated[str, typer.Argument(help="The job id printed by submit.")],
+    address: AddressOption,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep streaming until the job ends.")] = False,
+) -> None:
+    """Print a submitted job's output."""
+    from archscale.execution import jobs
+
+    for chunk in jobs.logs(address, job_id, follow):
+        sys.stdout.write(chunk)
+        sys.stdout.flush()
