@@ -35,10 +35,6 @@ class ArchInfo:
     listed: bool = True
     is_base: bool = False
 
-    @property
-    def label(self) -> str:
-        return self.arch.short
-
 
 @dataclass(frozen=True)
 class Unit:
@@ -76,10 +72,6 @@ class PhasePlan:
     phase_name: str
     units: list[Unit] = field(default_factory=list)
     searches: list[Search] = field(default_factory=list)
-
-    @property
-    def empty(self) -> bool:
-        return not self.units and not self.searches
 
 
 @dataclass(frozen=True)
