@@ -60,7 +60,11 @@ def test_edge_list_matches_other_notations():
 
 def test_edge_list_general_kernels_and_zero_edges():
     arch = parse_architecture(
-        [{"from": 0, "to": 1, "op": "conv5x5"}, {"from": 1, "to": 2, "op": "conv7x7"}, {"from": 0, "to": 2, "op": "zero"}]
+        [
+            {"from": 0, "to": 1, "op": "conv5x5"},
+            {"from": 1, "to": 2, "op": "conv7x7"},
+            {"from": 0, "to": 2, "op": "zero"},
+        ]
     )
     assert arch.family is Family.CNN
     assert [e.op.kernel for e in arch.graph.edges] == [5, 7]
@@ -153,9 +157,7 @@ def test_every_nb201_code_round_trips_through_both_notations():
 @st.composite
 def dag_strings(draw, max_digit: int = 2, max_nodes: int = 12) -> str:
     nodes = draw(st.integers(2, max_nodes))
-    return "_".join(
-        "".join(str(draw(st.integers(0, max_digit))) for _ in range(k)) for k in range(1, nodes)
-    )
+    return "_".join("".join(str(draw(st.integers(0, max_digit))) for _ in range(k)) for k in range(1, nodes))
 
 
 @given(dag_strings())

@@ -28,7 +28,10 @@ strategies:
 
 def archscale(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "archscale.cli", *args], capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "archscale.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, **(env or {})},
     )
 
@@ -93,8 +96,11 @@ def test_principled_lrs_follow_the_formula(tiny_run):
             "where t.phase = 'final' and t.strategy = 'principled' and t.seed = 0",
         )
     )
-    fixed = rows(db, "select distinct json_extract(hyperparameters, '$.lr') from archscale_trial "
-                     "where phase = 'final' and strategy = 'fixed'")
+    fixed = rows(
+        db,
+        "select distinct json_extract(hyperparameters, '$.lr') from archscale_trial "
+        "where phase = 'final' and strategy = 'fixed'",
+    )
     (base_lr,) = fixed[0]
     assert len(fixed) == 1
     assert lrs["2"] == pytest.approx(base_lr * 0.649519, rel=1e-5)
@@ -135,7 +141,10 @@ def test_rerun_of_a_finished_study_runs_nothing(tiny_run):
         (TINY.replace('["2", "2_22_222", "0_02"]', '["0_02"]'), "no trainable architecture left"),
         (TINY.replace("name: mnist1d,", "name: cifar10, root: /nonexistent,"), "cifar10"),
         (TINY.replace("tuned: {trials: 3", "tuned: {trials: -1"), "bad.yaml:10: strategies.tuned.trials"),
-        (TINY.replace("search: {trials: 3", "search: {trials: -1"), "bad.yaml:9: strategies.principled.base_lr.search.trials"),
+        (
+            TINY.replace("search: {trials: 3", "search: {trials: -1"),
+            "bad.yaml:9: strategies.principled.base_lr.search.trials",
+        ),
     ],
 )
 def test_bad_input_never_starts_ray_or_writes(tmp_path, yaml_text, message):
@@ -168,7 +177,10 @@ def test_killed_driver_resumes_without_loss_or_duplicates(tmp_path):
     env = {**os.environ, "ARCHSCALE_RAY_TMPDIR": str(ray_tmp)}
     driver = subprocess.Popen(
         [sys.executable, "-m", "archscale.cli", "run", str(study), "--db", f"sqlite:///{db}", "--no-compare"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -185,8 +197,9 @@ def test_killed_driver_resumes_without_loss_or_duplicates(tmp_path):
     counts = dict(rows(db, "select phase, count(*) from archscale_trial group by phase"))
     assert counts == {"base-search": 3, "search": 6, "final": 12}
     assert rows(db, "select count(*) from archscale_trial where status in ('running', 'pending')")[0][0] == 0
-    duplicated = rows(db, "select count(*) from (select trial_id, epoch, count(*) n from archscale_epoch "
-                          "group by 1, 2 having n > 1)")
+    duplicated = rows(
+        db, "select count(*) from (select trial_id, epoch, count(*) n from archscale_epoch group by 1, 2 having n > 1)"
+    )
     assert duplicated == [(0,)]
     for name in optuna.get_all_study_names(f"sqlite:///{db}"):
         trials = optuna.load_study(study_name=name, storage=f"sqlite:///{db}").trials

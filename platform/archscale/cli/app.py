@@ -4,10 +4,11 @@ so that `archscale lr` starts in a fraction of a second."""
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
-from archscale.cli import lr
+from archscale.cli import compare, db, jobs, lr, model, results, run
 from archscale.errors import UserError
 
 app = typer.Typer(
@@ -18,6 +19,29 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("lr")(lr.lr)
+app.command("model")(model.model)
+app.add_typer(db.app, name="db")
+app.command("studies")(results.studies)
+app.command("results")(results.results)
+app.command("query")(results.query)
+app.command("run")(run.run)
+app.command("schema")(run.schema)
+app.command("compare")(compare.compare)
+app.command("submit")(jobs.submit)
+app.command("status")(jobs.status)
+app.command("logs")(jobs.logs)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    """archscale: tuned vs principled hyperparameters, on Ray Tune, into SQL."""
+    if version:
+        from archscale import __version__
+
+        print(__version__)
+        raise typer.Exit()
 
 
 def fail(message: str) -> None:

@@ -19,13 +19,11 @@ def _fmt(value: float | None, digits: int = 6) -> str:
 
 def render_table(results: list[tuple[InputLine, Scale | str]], base_lr: float) -> None:
     table = Table(title=f"Principled learning rates (base LR {base_lr:g})")
-    for column in ("arch", "family", "paths", "S", "kernel factor", "scale", "LR", "status"):
-        table.add_column(
-            column,
-            justify="left" if column in ("arch", "family", "status") else "right",
-            overflow="fold",
-            min_width=len(column) if column != "arch" else 13,
-        )
+    table.add_column("arch", overflow="fold")
+    table.add_column("family")
+    for column in ("paths", "S", "k factor", "scale", "LR"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("status")
     for line, result in results:
         if isinstance(result, Scale):
             table.add_row(

@@ -1,0 +1,31 @@
+"""Options shared by the commands that use the results database (kept free of heavy imports)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+DB_ENV_VAR = "ARCHSCALE_DB"  # archscale.store.url.ENV_VAR, repeated here to keep start-up light
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar=DB_ENV_VAR,
+        show_envvar=True,
+        help="Results database URL: sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB "
+        "[default: sqlite:///archscale.db in the working directory].",
+    ),
+]
+FormatOption = Annotated[
+    OutputFormat, typer.Option("--format", "-f", case_sensitive=False, help="table (for people), csv or json.")
+]

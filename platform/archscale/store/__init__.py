@@ -1,0 +1,43 @@
+"""The results database: SQLAlchemy models, engines from URLs, migrations, the single writer, frames
+for reading, and read-only SQL.
+
+SQLite (WAL) is the embedded default, PostgreSQL (psycopg 3) the cluster database; both hold the
+same `archscale_*` tables, beside Optuna's own tables on the same URL.
+"""
+
+from archscale.store.engine import make_engine
+from archscale.store.enums import Phase, Strategy, StudyStatus, TrialStatus
+from archscale.store.migrate import current_revision, ensure_schema, head_revision, require_schema, upgrade
+from archscale.store.optuna_rdb import optuna_storage
+from archscale.store.query import QueryResult, run_query
+from archscale.store.read import read_architectures, read_epochs, read_studies, read_trials
+from archscale.store.url import DEFAULT_URL, ENV_VAR, mask_url, resolve_url
+from archscale.store.writer import StudyConflict, TrialFields, Writer, yaml_sha256
+
+__all__ = [
+    "DEFAULT_URL",
+    "ENV_VAR",
+    "Phase",
+    "QueryResult",
+    "Strategy",
+    "StudyConflict",
+    "StudyStatus",
+    "TrialFields",
+    "TrialStatus",
+    "Writer",
+    "current_revision",
+    "ensure_schema",
+    "head_revision",
+    "make_engine",
+    "mask_url",
+    "optuna_storage",
+    "read_architectures",
+    "read_epochs",
+    "read_studies",
+    "read_trials",
+    "require_schema",
+    "resolve_url",
+    "run_query",
+    "upgrade",
+    "yaml_sha256",
+]

@@ -1,0 +1,9 @@
+"""The SQLAlchemy models of the results database, one concept per module, finders beside them."""
+
+from archscale.store.models.architecture import Architecture
+from archscale.store.models.base import Base
+from archscale.store.models.epoch import Epoch
+from archscale.store.models.study import Study
+from archscale.store.models.trial import NATURAL_KEY, Trial
+
+__all__ = ["NATURAL_KEY", "Architecture", "Base", "Epoch", "Study", "Trial"]

@@ -1,0 +1,68 @@
+"""archscale_trial: one row per training run, keyed so that a resumed study never duplicates one."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from archscale.store.enums import Phase, Strategy, TrialStatus
+from archscale.store.models.base import Base, one_of
+
+NATURAL_KEY = ("study_id", "architecture_id", "strategy", "phase", "seed", "trial_number")
+
+
+class Trial(Base):
+    """A trial: who (study, architecture, strategy, phase, seed, trial number), with what
+    hyperparameters (JSON: lr, init scheme, convention, ...), and how it ended.
+
+    `trial_number` is the Optuna trial number when `optuna_study` is set, the grid index of a probe,
+    and 0 for a single run. `budget_reached` is the number of epochs trained (a pruned trial stops
+    below the budget); validation and test metrics are those at `selected_epoch`.
+    """
+
+    __tablename__ = "archscale_trial"
+    __table_args__ = (
+        UniqueConstraint(*NATURAL_KEY, name="uq_archscale_trial_key"),
+        CheckConstraint(one_of("strategy", Strategy), name="strategy"),
+        CheckConstraint(one_of("phase", Phase), name="phase"),
+        CheckConstraint(one_of("status", TrialStatus), name="status"),
+        CheckConstraint("seed >= 0 AND trial_number >= 0", name="numbers"),
+        Index("ix_archscale_trial_study_strategy", "study_id", "strategy", "phase"),
+        Index("ix_archscale_trial_architecture", "architecture_id", "strategy"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("archscale_study.id", ondelete="CASCADE"))
+    architecture_id: Mapped[int] = mapped_column(ForeignKey("archscale_architecture.id"))
+    strategy: Mapped[str] = mapped_column(String(16))
+    phase: Mapped[str] = mapped_column(String(16))
+    seed: Mapped[int]
+    trial_number: Mapped[int]
+    hyperparameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default=TrialStatus.PENDING.value)
+    budget_reached: Mapped[int | None]
+    selected_epoch: Mapped[int | None]
+    val_loss: Mapped[float | None]
+    val_accuracy: Mapped[float | None]
+    test_loss: Mapped[float | None]
+    test_accuracy: Mapped[float | None]
+    device_kind: Mapped[str | None] = mapped_column(String(64))
+    device_seconds: Mapped[float | None]
+    wall_seconds: Mapped[float | None]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    ray_trial_id: Mapped[str | None] = mapped_column(String(64))
+    optuna_study: Mapped[str | None] = mapped_column(String(255))
+    error: Mapped[str | None] = mapped_column(Text)
+
+    @classmethod
+    def find(
+        cls, session: Session, study_id: int, architecture_id: int, strategy: str, phase: str, seed: int,
+        trial_number: int,
+    ) -> Trial | None:
+        key = (study_id, architecture_id, strategy, phase, seed, trial_number)
+        query = select(cls).where(*(getattr(cls, name) == value for name, value in zip(NATURAL_KEY, key, strict=True)))
+        return session.scalars(query).one_or_none()

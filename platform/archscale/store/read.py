@@ -1,0 +1,146 @@
+"""Read the results database into pandas frames.
+
+Every function takes a URL (opened read-only for the call) or an engine, checks that the schema is at
+head, and returns a new frame: timestamps are timezone-aware UTC, nullable integers are `Int64`,
+missing metrics are NaN. `study` selects one study by name (UserError if there is none of that name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Double, Engine, Integer, Select, String, func, select
+from sqlalchemy.orm import Session
+
+from archscale.errors import UserError
+from archscale.store.engine import make_engine
+from archscale.store.enums import TrialStatus
+from archscale.store.migrate import require_schema
+from archscale.store.models import Architecture, Epoch, Study, Trial
+from archscale.store.models.base import UTCDateTime
+from archscale.store.url import shown
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+HP_PREFIX = "hp_"
+_TRIAL_KEY = (Trial.strategy, Trial.phase, Trial.seed, Trial.trial_number)
+
+
+def read_studies(db: str | Engine) -> pd.DataFrame:
+    """One row per study, by name: status, trial counts (all and completed), provenance and YAML text."""
+    counts = (
+        select(
+            Trial.study_id,
+            func.count().label("trials"),
+            func.count().filter(Trial.status == TrialStatus.COMPLETED.value).label("completed"),
+        )
+        .group_by(Trial.study_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Study.name, Study.status, func.coalesce(counts.c.trials, 0).label("trials"),
+            func.coalesce(counts.c.completed, 0).label("completed"), Study.created_at, Study.finished_at,
+            Study.package_version, Study.git_revision, Study.host, Study.devices, Study.yaml_sha256, Study.yaml_text,
+            Study.id,
+        )
+        .outerjoin(counts, counts.c.study_id == Study.id)
+        .order_by(Study.name)
+    )
+    with _session(db) as session:
+        return _frame(session, query)
+
+
+def read_architectures(db: str | Engine, study: str | None = None) -> pd.DataFrame:
+    """One row per architecture (of `study`'s trials, or all), in id order."""
+    query = select(*Architecture.__table__.columns).order_by(Architecture.id)
+    with _session(db) as session:
+        if study is not None:
+            used = select(Trial.architecture_id).where(Trial.study_id == _study_id(session, study))
+            query = query.where(Architecture.id.in_(used))
+        return _frame(session, query)
+
+
+def read_trials(db: str | Engine, study: str | None = None) -> pd.DataFrame:
+    """Wide: one row per trial, with its study and architecture, hyperparameters flattened into
+    `hp_*` columns (nested keys joined by `_`), in trial id order."""
+    columns = [c for c in Trial.__table__.columns if c.name != "hyperparameters"]
+    query = (
+        select(
+            Study.name.label("study"), Architecture.notation.label("architecture"), Architecture.family,
+            Architecture.graph_hash, *columns, Trial.hyperparameters,
+        )
+        .join(Study, Study.id == Trial.study_id)
+        .join(Architecture, Architecture.id == Trial.architecture_id)
+        .order_by(Trial.id)
+    )
+    with _session(db) as session:
+        if study is not None:
+            query = query.where(Trial.study_id == _study_id(session, study))
+        frame = _frame(session, query)
+    import pandas as pd
+
+    hyperparameters = pd.json_normalize(frame.pop("hyperparameters").tolist(), sep="_")
+    hyperparameters.index = frame.index
+    return pd.concat([frame, hyperparameters.add_prefix(HP_PREFIX)], axis=1)
+
+
+def read_epochs(db: str | Engine, study: str | None = None) -> pd.DataFrame:
+    """Long: one row per (trial, epoch), with the trial's study, architecture, strategy, phase, seed and
+    trial number, ordered by trial id and epoch."""
+    query = (
+        select(
+            Study.name.label("study"), Architecture.notation.label("architecture"), *_TRIAL_KEY,
+            *Epoch.__table__.columns,
+        )
+        .join(Trial, Trial.id == Epoch.trial_id)
+        .join(Study, Study.id == Trial.study_id)
+        .join(Architecture, Architecture.id == Trial.architecture_id)
+        .order_by(Epoch.trial_id, Epoch.epoch)
+    )
+    with _session(db) as session:
+        if study is not None:
+            query = query.where(Trial.study_id == _study_id(session, study))
+        return _frame(session, query)
+
+
+@contextmanager
+def _session(db: str | Engine) -> Iterator[Session]:
+    engine = make_engine(db, read_only=True) if isinstance(db, str) else db
+    try:
+        require_schema(engine)
+        with Session(engine) as session:
+            yield session
+    finally:
+        if isinstance(db, str):
+            engine.dispose()
+
+
+def _study_id(session: Session, name: str) -> int:
+    study = Study.find(session, name)
+    if study is not None:
+        return study.id
+    names = Study.names(session)
+    known = f"studies: {', '.join(names)}" if names else "it holds no studies"
+    raise UserError(f"no study '{name}' in {shown(session.get_bind().engine.url)}; {known}")
+
+
+def _frame(session: Session, query: Select[Any]) -> pd.DataFrame:
+    import pandas as pd  # imported on use: `archscale query` and the writer do not need it
+
+    result = session.execute(query)
+    frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    for column in query.selected_columns:
+        kind, name = column.type, column.name
+        if isinstance(kind, UTCDateTime):
+            frame[name] = pd.to_datetime(frame[name], utc=True).dt.as_unit("us")
+        elif isinstance(kind, Double):
+            frame[name] = frame[name].astype("float64")
+        elif isinstance(kind, String):
+            frame[name] = frame[name].astype("str")
+        elif isinstance(kind, Integer) and getattr(column, "nullable", False):
+            frame[name] = frame[name].astype("Int64")
+    return frame

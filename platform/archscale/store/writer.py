@@ -1,0 +1,338 @@
+"""The single writer of the results database, used by the driver (never by workers).
+
+Contract:
+- One Writer per driver process; it is not thread-safe.
+- Lazy: the engine is opened, and the schema checked (see `ensure_schema`), on first use, never in
+  `__init__`; pickling drops the engine. A Writer can therefore be handed to `tune.Tuner`, which
+  pickles its callbacks when built.
+- Idempotent: rows are upserted on natural keys: a study on its name, an architecture on its graph
+  hash, a trial on (study, architecture, strategy, phase, seed, trial_number), an epoch on (trial,
+  epoch). Writing a key again leaves one row holding the latest values: for a trial, the fields
+  given in the latest call; for an architecture, the statistics not passed as None.
+- Transactions: every call is one transaction. Epochs are buffered and written in batches: when
+  `batch_size` rows are waiting, when the oldest has waited `max_delay_s`, on `flush()` and
+  `close()`, and at the start of every other write's transaction, so a trial stored as finished
+  has all its epochs stored. A transaction that raises keeps the buffer for the next.
+- Values: numbers may be numpy scalars; NaN metrics are stored as NULL (SQLite cannot store NaN);
+  hyperparameters must be JSON with finite numbers; datetimes must be aware.
+- Errors: StudyConflict (a UserError) when a study name is taken by another YAML; ValueError or
+  TypeError for values no caller should pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypedDict, Unpack
+
+from sqlalchemy import Engine, Table, func, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+import archscale
+from archscale.errors import UserError
+from archscale.store.engine import make_engine
+from archscale.store.enums import Phase, Strategy, StudyStatus, TrialStatus
+from archscale.store.migrate import ensure_schema
+from archscale.store.models import NATURAL_KEY, Architecture, Epoch, Study, Trial
+from archscale.store.models.base import utcnow
+from archscale.store.url import mask_url
+
+EPOCH_METRICS = (
+    "train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "lr", "seconds",
+)
+EPOCH_COLUMNS = ("trial_id", "epoch", *EPOCH_METRICS)
+INTERRUPTED = "interrupted: the driver stopped while the trial was running"
+
+# PostgreSQL takes a batch of epochs as one statement over arrays (unnest): about twice as fast as executemany.
+_PG_EPOCH_UPSERT = text(
+    f"INSERT INTO {Epoch.__tablename__} ({', '.join(EPOCH_COLUMNS)}) "
+    "SELECT * FROM unnest(CAST(:trial_id AS integer[]), CAST(:epoch AS integer[]), "
+    + ", ".join(f"CAST(:{name} AS float8[])" for name in EPOCH_METRICS)
+    + ") ON CONFLICT (trial_id, epoch) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in EPOCH_METRICS)
+)
+
+
+class StudyConflict(UserError):
+    """A study of that name exists with a different YAML."""
+
+
+class TrialFields(TypedDict, total=False):
+    """The trial columns a caller may set; keys left out keep their stored values."""
+
+    hyperparameters: dict[str, Any]
+    status: TrialStatus | str
+    budget_reached: int | None
+    selected_epoch: int | None
+    val_loss: float | None
+    val_accuracy: float | None
+    test_loss: float | None
+    test_accuracy: float | None
+    device_kind: str | None
+    device_seconds: float | None
+    wall_seconds: float | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    ray_trial_id: str | None
+    optuna_study: str | None
+    error: str | None
+
+
+_INT_FIELDS = frozenset({"budget_reached", "selected_epoch"})
+_FLOAT_FIELDS = frozenset(
+    {"val_loss", "val_accuracy", "test_loss", "test_accuracy", "device_seconds", "wall_seconds"}
+)
+
+
+def yaml_sha256(yaml_text: str) -> str:
+    """The hash that identifies a study's YAML."""
+    return hashlib.sha256(yaml_text.encode()).hexdigest()
+
+
+class Writer:
+    """Writes studies, architectures, trials and epochs to the database at `url` (contract above).
+
+    `upgrade_db` lets the first use upgrade a database whose schema is behind (`--upgrade-db`).
+    """
+
+    def __init__(
+        self, url: str, *, upgrade_db: bool = False, batch_size: int = 1000, max_delay_s: float = 5.0
+    ) -> None:
+        self.url = url
+        self.upgrade_db = upgrade_db
+        self.batch_size = batch_size
+        self.max_delay_s = max_delay_s
+        self._engine: Engine | None = None
+        self._epochs: dict[tuple[int, int], dict[str, Any]] = {}
+        self._oldest: float = 0.0
+        self._trial_ids: set[int] = set()
+
+    def __repr__(self) -> str:
+        return f"Writer({mask_url(self.url)!r}, {len(self._epochs)} epochs buffered)"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_engine": None}
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @property
+    def engine(self) -> Engine:
+        """The engine, opened on first use with the schema checked or created."""
+        if self._engine is None:
+            engine = make_engine(self.url)
+            try:
+                ensure_schema(engine, upgrade=self.upgrade_db)
+            except BaseException:
+                engine.dispose()
+                raise
+            self._engine = engine
+        return self._engine
+
+    def ensure_study(
+        self,
+        name: str,
+        yaml_text: str,
+        *,
+        package_version: str = archscale.__version__,
+        git_revision: str | None = None,
+        host: str | None = None,
+        devices: str | None = None,
+    ) -> int:
+        """Create the study, or reopen it (status running) when it exists with the same YAML; return its id.
+
+        Raise StudyConflict when the name is taken by a study with a different YAML.
+        """
+        digest = yaml_sha256(yaml_text)
+        about = {"package_version": package_version, "git_revision": git_revision, "host": host, "devices": devices}
+        with self._transaction() as session:
+            insert = self._insert(Study.__table__).values(
+                name=name, yaml_text=yaml_text, yaml_sha256=digest, status=StudyStatus.RUNNING.value,
+                created_at=utcnow(), **about,
+            )
+            session.execute(insert.on_conflict_do_nothing(index_elements=["name"]))
+            study = Study.find(session, name)
+            assert study is not None
+            if study.yaml_sha256 != digest:
+                raise StudyConflict(
+                    f"study '{name}' already exists in {mask_url(self.url)} with another YAML (sha256 "
+                    f"{study.yaml_sha256[:12]}, this one {digest[:12]}); resume it with its own YAML or rename it"
+                )
+            study.status, study.finished_at = StudyStatus.RUNNING.value, None
+            for key, value in about.items():
+                setattr(study, key, value)
+            return study.id
+
+    def upsert_architecture(
+        self,
+        graph_hash: str,
+        notation: str,
+        family: str,
+        *,
+        kernel_size: int | None = None,
+        n_params: int | None = None,
+        paths: float | None = None,
+        depth_cubed_sum: float | None = None,
+        principled_scale: float | None = None,
+    ) -> int:
+        """Store an architecture keyed by its graph hash and return its id; statistics passed as None
+        keep their stored values (`paths` and `depth_cubed_sum` may be huge ints: stored as doubles)."""
+        stats = {
+            "kernel_size": _int(kernel_size), "n_params": _int(n_params), "paths": _float(paths),
+            "depth_cubed_sum": _float(depth_cubed_sum), "principled_scale": _float(principled_scale),
+        }
+        table = Architecture.__table__
+        insert = self._insert(table).values(graph_hash=graph_hash, notation=notation, family=str(family), **stats)
+        changes = {"notation": insert.excluded.notation, "family": insert.excluded.family} | {
+            key: func.coalesce(insert.excluded[key], table.c[key]) for key in stats
+        }
+        insert = insert.on_conflict_do_update(index_elements=["graph_hash"], set_=changes).returning(table.c.id)
+        with self._transaction() as session:
+            return session.execute(insert).scalar_one()
+
+    def upsert_trial(
+        self,
+        study_id: int,
+        architecture_id: int,
+        strategy: Strategy | str,
+        phase: Phase | str,
+        seed: int,
+        trial_number: int,
+        **fields: Unpack[TrialFields],
+    ) -> int:
+        """Create or update the trial with this natural key and return its id.
+
+        Only the fields given are written; a new trial starts `pending` with empty hyperparameters.
+        """
+        key = {
+            "study_id": int(study_id), "architecture_id": int(architecture_id), "strategy": Strategy(strategy).value,
+            "phase": Phase(phase).value, "seed": int(seed), "trial_number": int(trial_number),
+        }
+        values = _trial_values(dict(fields))
+        table = Trial.__table__
+        insert = self._insert(table).values(**key, **values)
+        changes = {name: insert.excluded[name] for name in values} or {"status": table.c.status}
+        insert = insert.on_conflict_do_update(index_elements=list(NATURAL_KEY), set_=changes)
+        with self._transaction() as session:
+            trial_id: int = session.execute(insert.returning(table.c.id)).scalar_one()
+        self._trial_ids.add(trial_id)
+        return trial_id
+
+    def add_epoch(
+        self,
+        trial_id: int,
+        epoch: int,
+        *,
+        train_loss: float | None = None,
+        train_accuracy: float | None = None,
+        val_loss: float | None = None,
+        val_accuracy: float | None = None,
+        test_loss: float | None = None,
+        test_accuracy: float | None = None,
+        lr: float | None = None,
+        seconds: float | None = None,
+    ) -> None:
+        """Buffer one epoch of a trial this writer has upserted; rewriting an epoch replaces it."""
+        if trial_id not in self._trial_ids:
+            raise ValueError(f"trial id {trial_id} was not upserted by this writer")
+        if not self._epochs:
+            self._oldest = time.monotonic()
+        metrics = (train_loss, train_accuracy, val_loss, val_accuracy, test_loss, test_accuracy, lr, seconds)
+        row = dict(zip(EPOCH_METRICS, map(_float, metrics), strict=True))
+        self._epochs[(trial_id, int(epoch))] = {"trial_id": trial_id, "epoch": int(epoch), **row}
+        if len(self._epochs) >= self.batch_size or time.monotonic() - self._oldest >= self.max_delay_s:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the buffered epochs now, in one transaction."""
+        if self._epochs:
+            with self._transaction():
+                pass
+
+    def finish_study(self, study_id: int, status: StudyStatus | str) -> None:
+        """Write the buffered epochs and record the study's final status and finishing time."""
+        done = update(Study.__table__).where(Study.__table__.c.id == study_id)
+        with self._transaction() as session:
+            session.execute(done.values(status=StudyStatus(status).value, finished_at=utcnow()))
+
+    def mark_stale_running_failed(self, study_id: int) -> int:
+        """On resume: mark the study's trials left `running` by a stopped driver as failed; return how many."""
+        table = Trial.__table__
+        stale = update(table).where(table.c.study_id == study_id, table.c.status == TrialStatus.RUNNING.value)
+        with self._transaction() as session:
+            result = session.execute(
+                stale.values(status=TrialStatus.FAILED.value, finished_at=utcnow(), error=INTERRUPTED)
+            )
+            return result.rowcount
+
+    def close(self) -> None:
+        """Write the buffered epochs and release the engine (the writer may be used again)."""
+        self.flush()
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        """One transaction that begins by writing the buffered epochs; they leave the buffer once it commits."""
+        pending = list(self._epochs.values())
+        with Session(self.engine) as session, session.begin():
+            if pending:
+                self._upsert_epochs(session, pending)
+            yield session
+        for row in pending:
+            del self._epochs[(row["trial_id"], row["epoch"])]
+
+    def _upsert_epochs(self, session: Session, rows: list[dict[str, Any]]) -> None:
+        if self.engine.dialect.name == "postgresql":
+            session.execute(_PG_EPOCH_UPSERT, {name: [row[name] for row in rows] for name in EPOCH_COLUMNS})
+        else:
+            insert = sqlite.insert(Epoch.__table__)
+            changes = {name: insert.excluded[name] for name in EPOCH_METRICS}
+            session.execute(insert.on_conflict_do_update(index_elements=["trial_id", "epoch"], set_=changes), rows)
+
+    def _insert(self, table: Table) -> Any:
+        """An INSERT with the dialect's ON CONFLICT support."""
+        return (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def _trial_values(fields: dict[str, Any]) -> dict[str, Any]:
+    unknown = fields.keys() - TrialFields.__annotations__.keys()
+    if unknown:
+        raise TypeError(f"unknown trial fields: {', '.join(sorted(unknown))}")
+    values = dict(fields)
+    for name in fields.keys() & _INT_FIELDS:
+        values[name] = _int(fields[name])
+    for name in fields.keys() & _FLOAT_FIELDS:
+        values[name] = _float(fields[name])
+    for name in fields.keys() & {"started_at", "finished_at"}:
+        if fields[name] is not None and fields[name].tzinfo is None:
+            raise ValueError(f"{name} is a naive datetime; pass an aware one (UTC)")
+    if "status" in fields:
+        values["status"] = TrialStatus(fields["status"]).value
+    if "hyperparameters" in fields:
+        try:
+            json.dumps(fields["hyperparameters"], allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"hyperparameters must be JSON with finite numbers: {exc}") from None
+    return values
+
+
+def _int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _float(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) else number

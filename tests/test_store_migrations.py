@@ -1,0 +1,132 @@
+"""Migrations on both backends: automatic creation (SQLite), clear messages, upgrades from the first
+revision with data kept, models identical to the migrated schema, and coexistence with Optuna."""
+
+from importlib.resources import files
+
+import optuna
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+
+from archscale.errors import UserError
+from archscale.store import current_revision, ensure_schema, head_revision, make_engine, optuna_storage, upgrade
+from archscale.store.migrate import VERSION_TABLE, _config
+from archscale.store.models import Base
+
+TABLES = {"archscale_study", "archscale_architecture", "archscale_trial", "archscale_epoch"}
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith("postgresql")
+
+
+def upgrade_to(engine, revision: str) -> None:
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.upgrade(_config(connection), revision)
+
+
+def test_migrations_ship_in_the_package():
+    package = files("archscale.migrations")
+    for name in ("alembic.ini", "env.py", "script.py.mako", "versions/0001_core_tables.py"):
+        assert package.joinpath(name).is_file(), name
+    assert head_revision() == "0002"
+
+
+def test_new_database_at_head_or_a_message_naming_the_command(db_url):
+    engine = make_engine(db_url)
+    assert current_revision(engine) is None
+    if is_postgres(db_url):
+        with pytest.raises(UserError) as info:
+            ensure_schema(engine)
+        message = str(info.value)
+        assert "has no archscale schema" in message and "archscale db upgrade --db postgresql" in message
+        assert "--upgrade-db" in message and ":***@" in message and "\n" not in message
+        assert current_revision(engine) is None
+        ensure_schema(engine, upgrade=True)
+    else:
+        ensure_schema(engine)  # a new SQLite database is created at head
+    assert current_revision(engine) == head_revision()
+    assert set(inspect(engine).get_table_names()) >= TABLES
+    ensure_schema(engine)  # at head: nothing to do
+    engine.dispose()
+
+
+def test_upgrade_from_the_first_revision_keeps_data(db_url):
+    engine = make_engine(db_url)
+    upgrade_to(engine, "0001")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO archscale_study (id, name, yaml_text, yaml_sha256, status, created_at, package_version) "
+                "VALUES (1, 's', 'x: 1', 'h', 'completed', CURRENT_TIMESTAMP, '0.1.0')"
+            )
+        )
+        connection.execute(
+            text("INSERT INTO archscale_architecture (id, graph_hash, notation, family) VALUES (1, 'g', '2', 'mlp')")
+        )
+        connection.execute(
+            text(
+                "INSERT INTO archscale_trial (id, study_id, architecture_id, strategy, phase, seed, trial_number,"
+                " hyperparameters, status) VALUES (1, 1, 1, 'tuned', 'search', 0, 0, '{\"lr\": 0.25}', 'completed')"
+            )
+        )
+    with pytest.raises(UserError, match="is at archscale schema revision 0001; this archscale needs revision 0002"):
+        ensure_schema(engine)  # behind: SQLite too is upgraded only when asked
+    assert upgrade(engine) == ("0001", "0002")
+    with engine.connect() as connection:
+        row = connection.execute(text("SELECT study, architecture, lr, status FROM archscale_results")).one()
+    assert tuple(row) == ("s", "2", 0.25, "completed")
+    assert "ix_archscale_trial_study_strategy" in {i["name"] for i in inspect(engine).get_indexes("archscale_trial")}
+    assert upgrade(engine) == ("0002", "0002")
+    engine.dispose()
+
+
+def test_models_match_the_migrated_schema(db_url):
+    engine = make_engine(db_url)
+    ensure_schema(engine, upgrade=True)
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "version_table": VERSION_TABLE,
+                "compare_type": True,
+                "include_name": lambda name, type_, _: type_ != "table" or name.startswith("archscale_"),
+            },
+        )
+        assert compare_metadata(context, Base.metadata) == []
+    engine.dispose()
+
+
+def test_a_newer_schema_is_refused(db_url):
+    engine = make_engine(db_url)
+    ensure_schema(engine, upgrade=True)
+    with engine.begin() as connection:
+        connection.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
+    for check in (lambda: ensure_schema(engine, upgrade=True), lambda: upgrade(engine)):
+        with pytest.raises(UserError, match="revision 9999, newer than this archscale knows"):
+            check()
+    engine.dispose()
+
+
+@pytest.mark.parametrize("optuna_first", [True, False], ids=["optuna-first", "archscale-first"])
+def test_optuna_and_archscale_share_a_database(db_url, optuna_first):
+    def create_optuna() -> None:
+        study = optuna.create_study(study_name="shared", storage=optuna_storage(db_url))
+        study.enqueue_trial({"lr": 0.1})
+        study.optimize(lambda trial: trial.suggest_float("lr", 1e-4, 1.0, log=True), n_trials=2)
+
+    engine = make_engine(db_url)
+    if optuna_first:
+        create_optuna()
+    ensure_schema(engine, upgrade=True)
+    if not optuna_first:
+        create_optuna()
+    tables = set(inspect(engine).get_table_names())
+    assert TABLES | {"studies", "trials", "alembic_version", VERSION_TABLE} <= tables
+    assert current_revision(engine) == head_revision()
+    engine.dispose()
+    loaded = optuna.load_study(study_name="shared", storage=db_url)  # a plain URL, as the dashboard uses
+    assert [t.params["lr"] for t in loaded.trials][:1] == [0.1] and len(loaded.trials) == 2

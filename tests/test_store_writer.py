@@ -1,0 +1,214 @@
+"""The writer's contract, on SQLite and PostgreSQL: lazy, picklable, idempotent upserts on natural
+keys, buffered epochs written in transactions, and values normalised."""
+
+import pickle
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from archscale.errors import UserError
+from archscale.store import Phase, Strategy, StudyConflict, StudyStatus, TrialStatus, Writer
+from archscale.store.models import Architecture, Epoch, Study, Trial
+
+
+def count(writer: Writer, table: str) -> int:
+    with writer.engine.connect() as connection:
+        return connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+
+
+@pytest.fixture
+def writer(results_url):
+    with Writer(results_url) as writer:
+        yield writer
+
+
+@pytest.fixture
+def ids(writer):
+    study = writer.ensure_study("study", "name: study\n", git_revision="abc123", host="node-1", devices="cpu")
+    arch = writer.upsert_architecture("hash-1", "2_02_002", "mlp", n_params=1234, paths=2, depth_cubed_sum=16)
+    return study, arch
+
+
+def test_engine_is_opened_lazily_and_never_pickled(tmp_path):
+    path = tmp_path / "lazy.db"
+    writer = Writer(f"sqlite:///{path}")
+    clone = pickle.loads(pickle.dumps(writer))
+    assert not path.exists()
+    clone.ensure_study("s", "a: 1\n")
+    assert path.exists()
+    again = pickle.loads(pickle.dumps(clone))  # an open engine is dropped, not pickled
+    assert again._engine is None and again.ensure_study("s", "a: 1\n") == 1
+    clone.close()
+    again.close()
+
+
+def test_repr_masks_the_password():
+    assert repr(Writer("postgresql://u:secret@h/d")) == "Writer('postgresql://u:***@h/d', 0 epochs buffered)"
+
+
+def test_new_postgresql_needs_upgrade_db(db_url):
+    writer = Writer(db_url)
+    if db_url.startswith("sqlite"):
+        assert writer.ensure_study("s", "a: 1\n") == 1  # a new SQLite database is created
+    else:
+        with pytest.raises(UserError, match="archscale db upgrade"):
+            writer.ensure_study("s", "a: 1\n")
+        writer.upgrade_db = True
+        assert writer.ensure_study("s", "a: 1\n") == 1
+    writer.close()
+
+
+def test_ensure_study_reopens_the_same_yaml_and_refuses_another(writer):
+    study = writer.ensure_study("study", "a: 1\n", host="first")
+    writer.finish_study(study, StudyStatus.INTERRUPTED)
+    assert writer.ensure_study("study", "a: 1\n", host="second") == study
+    with Session(writer.engine) as session:
+        row = Study.find(session, "study")
+        assert (row.status, row.finished_at, row.host) == ("running", None, "second")
+        assert row.created_at.tzinfo is UTC
+    with pytest.raises(StudyConflict, match=r"study 'study' already exists .* with another YAML") as info:
+        writer.ensure_study("study", "a: 2\n")
+    assert isinstance(info.value, UserError)
+    writer.finish_study(study, "completed")
+    with Session(writer.engine) as session:
+        row = Study.find(session, "study")
+        assert row.status == "completed" and row.finished_at is not None
+
+
+def test_architecture_upsert_keeps_known_statistics(writer, ids):
+    _, arch = ids
+    again = writer.upsert_architecture("hash-1", "2_02_002", "mlp", paths=2**70, principled_scale=0.5)
+    assert again == arch and count(writer, "archscale_architecture") == 1
+    with Session(writer.engine) as session:
+        row = Architecture.find(session, "hash-1")
+        assert (row.n_params, row.depth_cubed_sum, row.principled_scale) == (1234, 16.0, 0.5)
+        assert row.paths == float(2**70)
+
+
+def test_trial_upsert_is_idempotent_and_writes_only_given_fields(writer, ids):
+    study, arch = ids
+    key = (study, arch, Strategy.TUNED, Phase.SEARCH, 0, 7)
+    started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    first = writer.upsert_trial(
+        *key, hyperparameters={"lr": 0.1, "init": "kaiming"}, status=TrialStatus.RUNNING, started_at=started,
+        ray_trial_id="abc_00001", optuna_study="study/2_02_002", device_kind="cpu",
+    )
+    second = writer.upsert_trial(
+        *key, status="completed", val_accuracy=np.float32(0.75), selected_epoch=np.int64(3), budget_reached=3
+    )
+    assert first == second and count(writer, "archscale_trial") == 1
+    with Session(writer.engine) as session:
+        trial = Trial.find(session, study, arch, "tuned", "search", 0, 7)
+        assert trial.hyperparameters == {"lr": 0.1, "init": "kaiming"}
+        assert (trial.status, trial.selected_epoch, trial.ray_trial_id) == ("completed", 3, "abc_00001")
+        assert trial.val_accuracy == pytest.approx(0.75) and trial.started_at == started
+    assert writer.upsert_trial(*key) == first  # nothing to change: still one row
+    other = writer.upsert_trial(study, arch, "tuned", "search", 1, 7)
+    assert other != first and count(writer, "archscale_trial") == 2
+
+
+def test_new_trial_defaults(writer, ids):
+    trial_id = writer.upsert_trial(*ids, "fixed", "final", 0, 0)
+    with Session(writer.engine) as session:
+        trial = session.get(Trial, trial_id)
+        assert (trial.status, trial.hyperparameters) == ("pending", {})
+
+
+@pytest.mark.parametrize(
+    ("fields", "error"),
+    [
+        ({"colour": "red"}, TypeError),
+        ({"status": "exploded"}, ValueError),
+        ({"hyperparameters": {"lr": float("nan")}}, ValueError),
+        ({"hyperparameters": {"lr": np.float32(0.1)}}, ValueError),
+        ({"started_at": datetime(2026, 1, 1)}, ValueError),
+    ],
+)
+def test_bad_trial_values_are_refused(writer, ids, fields, error):
+    with pytest.raises(error):
+        writer.upsert_trial(*ids, "tuned", "search", 0, 0, **fields)
+    assert count(writer, "archscale_trial") == 0
+
+
+def test_bad_strategy_is_refused_by_writer_and_database(writer, ids):
+    with pytest.raises(ValueError):
+        writer.upsert_trial(*ids, "lucky", "search", 0, 0)
+    study, arch = ids
+    with pytest.raises(IntegrityError), writer.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO archscale_trial (study_id, architecture_id, strategy, phase, seed, trial_number,"
+                " hyperparameters, status) VALUES (:s, :a, 'lucky', 'search', 0, 0, '{}', 'pending')"
+            ),
+            {"s": study, "a": arch},
+        )
+
+
+def test_epochs_are_buffered_then_written_once_with_latest_values(writer, ids):
+    trial = writer.upsert_trial(*ids, "tuned", "search", 0, 0, status="running")
+    for epoch in (1, 2, 3):
+        writer.add_epoch(trial, epoch, train_loss=1.0 / epoch, val_accuracy=0.1 * epoch, lr=0.1, seconds=0.5)
+    assert count(writer, "archscale_epoch") == 0  # buffered
+    writer.flush()
+    assert count(writer, "archscale_epoch") == 3
+    writer.add_epoch(trial, 3, train_loss=np.float64("nan"), val_accuracy=0.9, lr=np.float32(0.05))
+    writer.add_epoch(trial, 4, val_accuracy=0.95)
+    writer.upsert_trial(*ids, "tuned", "search", 0, 0, status="completed")  # writes the buffer in its transaction
+    with Session(writer.engine) as session:
+        epochs = Epoch.for_trial(session, trial)
+    assert [e.epoch for e in epochs] == [1, 2, 3, 4]
+    assert epochs[2].train_loss is None and epochs[2].val_accuracy == 0.9 and epochs[2].lr == pytest.approx(0.05)
+
+
+def test_epochs_flush_by_batch_size_and_by_age(results_url):
+    with Writer(results_url, batch_size=3, max_delay_s=60) as writer:
+        study = writer.ensure_study("s", "a: 1\n")
+        trial = writer.upsert_trial(study, writer.upsert_architecture("h", "2", "mlp"), "fixed", "final", 0, 0)
+        writer.add_epoch(trial, 1)
+        writer.add_epoch(trial, 2)
+        assert count(writer, "archscale_epoch") == 0
+        writer.add_epoch(trial, 3)
+        assert count(writer, "archscale_epoch") == 3
+        writer.max_delay_s = 0.0
+        writer.add_epoch(trial, 4)
+        assert count(writer, "archscale_epoch") == 4
+
+
+def test_epochs_of_unknown_trials_are_refused(writer):
+    with pytest.raises(ValueError, match="not upserted by this writer"):
+        writer.add_epoch(12345, 1)
+
+
+def test_close_flushes(results_url):
+    writer = Writer(results_url)
+    study = writer.ensure_study("s", "a: 1\n")
+    trial = writer.upsert_trial(study, writer.upsert_architecture("h", "2", "mlp"), "fixed", "final", 0, 0)
+    writer.add_epoch(trial, 1, val_accuracy=0.5)
+    writer.close()
+    assert count(writer, "archscale_epoch") == 1
+    writer.close()
+
+
+def test_mark_stale_running_failed(writer, ids):
+    study, arch = ids
+    for seed, status in enumerate(["running", "completed", "running", "pending"]):
+        writer.upsert_trial(study, arch, "tuned", "search", seed, 0, status=status)
+    assert writer.mark_stale_running_failed(study) == 2
+    with writer.engine.connect() as connection:
+        rows = connection.execute(text("SELECT seed, status, error FROM archscale_trial ORDER BY seed")).all()
+    assert [r.status for r in rows] == ["failed", "completed", "failed", "pending"]
+    assert rows[0].error.startswith("interrupted")
+    assert writer.mark_stale_running_failed(study) == 0
+
+
+def test_deleting_a_study_deletes_its_trials_and_epochs(writer, ids):
+    trial = writer.upsert_trial(*ids, "fixed", "final", 0, 0)
+    writer.add_epoch(trial, 1)
+    writer.flush()
+    with writer.engine.begin() as connection:
+        connection.execute(text("DELETE FROM archscale_study"))
+    assert count(writer, "archscale_trial") == count(writer, "archscale_epoch") == 0
