@@ -1,0 +1,13 @@
+"""One training run: a `TrainConfig`, `train(model, splits, config, on_epoch)`, per-epoch metrics.
+
+    result = train(model, load_dataset("mnist1d"), TrainConfig(lr=0.05, epochs=10), on_epoch=report)
+
+Knows nothing of Ray or databases: callers report `EpochMetrics` wherever they like from `on_epoch`.
+"""
+
+from archscale.train.config import TrainConfig
+from archscale.train.loop import resolve_device, train
+from archscale.train.metrics import EpochMetrics, Status, TrainResult
+from archscale.train.schedule import LRSchedule
+
+__all__ = ["EpochMetrics", "LRSchedule", "Status", "TrainConfig", "TrainResult", "resolve_device", "train"]
