@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 AddressOption = Annotated[
-    str, typer.Option("--address", envvar="RAY_JOBS_ADDRESS", help="The cluster's Jobs API: http://HEAD:8265.")
+    str, typer.Option("--address", envvar="RAY_API_SERVER_ADDRESS", help="The cluster's Jobs API: http://HEAD:8265.")
 ]
 
 

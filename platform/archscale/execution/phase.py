@@ -38,13 +38,16 @@ class PhaseRun:
 
 
 def slots(resources: ResourcesSpec, cluster: dict[str, float]) -> int:
-    """How many trials fit at once: the YAML's max_concurrent, else what the cluster's CPUs/GPUs hold."""
+    """How many trials run at once: the YAML's max_concurrent (an autoscaling cluster grows to it),
+    else what the cluster's CPUs/GPUs hold now."""
+    if resources.max_concurrent is not None:
+        return resources.max_concurrent
     fit = math.floor(cluster.get("CPU", 1) / resources.cpu_per_trial + 1e-9)
     if resources.gpu_per_trial > 0:
         fit = min(fit, math.floor(cluster.get("GPU", 0) / resources.gpu_per_trial + 1e-9))
     if fit < 1:
         raise_unfit(resources, cluster)
-    return min(fit, resources.max_concurrent or fit)
+    return fit
 
 
 def raise_unfit(resources: ResourcesSpec, cluster: dict[str, float]) -> None:

@@ -199,8 +199,13 @@ class StudySpec(Strict):
         return seeds
 
     @model_validator(mode="after")
-    def _probe_grid(self) -> StudySpec:
-        probe = self.strategies.probe
+    def _consistent(self) -> StudySpec:
+        probe, tuned = self.strategies.probe, self.strategies.tuned
         if probe is not None and probe.low >= probe.high:
             raise ValueError(f"strategies.probe: low ({probe.low}) must be below high ({probe.high})")
+        if tuned is not None and tuned.early_stopping and tuned.early_stopping.grace_epochs > self.training.epochs:
+            raise ValueError(
+                f"strategies.tuned.early_stopping.grace_epochs ({tuned.early_stopping.grace_epochs}) must not "
+                f"exceed training.epochs ({self.training.epochs})"
+            )
         return self
