@@ -5,18 +5,24 @@ per-image transforms when augmenting), in the same process, on the same model an
     .venv/bin/python bench/bench_train.py                                  # CPU, both cases
     .venv/bin/python bench/bench_train.py --device cuda --bf16 --channels-last --workers 4
 
+Data: mnist1d generation against its caches, and batched crop+flip against per-image transforms.
 Cases: (a) a one-hidden-layer MLP (width 512) on digits, batch 128; (b) the NAS-Bench-201 network
 C=16 N=5 (cell 3_33_133) on synthetic 32×32×3 data, batch 256, with and without crop+flip.
 Each side runs one warm-up epoch, then timed epochs; an epoch is training plus the same evaluation
-(val and test) on both sides. Figures are training images per second of epoch time (median epoch).
+(val and test) on both sides. Figures are training images per second of the median epoch, by wall
+time and by process CPU time; on a shared machine, `--threads 1` makes the CPU-time figure robust to
+other processes' load (with one thread, the CPU time is the work done, however long the waits).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import itertools
+import os
 import random
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from archscale.data import Split, Splits, load_dataset
+from archscale.data import CropFlip, Split, Splits, load_dataset, mnist1d, registry
 from archscale.train import TrainConfig, train
 
 
@@ -60,8 +66,11 @@ class PerImageCropFlip(Dataset):
         return image, self.y[i]
 
 
-def reference_run(case: Case, device: torch.device, workers: int) -> list[float]:
-    """Epoch times (s) of the reference loop: the paper's main.py train()/validate(), trimmed."""
+Epoch = tuple[float, float]  # (wall seconds, process CPU seconds) of one epoch
+
+
+def reference_run(case: Case, device: torch.device, workers: int) -> list[Epoch]:
+    """Epoch times of the reference loop: the paper's main.py train()/validate(), trimmed."""
     model = copy.deepcopy(case.model).to(device)
     train_x, train_y = case.splits.train.x, case.splits.train.y
     dataset = PerImageCropFlip(case.splits.train, 4) if case.augment else TensorDataset(train_x, train_y)
@@ -76,7 +85,7 @@ def reference_run(case: Case, device: torch.device, workers: int) -> list[float]
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=5e-4)
     times = []
     for _ in range(case.epochs):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         model.train()
         total = 0.0
         for image, target in loader:
@@ -92,12 +101,12 @@ def reference_run(case: Case, device: torch.device, workers: int) -> list[float]
                 image, target = image.to(device), target.to(device)
                 with torch.no_grad():
                     total += criterion(model(image), target).item()
-        times.append(time.perf_counter() - start)
+        times.append((time.perf_counter() - start, time.process_time() - cpu_start))
     return times
 
 
-def trainer_run(case: Case, device: torch.device, bf16: bool, channels_last: bool) -> list[float]:
-    """Epoch times (s) of archscale.train.train on the same work."""
+def trainer_run(case: Case, device: torch.device, bf16: bool, channels_last: bool) -> list[Epoch]:
+    """Epoch times of archscale.train.train on the same work (CPU time between epoch callbacks)."""
     config = TrainConfig(
         lr=0.01,
         epochs=case.epochs,
@@ -111,11 +120,15 @@ def trainer_run(case: Case, device: torch.device, bf16: bool, channels_last: boo
         channels_last=channels_last,
         eval_batch_size=case.batch_size,
     )
-    result = train(copy.deepcopy(case.model), case.splits, config)
-    return [m.seconds for m in result.epochs]
+    cpu_marks = [time.process_time()]
+    result = train(
+        copy.deepcopy(case.model), case.splits, config, on_epoch=lambda _: cpu_marks.append(time.process_time())
+    )
+    cpu = [b - a for a, b in itertools.pairwise(cpu_marks)]
+    return [(m.seconds, c) for m, c in zip(result.epochs, cpu, strict=True)]
 
 
-def peak_memory(run: Callable[[], list[float]], device: torch.device) -> tuple[list[float], float | None]:
+def peak_memory(run: Callable[[], list[Epoch]], device: torch.device) -> tuple[list[Epoch], float | None]:
     if device.type != "cuda":
         return run(), None
     torch.cuda.empty_cache()
@@ -154,7 +167,7 @@ def report(case: Case, device: torch.device, args: argparse.Namespace) -> None:
         "reference loop": lambda: reference_run(case, device, args.workers),
         "archscale train()": lambda: trainer_run(case, device, args.bf16, args.channels_last),
     }
-    times: dict[str, list[float]] = {side: [] for side in sides}
+    times: dict[str, list[Epoch]] = {side: [] for side in sides}
     peaks: dict[str, float | None] = {}
     for _ in range(case.rounds):
         for side, run in sides.items():
@@ -164,15 +177,51 @@ def report(case: Case, device: torch.device, args: argparse.Namespace) -> None:
         f"\n{case.name}  ({n} training images; {case.rounds} round(s) of 1 warm-up + "
         f"{case.epochs - 1} timed epochs per side)"
     )
-    print(f"| {'side':<18} | {'images/s':>10} | {'median epoch (s)':>16} | {'peak MiB':>8} |")
-    rates = {}
+    print(f"| {'side':<18} | {'images/s':>10} | {'median epoch (s)':>16} | {'images/CPU-s':>12} | {'peak MiB':>8} |")
+    rates, cpu_rates = {}, {}
     for side in sides:
-        epoch = statistics.median(times[side])
-        rates[side] = n / epoch
+        wall = statistics.median(w for w, _ in times[side])
+        cpu = statistics.median(c for _, c in times[side])
+        rates[side], cpu_rates[side] = n / wall, n / cpu
         peak = peaks[side]
         memory = "-" if peak is None else f"{peak:.0f}"
-        print(f"| {side:<18} | {rates[side]:>10,.0f} | {epoch:>16.3f} | {memory:>8} |")
-    print(f"ratio archscale / reference: {rates['archscale train()'] / rates['reference loop']:.2f}x")
+        print(f"| {side:<18} | {rates[side]:>10,.0f} | {wall:>16.3f} | {cpu_rates[side]:>12,.0f} | {memory:>8} |")
+    ours, theirs = "archscale train()", "reference loop"
+    print(
+        f"ratio archscale / reference: {rates[ours] / rates[theirs]:.2f}x by wall time, "
+        f"{cpu_rates[ours] / cpu_rates[theirs]:.2f}x by process CPU time"
+    )
+
+
+def bench_data(device: torch.device) -> None:
+    """mnist1d: generation vs the .npz cache vs memory; crop+flip: batched vs per image."""
+    with tempfile.TemporaryDirectory() as cache:
+        os.environ["ARCHSCALE_CACHE"] = cache
+        print("\nmnist1d (5,000 signals), load_dataset wall time:")
+        for label in ("first call: import mnist1d + generate + write .npz", "later process: read .npz", "same process"):
+            if label.startswith("later"):
+                mnist1d.arrays.cache_clear()
+                registry._LAST.clear()
+            start = time.perf_counter()
+            load_dataset("mnist1d")
+            print(f"  {label:<52} {time.perf_counter() - start:8.3f} s")
+    x = torch.randn(256, 3, 32, 32, device=device)
+    batched = CropFlip(4, torch.zeros(3, device=device), torch.Generator(device=device).manual_seed(0))
+    per_image = PerImageCropFlip(Split(x, torch.zeros(256, dtype=torch.int64, device=device)), 4)
+    sides = {
+        "CropFlip (batched, on device)": lambda: batched(x),
+        "per-image transforms + stack": lambda: torch.stack([per_image[i][0] for i in range(256)]),
+    }
+    print(f"\ncrop+flip of a 256x3x32x32 batch on {device} (median of 30):")
+    for label, run in sides.items():
+        times = []
+        for _ in range(30):
+            start = time.perf_counter()
+            run()
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+        print(f"  {label:<32} {statistics.median(times) * 1e3:8.2f} ms")
 
 
 def main() -> None:
@@ -181,7 +230,7 @@ def main() -> None:
     parser.add_argument("--bf16", action="store_true", help="trainer side: bf16 autocast (CUDA)")
     parser.add_argument("--channels-last", action="store_true", help="trainer side: channels_last (CUDA)")
     parser.add_argument("--workers", type=int, default=0, help="reference side: DataLoader workers")
-    parser.add_argument("--case", choices=["digits", "nb201", "all"], default="all")
+    parser.add_argument("--case", choices=["digits", "nb201", "data", "all"], default="all")
     parser.add_argument("--digits-epochs", type=int, default=20)
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads for both sides")
     parser.add_argument("--nb201-steps", type=int, default=None, help="steps per epoch (default: 2 CPU, 50 CUDA)")
@@ -201,6 +250,8 @@ def main() -> None:
     )
     if device.type == "cuda":
         print(f"GPU: {torch.cuda.get_device_name()}")
+    if args.case in ("data", "all"):
+        bench_data(device)
     cases = []
     if args.case in ("digits", "all"):
         cases.append(digits_case(args.digits_epochs))

@@ -10,6 +10,15 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
 "$VENV/bin/ruff" check platform tests bench db
 
+# The HTML report test opens the report in a real headless browser: Debian's chromium, installed when missing.
+if ! command -v chromium >/dev/null 2>&1; then
+    echo "tests/run.sh: installing chromium (for tests/test_report_html.py)" >&2
+    sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_="sudo -n"
+    DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -q chromium >/dev/null 2>&1 \
+        || { $sudo_ apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -q chromium >/dev/null; } \
+        || echo "tests/run.sh: could not install chromium: the browser test will be skipped (and fail under CI=true)" >&2
+fi
+
 pg_dir=""
 cleanup() {
     if [ -n "$pg_dir" ]; then

@@ -86,6 +86,8 @@ def test_bad_val_fraction_is_a_user_error(fraction):
 def test_limits_take_random_subsets_before_the_validation_carve():
     splits = load_dataset("synthetic", limit=100, test_limit=20, val_fraction=0.1, **SMALL)
     assert len(splits.train) + len(splits.val) == 100 and len(splits.test) == 20
+    other = load_dataset("synthetic", limit=50, test_limit=20, split_seed=9, **SMALL)
+    assert torch.equal(other.test.x, splits.test.x)  # one test subset for every seed and limit
     assert len(subset(10, 20, torch.Generator())) == 10
     with pytest.raises(UserError, match="limit must be a positive"):
         load_dataset("synthetic", limit=0, **SMALL)

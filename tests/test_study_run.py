@@ -41,6 +41,14 @@ def rows(db: Path, sql: str) -> list[tuple]:
         return connection.execute(sql).fetchall()
 
 
+def finals_started(db: Path) -> int:
+    """Final trials in the database so far (0 while the driver is still creating it)."""
+    try:
+        return rows(db, "select count(*) from archscale_trial where phase = 'final'")[0][0] if db.exists() else 0
+    except sqlite3.OperationalError:
+        return 0
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
@@ -185,7 +193,7 @@ def test_killed_driver_resumes_without_loss_or_duplicates(tmp_path):
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         time.sleep(1)
-        if db.exists() and rows(db, "select count(*) from archscale_trial where phase = 'final'")[0][0] >= 2:
+        if finals_started(db) >= 2:
             break
     os.killpg(driver.pid, signal.SIGKILL)
     driver.wait()

@@ -93,8 +93,9 @@ def load_dataset(
     """Load a registered dataset and split it deterministically.
 
     - `root`: the dataset's directory (for file-based datasets; see each loader).
-    - `limit`: use at most this many of the training examples (a random subset, drawn before the
-      validation carve); `test_limit` likewise for the test split. For quick runs.
+    - `limit`: use at most this many of the training examples (a random subset drawn with
+      `split_seed`, before the validation carve); `test_limit`: at most this many test examples (the
+      same subset whatever the seed, so that seeds are scored alike). For quick runs.
     - `val_fraction` of the (limited) training examples become the validation split, stratified by
       class unless `stratify` is False; 0 leaves it empty. The draw uses `split_seed` only, so a seed
       gives the same split on every run and machine.
@@ -126,7 +127,7 @@ def load_dataset(
     if limit is not None and limit < len(pool):
         pool = pool.take(subset(len(pool), limit, generator))
     if test_limit is not None and test_limit < len(test):
-        test = test.take(subset(len(test), test_limit, generator))
+        test = test.take(subset(len(test), test_limit, torch.Generator().manual_seed(0)))
     kept, held = holdout(pool.y, val_fraction, generator, stratify=stratify)
     if len(kept) == 0:
         raise UserError(f"{key}: val_fraction {val_fraction} leaves no training examples of {len(pool)}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import TYPE_CHECKING
 
 from archscale.strategies.plan import Search
@@ -14,8 +15,9 @@ if TYPE_CHECKING:
 def open_search(search: Search, storage: BaseStorage) -> tuple[optuna.Study, int]:
     """Create or reopen the search's study; return it and how many trials it has finished.
 
-    Trials left RUNNING by a stopped driver are marked FAIL. A reopened sampler is seeded with the
-    search seed plus the trials it already has: otherwise it would propose the same LRs again.
+    Trials left RUNNING by a stopped driver are marked FAIL. Each search's sampler has its own seed
+    (the search seed mixed with the study name, so architectures are searched independently), plus
+    the trials it already has: a reopened sampler would otherwise propose the same LRs again.
     """
     import optuna
     from optuna.trial import TrialState
@@ -27,7 +29,7 @@ def open_search(search: Search, storage: BaseStorage) -> tuple[optuna.Study, int
         existing = len(summary.get_trials(deepcopy=False))
     except KeyError:
         pass
-    seed = search.spec.seed + existing
+    seed = (search.spec.seed + zlib.crc32(search.name.encode()) + existing) % 2**32
     sampler = (
         optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(5, max(1, search.spec.trials // 3)))
         if search.spec.sampler == "tpe"

@@ -115,8 +115,9 @@ def _done_keys(db_url: str, name: str) -> set[tuple[str, str, str, int, int]]:
 
 
 def _complete(db_url: str, name: str, ctx: StudyContext, chosen: ChosenLrs) -> bool:
-    """Every final run of the study exists and finished (completed or diverged)."""
-    expected = {u.key for u in final_plan(ctx, chosen).units}
+    """Every planned probe and final run of the study exists and finished (completed, pruned or
+    diverged), and some strategy produced runs to compare."""
+    expected = {u.key for u in final_plan(ctx, chosen).units} | {u.key for u in search_plan(ctx).units}
     return bool(expected) and expected <= _done_keys(db_url, name)
 
 

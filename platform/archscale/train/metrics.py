@@ -49,8 +49,12 @@ class EpochMetrics:
 
 @dataclass(frozen=True)
 class TrainResult:
-    """The outcome of `train`: `device_seconds` counts the epochs (time on the device), `wall_seconds`
-    the whole call, including moving the model and data to the device."""
+    """The outcome of `train`. `epochs` holds every reported epoch; `steps` counts optimizer steps.
+
+    `device_seconds` is the time spent in epochs (the search cost to charge), including a diverged
+    run's unreported last epoch; `wall_seconds` is the whole call, with moving the model and data to
+    the device and building the optimizer.
+    """
 
     status: Status
     epochs: list[EpochMetrics]

@@ -1,0 +1,147 @@
+"""Probe studies: the empirical maximal LR of each architecture from its LR grid, against the
+principled prediction (the paper's Figs. 2, 3 and 5).
+
+Per architecture and seed, an LR's score is the training loss of its last epoch (the epoch-average
+training loss; diverged = +inf); the probed maximal LR is the LR with the lowest mean score over seeds
+(the largest among equal ones): "the maximal LR which achieves the smallest training loss after one
+epoch". The predicted maximal LR of an architecture is the base network's probed LR × its
+principled scale.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from archscale.report import stats
+from archscale.report.frames import Inputs, base_row, floats, short_label, unique_labels
+
+GRID_COLUMNS = ["graph_hash", "label", "grid_index", "lr", "score", "seeds", "diverged"]
+PROBE_COLUMNS = [
+    "graph_hash",
+    "architecture",
+    "label",
+    "family",
+    "paths",
+    "S",
+    "depth",
+    "principled_scale",
+    "is_base",
+    "probed_lr",
+    "predicted_lr",
+    "ratio",
+    "best_score",
+    "seeds",
+    "runs",
+    "diverged_runs",
+    "at_grid_edge",
+]
+
+
+def trial_scores(inputs: Inputs) -> pd.DataFrame:
+    """Probe trials that finished (completed or diverged), with their score."""
+    trials = inputs.trials
+    probe = trials[(trials["phase"] == "probe") & trials["status"].isin(["completed", "diverged"])]
+    epochs = inputs.epochs if inputs.epochs is not None else pd.DataFrame(columns=["trial_id", "epoch", "train_loss"])
+    last = epochs.sort_values(["trial_id", "epoch"]).groupby("trial_id", sort=False).tail(1)
+    loss = dict(zip(last["trial_id"], floats(last["train_loss"]), strict=True))
+    scores = [_score(status, loss.get(tid)) for tid, status in zip(probe["id"], probe["status"], strict=True)]
+    return probe.assign(score=scores)
+
+
+def _score(status: str, loss: float | None) -> float:
+    """+inf for a diverged run or a non-finite loss; NaN when no epoch was recorded."""
+    if status == "diverged":
+        return math.inf
+    if loss is None:
+        return math.nan
+    return loss if math.isfinite(loss) else math.inf
+
+
+def probe_frames(inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """(per-architecture frame, per-grid-point frame), or None without probe trials."""
+    scored = trial_scores(inputs)
+    if scored.empty:
+        return None
+    archs = inputs.architectures[inputs.architectures["graph_hash"].isin(set(scored["graph_hash"]))]
+    archs = archs.sort_values(["depth_cubed_sum", "id"])
+    base = base_row(inputs)
+    base_hash = base["graph_hash"] if base is not None else None
+    grid_rows, rows = [], []
+    for arch in archs.itertuples(index=False):
+        mine = scored[scored["graph_hash"] == arch.graph_hash]
+        label = short_label(arch.notation, arch.family)
+        points = []
+        for index, point in mine.groupby("trial_number", sort=True):
+            values = point["score"].to_numpy(dtype=float)
+            values = values[~np.isnan(values)]
+            mean = (
+                float(values.mean())
+                if values.size and np.isfinite(values).all()
+                else (math.inf if values.size else math.nan)
+            )
+            points.append(
+                (
+                    int(index),
+                    float(np.median(floats(point["hp_lr"]))),
+                    mean,
+                    int(values.size),
+                    int(np.isinf(values).sum()),
+                )
+            )
+        grid_rows += [dict(zip(GRID_COLUMNS, (arch.graph_hash, label, *p), strict=True)) for p in points]
+        lrs = [p[1] for p in points]
+        means = [p[2] if math.isfinite(p[2]) else math.nan for p in points]
+        probed = stats.argbest_lr(lrs, means)
+        edge = ""
+        if math.isfinite(probed) and lrs:
+            edge = "low" if probed == min(lrs) else "high" if probed == max(lrs) else ""
+        paths, s = float(arch.paths), float(arch.depth_cubed_sum)
+        rows.append(
+            {
+                "graph_hash": arch.graph_hash,
+                "architecture": arch.notation,
+                "label": label,
+                "family": arch.family,
+                "paths": paths,
+                "S": s,
+                "depth": round(s ** (1 / 3)) if paths == 1 and s > 0 else math.nan,
+                "principled_scale": float(arch.principled_scale),
+                "is_base": arch.graph_hash == base_hash,
+                "probed_lr": probed,
+                "best_score": float(np.nanmin(means)) if any(math.isfinite(m) for m in means) else math.nan,
+                "seeds": int(mine["seed"].nunique()),
+                "runs": len(mine),
+                "diverged_runs": int(np.isinf(mine["score"].to_numpy(dtype=float)).sum()),
+                "at_grid_edge": edge,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    base_lr = frame.loc[frame["is_base"], "probed_lr"]
+    base_probed = float(base_lr.iloc[0]) if len(base_lr) else math.nan
+    frame["predicted_lr"] = base_probed * frame["principled_scale"]
+    frame["ratio"] = frame["probed_lr"] / frame["predicted_lr"]
+    frame = unique_labels(
+        frame.assign(
+            kernel_size=inputs.architectures.set_index("graph_hash").loc[frame["graph_hash"], "kernel_size"].to_numpy()
+        )
+    )
+    return frame[PROBE_COLUMNS].reset_index(drop=True), pd.DataFrame(grid_rows, columns=GRID_COLUMNS)
+
+
+def paper_reference(probe: pd.DataFrame) -> tuple[float, str]:
+    """The paper's reported r for this kind of study (chains: App. D; MLP topologies: Fig. 2; CNNs: Fig. 3)."""
+    targets = probe[~probe["is_base"]]
+    if not targets.empty and (targets["paths"] == 1).all() and targets["family"].eq("mlp").all():
+        return PAPER_R["depth"], "paper, MLP depth (App. D)"
+    families = set(targets["family"])
+    if families == {"mlp"}:
+        return PAPER_R["mlp"], "paper, MLP topologies (Fig. 2)"
+    if families == {"cnn"}:
+        return PAPER_R["cnn"], "paper, CNN topologies (Fig. 3)"
+    return math.nan, ""
+
+
+PAPER_R = {"depth": 0.962, "mlp": 0.838, "cnn": 0.856}

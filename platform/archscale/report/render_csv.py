@@ -1,0 +1,32 @@
+"""`--format csv`: the per-architecture frame on stdout; `write_csvs` writes every frame to a folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from archscale.report.comparison import Comparison
+
+
+def frames(c: Comparison) -> dict[str, pd.DataFrame]:
+    """The comparison's frames by file stem (probe frames only for probe studies)."""
+    out = {"per_architecture": c.per_architecture, "summary": c.summary, "rankings": c.rankings, "cost": c.cost}
+    if c.probe is not None and c.probe_grid is not None:
+        out |= {"probe": c.probe, "probe_grid": c.probe_grid}
+    return out
+
+
+def render_csv(c: Comparison) -> str:
+    return c.per_architecture.to_csv(index=False, lineterminator="\n")
+
+
+def write_csvs(c: Comparison, directory: Path) -> list[Path]:
+    written = []
+    for stem, frame in frames(c).items():
+        path = directory / f"{stem}.csv"
+        frame.to_csv(path, index=False, lineterminator="\n")
+        written.append(path)
+    return written

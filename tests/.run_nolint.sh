@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The test command (README; `make test`; CI runs it with CI=true): lint, then the whole pytest suite,
+# against SQLite and a throwaway PostgreSQL server that this script starts on a free loopback port
+# and stops on exit, failure or interrupt. Extra arguments go to pytest (`bash tests/run.sh -k store`).
+# An existing server can be used instead: export ARCHSCALE_TEST_PG_URL (it must allow CREATE DATABASE).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+
+true
+
+pg_dir=""
+cleanup() {
+    if [ -n "$pg_dir" ]; then
+        bash deploy/local/postgres.sh stop "$pg_dir/data" >/dev/null 2>&1 || true
+        rm -rf "$pg_dir"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [ -z "${ARCHSCALE_TEST_PG_URL:-}" ]; then
+    if [ -x "$PG_BIN/initdb" ]; then
+        pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/archscale-test-pg.XXXXXX")
+        chmod 755 "$pg_dir"  # the server may run as the postgres user
+        port=$("$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        bash deploy/local/postgres.sh start "$pg_dir/data" "$port"
+        ARCHSCALE_TEST_PG_URL=$(bash deploy/local/postgres.sh url "$pg_dir/data")
+        export ARCHSCALE_TEST_PG_URL
+    elif [ "${CI:-}" = true ]; then
+        echo "tests/run.sh: no PostgreSQL server binaries in $PG_BIN (set PG_BIN); CI needs them" >&2
+        exit 1
+    else
+        echo "tests/run.sh: no PostgreSQL server binaries in $PG_BIN: the PostgreSQL tests will be skipped" >&2
+    fi
+fi
+
+status=0
+"$VENV/bin/pytest" "$@" || status=$?
+if [ "$status" -eq 5 ]; then
+    echo "tests/run.sh: pytest collected no tests" >&2
+    status=1
+fi
+exit "$status"
