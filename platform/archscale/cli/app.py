@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from archscale.cli import compare, db, jobs, lr, model, results, run
+from archscale.cli import check, compare, db, jobs, lr, model, results, run
 from archscale.errors import UserError
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app = typer.Typer(
 )
 app.command("lr")(lr.lr)
 app.command("model")(model.model)
+app.command("check")(check.check)
 app.add_typer(db.app, name="db")
 app.command("studies")(results.studies)
 app.command("results")(results.results)
