@@ -62,11 +62,11 @@ def test_db_upgrade_and_current(cli, db_url):
     else:
         assert code == 0 and "no archscale schema" in out and "archscale db upgrade" in out
     code, out, err = cli("db", "upgrade", "--db", db_url)
-    assert code == 0 and "upgraded from an empty schema to revision 0002" in out, err
+    assert code == 0 and "upgraded from an empty schema to revision 0003" in out, err
     code, out, _ = cli("db", "upgrade", "--db", db_url)
-    assert code == 0 and "already at revision 0002" in out
+    assert code == 0 and "already at revision 0003" in out
     code, out, _ = cli("db", "current", "--db", db_url)
-    assert code == 0 and out.strip().endswith("revision 0002 (current)")
+    assert code == 0 and out.strip().endswith("revision 0003 (current)")
     assert_hidden(db_url, out, err)
 
 

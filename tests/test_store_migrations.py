@@ -32,7 +32,7 @@ def test_migrations_ship_in_the_package():
     package = files("archscale.migrations")
     for name in ("alembic.ini", "env.py", "script.py.mako", "versions/0001_core_tables.py"):
         assert package.joinpath(name).is_file(), name
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
 
 
 def test_new_database_at_head_or_a_message_naming_the_command(db_url):
@@ -73,14 +73,14 @@ def test_upgrade_from_the_first_revision_keeps_data(db_url):
                 " hyperparameters, status) VALUES (1, 1, 1, 'tuned', 'search', 0, 0, '{\"lr\": 0.25}', 'completed')"
             )
         )
-    with pytest.raises(UserError, match="is at archscale schema revision 0001; this archscale needs revision 0002"):
+    with pytest.raises(UserError, match="is at archscale schema revision 0001; this archscale needs revision 0003"):
         ensure_schema(engine)  # behind: SQLite too is upgraded only when asked
-    assert upgrade(engine) == ("0001", "0002")
+    assert upgrade(engine) == ("0001", "0003")
     with engine.connect() as connection:
         row = connection.execute(text("SELECT study, architecture, lr, status FROM archscale_results")).one()
     assert tuple(row) == ("s", "2", 0.25, "completed")
     assert "ix_archscale_trial_study_strategy" in {i["name"] for i in inspect(engine).get_indexes("archscale_trial")}
-    assert upgrade(engine) == ("0002", "0002")
+    assert upgrade(engine) == ("0003", "0003")
     engine.dispose()
 
 

@@ -1,12 +1,16 @@
 """A study submitted with `archscale submit` to a real two-node Ray cluster (token auth on), its
 results in the test PostgreSQL, its trials run on both nodes."""
 
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+
+from conftest import start_ray_cluster, stop_ray_cluster
 
 STUDY = """\
 name: on-cluster
@@ -65,9 +69,81 @@ def test_submit_runs_on_both_nodes_into_postgres(ray_cluster, postgres, tmp_path
     with create_engine(postgres).connect() as connection:
         rows = connection.execute(
             text(
-                "select t.phase, t.status, t.ray_trial_id from archscale_trial t join archscale_study s "
+                "select t.phase, t.status, t.node_id from archscale_trial t join archscale_study s "
                 "on s.id = t.study_id where s.name = 'on-cluster'"
             )
         ).all()
     assert len(rows) == 2 * 2 * 2 and {(p, s) for p, s, _ in rows} == {("final", "completed")}
+    assert len({node for _, _, node in rows}) == 2  # one CPU per node: both nodes ran trials
     assert "password" not in result.stdout.lower()
+
+
+KILL_STUDY = """\
+name: survives-a-node
+dataset: {name: mnist1d, limit: 800, test_limit: 200}
+model: {family: mlp, width: 64}
+architectures: ["2", "2_02"]
+training: {epochs: 6, batch_size: 16}
+seeds: [0, 1]
+strategies:
+  fixed: {lr: 0.05}
+  principled: {base_lr: 0.1}
+resources: {max_failures: 3}
+"""
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_study_survives_losing_a_worker_node(tmp_path: Path):
+    directory = tmp_path / "cluster"
+    cluster = start_ray_cluster(
+        directory, "--workers", "1", "--cpus-per-node", "1", "--memory-mb", "2048", "--object-store-mb", "300"
+    )
+    try:
+        study = tmp_path / "kill.yaml"
+        study.write_text(KILL_STUDY)
+        db = tmp_path / "kill.db"
+        driver = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "archscale.cli",
+                "run",
+                str(study),
+                "--address",
+                cluster.address,
+                "--db",
+                f"sqlite:///{db}",
+                "--no-compare",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=cluster.client_env(),
+        )
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and _running(db) < 2:
+            time.sleep(0.5)
+        time.sleep(2)
+        short = next(
+            line.removeprefix("SHORT=")
+            for line in (directory / "cluster.env").read_text().splitlines()
+            if line.startswith("SHORT=")
+        )
+        killed = subprocess.run(["pkill", "-9", "-f", f"{short}/w1"], check=False)
+        assert killed.returncode == 0, "no process of the worker node was found"
+        output, _ = driver.communicate(timeout=600)
+        assert driver.returncode == 0, output[-3000:]
+        with sqlite3.connect(db) as connection:
+            rows = connection.execute("select status, budget_reached from archscale_trial").fetchall()
+        assert len(rows) == 8 and set(rows) == {("completed", 6)}
+    finally:
+        stop_ray_cluster(directory)
+
+
+def _running(db: Path) -> int:
+    try:
+        with sqlite3.connect(db) as connection:
+            return connection.execute("select count(*) from archscale_trial where status = 'running'").fetchone()[0]
+    except sqlite3.Error:
+        return 0

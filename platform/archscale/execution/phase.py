@@ -86,7 +86,7 @@ def run_phase(run: PhaseRun, progress: Progress, total: int) -> list[tuple[dict,
             run_config=tune.RunConfig(
                 name=run.plan.phase_name,
                 storage_path=storage,
-                callbacks=[recorder, PhaseProgress(progress, run.plan.phase_name, total)],
+                callbacks=[recorder, PhaseProgress(progress, run.plan.phase_name, total, budgets)],
                 verbose=0,
                 failure_config=tune.FailureConfig(max_failures=run.resources.max_failures),
                 checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=False),

@@ -99,6 +99,7 @@ class Recorder(Callback):
             device_kind=(end or {}).get("device_kind", "cpu"),
             device_seconds=device_seconds,
             wall_seconds=(end or {}).get("wall_seconds"),
+            node_id=(end or {}).get("node_id"),
             finished_at=datetime.now(UTC),
         )
         self.outcomes.append((trial.config, outcome))

@@ -36,6 +36,7 @@ class PerSearchASHA(FIFOScheduler):
                 grace_period=rule.grace_epochs,
                 reduction_factor=rule.reduction_factor,
                 brackets=1,
+                stop_last_trials=False,  # a trial at its last epoch finishes and reports how it ended
             )
         return self._asha[name]
 

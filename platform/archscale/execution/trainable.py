@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 def run_trial(config: dict[str, Any], context: TrialContext) -> None:
     """Train the unit in `config` (its architecture, seed, init and `lr`) and report each epoch's
     metrics with `tune.report`; a last report carries how the run ended (no `epoch` key)."""
+    import ray
     import torch
     from ray import tune
 
@@ -64,6 +65,7 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
             "device_seconds": result.device_seconds,
             "wall_seconds": result.wall_seconds,
             "device_kind": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+            "node_id": ray.get_runtime_context().get_node_id(),
         }
     )
 

@@ -80,6 +80,7 @@ class TrialFields(TypedDict, total=False):
     started_at: datetime | None
     finished_at: datetime | None
     ray_trial_id: str | None
+    node_id: str | None
     optuna_study: str | None
     error: str | None
 
