@@ -1,6 +1,8 @@
 """A study submitted with `archscale submit` to a real two-node Ray cluster (token auth on), its
 results in the test PostgreSQL, its trials run on both nodes."""
 
+import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -130,8 +132,7 @@ def test_study_survives_losing_a_worker_node(tmp_path: Path):
             for line in (directory / "cluster.env").read_text().splitlines()
             if line.startswith("SHORT=")
         )
-        killed = subprocess.run(["pkill", "-9", "-f", f"{short}/w1"], check=False)
-        assert killed.returncode == 0, "no process of the worker node was found"
+        assert _kill_tree(f"{short}/w1"), "no process of the worker node was found"
         output, _ = driver.communicate(timeout=600)
         assert driver.returncode == 0, output[-3000:]
         with sqlite3.connect(db) as connection:
@@ -139,6 +140,29 @@ def test_study_survives_losing_a_worker_node(tmp_path: Path):
         assert len(rows) == 8 and set(rows) == {("completed", 6)}
     finally:
         stop_ray_cluster(directory)
+
+
+def _kill_tree(needle: str) -> int:
+    """SIGKILL every process whose command line contains `needle`, and their descendants (Ray's agents
+    rename themselves); return how many were killed."""
+    parents: dict[int, int] = {}
+    roots = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            parents[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if needle.encode() in (proc / "cmdline").read_bytes():
+                roots.append(int(proc.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    tree = set(roots)
+    while grown := {pid for pid, parent in parents.items() if parent in tree} - tree:
+        tree |= grown
+    for pid in tree:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            continue
+    return len(tree)
 
 
 def _running(db: Path) -> int:

@@ -75,6 +75,25 @@ cluster_pids() {
     return 0
 }
 
+# The given pids and all their descendants: Ray's dashboard and runtime-env agents rename themselves
+# and drop the marker from their environment, and would outlive a killed raylet as orphans.
+with_descendants() {
+    local pids=" $* " added=1 pid ppid table stat
+    table=$(for stat in /proc/[0-9]*/stat; do
+        pid=${stat#/proc/}
+        ppid=$(sed 's/.*) //' "$stat" 2>/dev/null | cut -d' ' -f2)
+        [ -n "$ppid" ] && echo "${pid%/stat} $ppid"
+    done)
+    while [ "$added" = 1 ]; do
+        added=0
+        while read -r pid ppid; do
+            case "$pids" in *" $ppid "*) case "$pids" in *" $pid "*) ;; *) pids+="$pid " added=1 ;; esac ;; esac
+        done <<<"$table"
+    done
+    # shellcheck disable=SC2086  # word splitting trims the list
+    echo $pids
+}
+
 # Free TCP ports and worker-port ranges, as shell assignments. Listening sockets stay open until all
 # ports are chosen, so no port is handed out twice; worker ranges come from 20000-32767, below Linux's
 # ephemeral range (where bound-then-closed ports of other programs would otherwise land).
@@ -259,7 +278,8 @@ stop_cluster() {  # DIR: stop the Ray processes of the cluster in DIR, then its 
     local dir=$1 pids i
     load_state "$dir" || { log "nothing to stop in $dir (no cluster.env)"; return 0; }
     if [ -n "${SHORT:-}" ]; then
-        pids=$(cluster_pids "$SHORT")
+        # shellcheck disable=SC2046
+        pids=$(with_descendants $(cluster_pids "$SHORT"))
         if [ -n "$pids" ]; then
             # shellcheck disable=SC2086
             kill -TERM $pids 2>/dev/null || true
@@ -269,10 +289,9 @@ stop_cluster() {  # DIR: stop the Ray processes of the cluster in DIR, then its 
             done
             # the GCS server can hang on SIGTERM while flushing metrics; everything left gets SIGKILL
             for ((i = 0; i < 50; i++)); do
-                pids=$(cluster_pids "$SHORT")
-                [ -z "$pids" ] && break
                 # shellcheck disable=SC2086
                 kill -KILL $pids 2>/dev/null || true
+                [ -z "$(cluster_pids "$SHORT")" ] && break
                 sleep 0.1
             done
             [ -z "$(cluster_pids "$SHORT")" ] || log "some processes of $SHORT survived SIGKILL"
