@@ -83,3 +83,18 @@ def test_large_batch_runs_in_parallel_and_in_order():
     result = run("lr", "--json", stdin="\n".join(lines))
     records = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["arch"] for r in records] == lines
+
+
+@pytest.mark.parametrize(
+    ("arch", "family", "kernel"),
+    [("2_22_222_2222", "mlp", 3), ("0_02", "mlp", 3), ("2_02", "cnn", 5), ("0_04_002", "nb201", 3)],
+)
+def test_json_lines_are_exactly_what_json_dumps_writes(arch, family, kernel):
+    from archscale.cli.lr import scale_json
+    from archscale.graph import parse_architecture
+    from archscale.principles import lr_scale
+
+    text = scale_json(lr_scale(parse_architecture(arch, family, kernel)), 0.46, f'{arch} "quoted"')
+    record = json.loads(text)
+    assert json.dumps(record) == text
+    assert record["arch"] == f'{arch} "quoted"' and record["base_lr"] == 0.46

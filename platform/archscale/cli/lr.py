@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -56,26 +56,24 @@ class Settings:
         return transfer(self.convention, family, base)
 
 
-def scale_record(scale: Scale, base_lr: float, label: str) -> dict[str, Any]:
-    """The JSON object of one architecture (the documented `archscale lr --json` keys); `arch` is the
-    architecture as the user wrote it."""
-    moments = scale.stats.moments
-    return {
-        "arch": label,
-        "family": scale.family.value,
-        "convention": scale.convention.value,
-        "paths": moments.count,
-        "S": scale.stats.S,
-        "S_base": scale.S_base,
-        "min_depth": moments.min_depth,
-        "max_depth": moments.max_depth,
-        "kernel_size": scale.kernel_size,
-        "kernel_factor": scale.kernel_factor,
-        "scale": scale.lr_factor,
-        "base_lr": base_lr,
-        "lr": scale.lr(base_lr),
-        "status": "ok" if scale.has_path else "no-path",
-    }
+def scale_json(scale: Scale, base_lr: float, label: str) -> str:
+    """The JSON object of one architecture, exactly as `json.dumps` would write it, with the documented
+    `archscale lr --json` keys; `arch` is the architecture as the user wrote it. Formatted directly:
+    over whole search spaces this is a third of the command's time with `json.dumps` of a dict."""
+    m = scale.stats.moments
+    return (
+        f'{{"arch": {json.dumps(label)}, "family": "{scale.family.value}", '
+        f'"convention": "{scale.convention.value}", "paths": {m.count}, "S": {_number(scale.stats.S)}, '
+        f'"S_base": {scale.S_base}, "min_depth": {_number(m.min_depth)}, "max_depth": {_number(m.max_depth)}, '
+        f'"kernel_size": {_number(scale.kernel_size)}, "kernel_factor": {scale.kernel_factor!r}, '
+        f'"scale": {_number(scale.lr_factor)}, "base_lr": {base_lr!r}, "lr": {_number(scale.lr(base_lr))}, '
+        f'"status": "{"ok" if scale.has_path else "no-path"}"}}'
+    )
+
+
+def _number(value: float | None) -> str:
+    """JSON for a finite number or None (`repr` of a float is what `json` writes)."""
+    return "null" if value is None else repr(value)
 
 
 def lr(
@@ -150,7 +148,7 @@ def _outcome(line: InputLine, settings: Settings, strict: bool) -> Outcome:
 def _json_line(result: Outcome, base_lr: float) -> str:
     line, outcome = result
     if isinstance(outcome, Scale):
-        return json.dumps(scale_record(outcome, base_lr, line.text))
+        return scale_json(outcome, base_lr, line.text)
     return json.dumps({"arch": line.text, "line": line.number, "status": "error", "error": outcome})
 
 
