@@ -213,3 +213,39 @@ def test_killed_driver_resumes_without_loss_or_duplicates(tmp_path):
         trials = optuna.load_study(study_name=name, storage=f"sqlite:///{db}").trials
         finished = [t for t in trials if t.state.is_finished() and t.state.name != "FAIL"]
         assert len(finished) == 3
+
+
+@pytest.mark.slow
+def test_quickstart_end_to_end(tmp_path):
+    """The README's main job: studies/quickstart.yaml on embedded Ray into SQLite, comparison printed."""
+    db = tmp_path / "quickstart.db"
+    quickstart = Path(__file__).parents[1] / "studies" / "quickstart.yaml"
+    result = archscale("run", str(quickstart), "--db", f"sqlite:///{db}", timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "principled − tuned" in result.stdout and "2_22_222_2222" in result.stdout
+    counts = dict(
+        ((phase, strategy), n)
+        for phase, strategy, n in rows(db, "select phase, strategy, count(*) from archscale_trial group by 1, 2")
+    )
+    assert counts == {
+        ("base-search", "principled"): 8,
+        ("search", "tuned"): 5 * 8,
+        ("final", "fixed"): 5 * 3,
+        ("final", "principled"): 5 * 3,
+        ("final", "tuned"): 5 * 3,
+    }
+    final = rows(
+        db,
+        "select t.status, t.budget_reached, t.device_seconds, count(e.epoch) from archscale_trial t "
+        "left join archscale_epoch e on e.trial_id = t.id where t.phase = 'final' group by t.id",
+    )
+    assert all(status in ("completed", "diverged") for status, *_ in final)
+    assert all(
+        budget == 5 and epochs == 5 and seconds > 0
+        for status, budget, seconds, epochs in final
+        if status == "completed"
+    )
+    search = rows(db, "select status, budget_reached from archscale_trial where phase = 'search'")
+    assert {status for status, _ in search} <= {"completed", "pruned", "diverged"}
+    assert all(budget < 5 for status, budget in search if status == "pruned")
+    assert rows(db, "select sum(device_seconds) > 0 from archscale_trial where phase != 'final'") == [(1,)]

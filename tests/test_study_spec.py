@@ -11,7 +11,7 @@ from archscale.errors import UserError
 from archscale.study import load_study, study_schema
 from archscale.study.architectures import expand_architectures
 from archscale.study.load import parse_study
-from archscale.study.spec import KernelSweep, ModelSpec, SpaceSample
+from archscale.study.spec import KernelSweep, ModelSpec, SpaceSample, WidthSweep
 
 QUICKSTART = Path(__file__).parents[1] / "studies" / "quickstart.yaml"
 
@@ -92,6 +92,9 @@ def test_spaces_and_sweeps_expand():
     sweep = KernelSweep(sweep="kernel_size", kernel_sizes=[3, 5], architectures=["2_02"])
     kernels, _ = expand_architectures([sweep], ModelSpec(family="cnn"))
     assert [a.kernel_size for a in kernels] == [3, 5]
+    widths, _ = expand_architectures([WidthSweep(sweep="width", widths=[64, 256], architectures=["2_02"])], ModelSpec())
+    assert [(a.short, a.width) for a in widths] == [("2_02", 64), ("2_02", 256)]
+    assert widths[0].digest() != widths[1].digest() and widths[1].label == "2_02 @ width 256"
 
 
 def test_schema_command_prints_json_schema():

@@ -17,14 +17,15 @@ class TrialContext:
     model: dict[str, Any]
     training: dict[str, Any]
     probe: dict[str, Any] | None
-    archs: dict[str, tuple[Any, str, int | None]]
+    archs: dict[str, tuple[Any, str, int | None, int | None]]
     threads: int
 
     @classmethod
     def of(cls, ctx: StudyContext) -> TrialContext:
         spec: StudySpec = ctx.spec
         archs = {
-            key: (info.arch.notation, info.arch.family.value, info.arch.kernel_size) for key, info in ctx.archs.items()
+            key: (info.arch.notation, info.arch.family.value, info.arch.kernel_size, info.arch.width)
+            for key, info in ctx.archs.items()
         }
         probe = spec.strategies.probe.model_dump() if spec.strategies.probe is not None else None
         return cls(

@@ -10,11 +10,22 @@ from pathlib import Path
 
 from archscale.errors import UserError
 
+SOCKET_SAFE_LENGTH = 40
+
 
 def ray_temp_dir() -> Path:
-    """Ray's temp files for embedded runs: short (Ray's socket paths are limited to ~107 bytes) and
-    private to this user, never Ray's shared default."""
-    base = Path(os.environ.get("ARCHSCALE_RAY_TMPDIR") or Path(tempfile.gettempdir()) / f"archscale-ray-{os.getuid()}")
+    """Ray's temp files for embedded runs, private to this user and never Ray's shared default:
+    $ARCHSCALE_RAY_TMPDIR, else the user cache (~/.cache/archscale/ray) when its path is short enough
+    for Ray's unix sockets (limited to ~107 bytes with the session folders below), else
+    $TMPDIR/archscale-ray-UID."""
+    explicit = os.environ.get("ARCHSCALE_RAY_TMPDIR")
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "archscale" / "ray"
+    if explicit:
+        base = Path(explicit)
+    elif len(str(cache)) <= SOCKET_SAFE_LENGTH:
+        base = cache
+    else:
+        base = Path(tempfile.gettempdir()) / f"archscale-ray-{os.getuid()}"
     base.mkdir(parents=True, exist_ok=True)
     return base
 

@@ -154,7 +154,7 @@ def _store_architectures(writer: Writer, ctx: StudyContext, splits: Splits) -> d
         stats = info.scale.stats
         network = build_model(
             info.arch,
-            width=model.width,
+            width=info.arch.width or model.width,
             cells=model.cells,
             classes=splits.num_classes,
             input_shape=splits.input_shape,
@@ -162,7 +162,7 @@ def _store_architectures(writer: Writer, ctx: StudyContext, splits: Splits) -> d
         )
         ids[key] = writer.upsert_architecture(
             key,
-            info.arch.notation,
+            info.arch.notation if info.arch.width is None else info.arch.label,
             info.arch.family.value,
             kernel_size=info.arch.kernel_size,
             n_params=count_params(network),

@@ -24,13 +24,13 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
     from archscale.train import train
 
     unit = config["unit"]
-    notation, family, kernel = context.archs[unit["arch_key"]]
+    notation, family, kernel, width = context.archs[unit["arch_key"]]
     arch = parse_architecture(notation, family, kernel or 3)
     splits = _splits(context)
     torch.manual_seed(unit["seed"])
     model = build_model(
         arch,
-        width=context.model["width"],
+        width=width or context.model["width"],
         cells=context.model["cells"],
         classes=splits.num_classes,
         input_shape=splits.input_shape,

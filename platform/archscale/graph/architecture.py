@@ -34,11 +34,13 @@ def family_from_name(name: str) -> Family:
 
 @dataclass(frozen=True)
 class Architecture:
-    """A graph and its family; `kernel_size` is the model-wide kernel of a CNN (None otherwise)."""
+    """A graph and its family; `kernel_size` is the model-wide kernel of a CNN (None otherwise);
+    `width`, when set, overrides the study's model width for this architecture (width sweeps)."""
 
     graph: Graph
     family: Family
     kernel_size: int | None = None
+    width: int | None = None
 
     @property
     def notation(self) -> str:
@@ -57,9 +59,16 @@ class Architecture:
             return notation.to_nb201_code(self.graph)
         return self.notation
 
+    @property
+    def label(self) -> str:
+        """`short`, plus the width when this architecture overrides it."""
+        return self.short if self.width is None else f"{self.short} @ width {self.width}"
+
     def digest(self) -> str:
         """A stable identity of (family, kernel, graph), used as the database key."""
         text = f"{self.family.value};k={self.kernel_size};{self.graph.describe()}"
+        if self.width is not None:
+            text += f";w={self.width}"
         return hashlib.sha256(text.encode()).hexdigest()
 
 

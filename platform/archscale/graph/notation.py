@@ -93,15 +93,11 @@ def parse_nb201_string(text: str) -> Graph:
                 raise UserError(f"NAS-Bench-201 string: '{token}' in group {k} must look like op~j")
             name, src = match.group(1), int(match.group(2))
             if name not in by_name:
-                raise UserError(
-                    f"NAS-Bench-201 string: unknown op '{name}'; known: {', '.join(NB201_NAMES.values())}"
-                )
+                raise UserError(f"NAS-Bench-201 string: unknown op '{name}'; known: {', '.join(NB201_NAMES.values())}")
             sources.append(src)
             edges.append(Edge(src, k, by_name[name]))
         if sorted(sources) != list(range(k)):
-            raise UserError(
-                f"NAS-Bench-201 string: group {k} must list inputs 0..{k - 1} once each, got {sources}"
-            )
+            raise UserError(f"NAS-Bench-201 string: group {k} must list inputs 0..{k - 1} once each, got {sources}")
     return Graph.build(len(groups) + 1, edges)
 
 

@@ -71,9 +71,7 @@ def dense_moments(groups: Sequence[str], increments: Sequence[int], offset: int 
     """`moments_of` for the dense digit form of DAG strings and NAS-Bench-201 codes: `groups[k-1][j]`
     is the digit of edge j→k, '0' no edge, digit d adds `increments[d]`. Same results, several times
     faster (no edge objects): the kernel behind `archscale lr` over whole search spaces."""
-    nodes: list[tuple[int, int, int, int, int, int] | None] = [
-        (1, offset, offset * offset, offset**3, offset, offset)
-    ]
+    nodes: list[tuple[int, int, int, int, int, int] | None] = [(1, offset, offset * offset, offset**3, offset, offset)]
     for group in groups:
         c = s1 = s2 = s3 = 0
         lo = hi = -1

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import itertools
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from archscale.errors import UserError
 from archscale.graph import Architecture, Family, parse_architecture
-from archscale.study.spec import DepthSweep, KernelSweep, ModelSpec, SpaceSample
+from archscale.study.spec import DepthSweep, KernelSweep, ModelSpec, SpaceSample, WidthSweep
 
 SPACE_FAMILY = {"nb201": Family.NB201, "mlp-dag": Family.MLP, "cnn-dag": Family.CNN}
 SPACE_MAX_DIGIT = {"nb201": 4, "mlp-dag": 2, "cnn-dag": 2}
@@ -38,7 +38,7 @@ def expand_architectures(entries: list[Any], model: ModelSpec) -> tuple[list[Arc
             raise UserError(f"architectures[{index}]: {exc}") from None
         for arch in candidates:
             if not arch.graph.has_path():
-                skipped.append(Skipped(arch.short, "no input→output path"))
+                skipped.append(Skipped(arch.label, "no input→output path"))
             else:
                 kept.setdefault(arch.digest(), arch)
     return list(kept.values()), skipped
@@ -57,6 +57,12 @@ def _entry(entry: Any, family: Family, kernel_size: int) -> list[Architecture]:
         return [
             parse_architecture("_".join("0" * k + block for k in range(depth)), family, kernel_size)
             for depth in entry.depths
+        ]
+    if isinstance(entry, WidthSweep):
+        return [
+            replace(parse_architecture(a, family, kernel_size), width=w)
+            for w in entry.widths
+            for a in entry.architectures
         ]
     if isinstance(entry, KernelSweep):
         if family is not Family.CNN:

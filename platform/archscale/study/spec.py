@@ -175,7 +175,15 @@ class KernelSweep(Strict):
     architectures: list[str]
 
 
-ArchitectureEntry = str | list[dict[str, Any]] | SpaceSample | DepthSweep | KernelSweep
+class WidthSweep(Strict):
+    """The same architectures at several widths (MLP width, CNN channels, NAS-Bench-201 C)."""
+
+    sweep: Literal["width"]
+    widths: list[Annotated[int, Field(ge=1)]]
+    architectures: list[str]
+
+
+ArchitectureEntry = str | list[dict[str, Any]] | SpaceSample | DepthSweep | KernelSweep | WidthSweep
 
 
 class StudySpec(Strict):
