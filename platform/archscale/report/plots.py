@@ -132,6 +132,12 @@ def learning_rates(c: Comparison) -> Figure | None:
     text = _stat_text(
         c, [("lr.spearman.tuned-principled", "Spearman ρ"), ("lr.pearson_log.tuned-principled", "Pearson r (log)")]
     )
+    _annotate(axes, text)
+    return figure
+
+
+def _annotate(axes: Axes, text: str) -> None:
+    """The statistics box in the top-left corner (when there is text) and the legend."""
     if text:
         axes.text(
             0.03,
@@ -143,7 +149,6 @@ def learning_rates(c: Comparison) -> Figure | None:
             bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8},
         )
     axes.legend(loc="lower right", fontsize=8)
-    return figure
 
 
 def probe(c: Comparison) -> Figure | None:
@@ -174,16 +179,7 @@ def probe(c: Comparison) -> Figure | None:
     row = c.row("probe.pearson_raw")
     if row is not None and math.isfinite(row["expected"]):
         text += f"\npaper: r = {row['expected']:g}"
-    axes.text(
-        0.03,
-        0.97,
-        text,
-        transform=axes.transAxes,
-        va="top",
-        fontsize=8,
-        bbox={"boxstyle": "round", "facecolor": "white", "alpha": 0.8},
-    )
-    axes.legend(loc="lower right", fontsize=8)
+    _annotate(axes, text)
     return figure
 
 
