@@ -19,6 +19,14 @@ if ! command -v chromium >/dev/null 2>&1; then
         || echo "tests/run.sh: could not install chromium: the browser test will be skipped (and fail under CI=true)" >&2
 fi
 
+# The PostgreSQL half of the suite needs the server binaries (Debian's postgresql), installed when missing.
+if [ -z "${ARCHSCALE_TEST_PG_URL:-}" ] && [ ! -x "$PG_BIN/initdb" ]; then
+    echo "tests/run.sh: installing PostgreSQL server binaries" >&2
+    sudo_=""; [ "$(id -u)" -eq 0 ] || sudo_="sudo -n"
+    { $sudo_ apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -q postgresql >/dev/null 2>&1; } \
+        || echo "tests/run.sh: could not install postgresql" >&2
+fi
+
 pg_dir=""
 cleanup() {
     if [ -n "$pg_dir" ]; then
