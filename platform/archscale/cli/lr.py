@@ -9,12 +9,14 @@ import sys
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from archscale.cli.inputs import InputLine, read_architectures
+from archscale.cli.options import ArchitecturesArgument, FamilyOption
 from archscale.errors import UserError
 from archscale.graph import Architecture, Family, family_from_name, parse_architecture
 from archscale.graph.architecture import resolve_family
@@ -52,8 +54,13 @@ class Settings:
         return self.transfer(arch.family).scale(depth_stats(arch, self.convention), arch.kernel_size)
 
     def transfer(self, family: Family) -> Transfer:
-        base = parse_architecture(self.base, family, self.kernel_size) if self.base else None
-        return transfer(self.convention, family, base)
+        return _transfer(self.convention, family, self.base, self.kernel_size)
+
+
+@cache
+def _transfer(convention: Convention, family: Family, base: str | None, kernel_size: int) -> Transfer:
+    """The transfer of one family (its `--base` parsed once per batch, not once per line)."""
+    return transfer(convention, family, parse_architecture(base, family, kernel_size) if base else None)
 
 
 def scale_json(scale: Scale, base_lr: float, label: str) -> str:
@@ -77,12 +84,8 @@ def _number(value: float | None) -> str:
 
 
 def lr(
-    architectures: Annotated[
-        list[str] | None, typer.Argument(help="Architectures in any notation; none: read lines from stdin.")
-    ] = None,
-    family: Annotated[
-        str | None, typer.Option(help="mlp, cnn or nb201 (inferred from the notation when omitted).")
-    ] = None,
+    architectures: ArchitecturesArgument = None,
+    family: FamilyOption = None,
     base_lr: Annotated[float, typer.Option(help="LR of the base network; 1.0 prints the pure scale.")] = 1.0,
     kernel_size: Annotated[int, typer.Option(help="CNN kernel size k (the LR carries 3/k).")] = 3,
     base: Annotated[

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from archscale.cli.inputs import read_architectures
+from archscale.cli.options import ArchitecturesArgument, FamilyOption
 from archscale.errors import UserError
 from archscale.graph import Architecture, Family, family_from_name, parse_architecture
 
@@ -26,12 +27,8 @@ def parse_shape(text: str) -> tuple[int, ...]:
 
 
 def model(
-    architectures: Annotated[
-        list[str] | None, typer.Argument(help="Architectures in any notation; none: read lines from stdin.")
-    ] = None,
-    family: Annotated[
-        str | None, typer.Option(help="mlp, cnn or nb201 (inferred from the notation when omitted).")
-    ] = None,
+    architectures: ArchitecturesArgument = None,
+    family: FamilyOption = None,
     width: Annotated[
         int | None,
         typer.Option("--width", "--channels", help="Width (NB201: channels C). Default: mlp 128, cnn 32, nb201 16."),

@@ -29,3 +29,7 @@ DbOption = Annotated[
 FormatOption = Annotated[
     OutputFormat, typer.Option("--format", "-f", case_sensitive=False, help="table (for people), csv or json.")
 ]
+ArchitecturesArgument = Annotated[
+    list[str] | None, typer.Argument(help="Architectures in any notation; none: read lines from stdin.")
+]
+FamilyOption = Annotated[str | None, typer.Option(help="mlp, cnn or nb201 (inferred from the notation when omitted).")]

@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 
 class Recorder(Callback):
-    """Upserts a trial row when a trial starts, buffers its epochs, and writes its outcome."""
+    """Upserts a trial row when a trial starts, buffers its epochs, and writes its outcome; the first
+    result of an architecture also records its parameter count."""
 
     def __init__(self, writer: Writer, study_id: int, arch_ids: dict[str, int], context: TrialContext) -> None:
         self._writer = writer
@@ -30,6 +31,7 @@ class Recorder(Callback):
         self._arch_ids = arch_ids
         self._context = context
         self._rows: dict[str, int] = {}
+        self._counted: set[str] = set()
         self._epochs: dict[str, list[dict[str, Any]]] = {}
         self.outcomes: list[tuple[dict[str, Any], Outcome]] = []
 
@@ -67,6 +69,10 @@ class Recorder(Callback):
         if row is None or TIME_ATTR not in result:
             return
         self._epochs[trial.trial_id].append(result)
+        arch_key = trial.config["unit"]["arch_key"]
+        if arch_key not in self._counted:
+            self._writer.set_parameter_count(self._arch_ids[arch_key], result["params"])
+            self._counted.add(arch_key)
         self._writer.add_epoch(
             row,
             int(result[TIME_ATTR]),

@@ -13,7 +13,6 @@ import socket
 import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -27,9 +26,6 @@ from archscale.store import StudyConflict, StudyStatus, TrialStatus, Writer, mas
 from archscale.strategies import ChosenLrs, PhasePlan, StudyContext, final_plan, search_plan
 from archscale.study.architectures import expand_architectures
 from archscale.study.load import LoadedStudy, parse_study
-
-if TYPE_CHECKING:
-    from archscale.data import Splits
 
 DONE = {TrialStatus.COMPLETED.value, TrialStatus.PRUNED.value, TrialStatus.DIVERGED.value}
 
@@ -54,7 +50,7 @@ def run_study(
     """Run (or continue) a study; return how it ended. Raise UserError before starting Ray on bad input."""
     console = console or Console(stderr=True)
     name = new_name or loaded.spec.name
-    ctx, splits = _prepare(name, loaded, console)
+    ctx = _prepare(name, loaded, console)
     writer = Writer(db_url, upgrade_db=upgrade_db)
     try:
         study_id = writer.ensure_study(name, loaded.text, git_revision=_git_revision(), host=_host())
@@ -66,10 +62,10 @@ def run_study(
             ) from None
         loaded = _stored(db_url, name)
         console.print(f"[yellow]resuming '{name}' with the YAML stored in the database[/]")
-        ctx, splits = _prepare(name, loaded, console)
+        ctx = _prepare(name, loaded, console)
         study_id = writer.ensure_study(name, loaded.text, git_revision=_git_revision(), host=_host())
     spec = loaded.spec
-    arch_ids = _store_architectures(writer, ctx, splits)
+    arch_ids = _store_architectures(writer, ctx)
     stale = writer.mark_stale_running_failed(study_id)
     if stale:
         console.print(f"{stale} trials left running by a stopped driver are marked failed and will run again")
@@ -121,8 +117,9 @@ def _complete(db_url: str, name: str, ctx: StudyContext, chosen: ChosenLrs) -> b
     return bool(expected) and expected <= _done_keys(db_url, name)
 
 
-def _prepare(name: str, loaded: LoadedStudy, console: Console) -> tuple[StudyContext, Splits]:
-    """Expand the architectures and load the dataset: every check that needs no database or Ray."""
+def _prepare(name: str, loaded: LoadedStudy, console: Console) -> StudyContext:
+    """Expand the architectures and load the dataset (its files are checked before Ray starts): every
+    check that needs no database or Ray."""
     from archscale.data import load_dataset
 
     spec = loaded.spec
@@ -132,7 +129,7 @@ def _prepare(name: str, loaded: LoadedStudy, console: Console) -> tuple[StudyCon
     if not archs:
         raise UserError("no trainable architecture left: every architecture lacks an input→output path")
     d = spec.dataset
-    splits = load_dataset(
+    load_dataset(
         d.name,
         root=d.root,
         val_fraction=d.val_fraction,
@@ -141,31 +138,20 @@ def _prepare(name: str, loaded: LoadedStudy, console: Console) -> tuple[StudyCon
         test_limit=d.test_limit,
         **d.options,
     )
-    return StudyContext.build(name, spec, archs), splits
+    return StudyContext.build(name, spec, archs)
 
 
-def _store_architectures(writer: Writer, ctx: StudyContext, splits: Splits) -> dict[str, int]:
-    """Store every architecture with its parameter count and path statistics; return their ids."""
-    from archscale.nn import build_model, count_params
-
-    model = ctx.spec.model
+def _store_architectures(writer: Writer, ctx: StudyContext) -> dict[str, int]:
+    """Store every architecture with its path statistics and return their ids. Parameter counts come
+    later from the workers, which build the models anyway (building thousands here would stall start-up)."""
     ids = {}
     for key, info in ctx.archs.items():
         stats = info.scale.stats
-        network = build_model(
-            info.arch,
-            width=info.arch.width or model.width,
-            cells=model.cells,
-            classes=splits.num_classes,
-            input_shape=splits.input_shape,
-            batch_norm=model.batch_norm,
-        )
         ids[key] = writer.upsert_architecture(
             key,
             info.arch.notation if info.arch.width is None else info.arch.label,
             info.arch.family.value,
             kernel_size=info.arch.kernel_size,
-            n_params=count_params(network),
             paths=float(stats.paths),
             depth_cubed_sum=float(stats.S) if stats.S is not None else None,
             principled_scale=info.scale.lr_factor,

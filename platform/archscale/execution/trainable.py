@@ -36,6 +36,7 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
         input_shape=splits.input_shape,
         batch_norm=context.model["batch_norm"],
     )
+    params = sum(p.numel() for p in model.parameters())
     init = dict(unit["init"])
     init_model(model, init.pop("init"), **init)
     recipe = _recipe(context, unit["strategy"], float(config["lr"]), unit["seed"])
@@ -44,6 +45,7 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
         tune.report(
             {
                 TIME_ATTR: m.epoch,
+                "params": params,
                 "train_loss": m.train_loss,
                 "train_loss_tail": m.train_loss_tail,
                 "train_acc": m.train_acc,

@@ -44,7 +44,14 @@ from archscale.store.models.base import utcnow
 from archscale.store.url import mask_url
 
 EPOCH_METRICS = (
-    "train_loss", "train_accuracy", "val_loss", "val_accuracy", "test_loss", "test_accuracy", "lr", "seconds",
+    "train_loss",
+    "train_accuracy",
+    "val_loss",
+    "val_accuracy",
+    "test_loss",
+    "test_accuracy",
+    "lr",
+    "seconds",
 )
 EPOCH_COLUMNS = ("trial_id", "epoch", *EPOCH_METRICS)
 INTERRUPTED = "interrupted: the driver stopped while the trial was running"
@@ -86,9 +93,7 @@ class TrialFields(TypedDict, total=False):
 
 
 _INT_FIELDS = frozenset({"budget_reached", "selected_epoch"})
-_FLOAT_FIELDS = frozenset(
-    {"val_loss", "val_accuracy", "test_loss", "test_accuracy", "device_seconds", "wall_seconds"}
-)
+_FLOAT_FIELDS = frozenset({"val_loss", "val_accuracy", "test_loss", "test_accuracy", "device_seconds", "wall_seconds"})
 
 
 def yaml_sha256(yaml_text: str) -> str:
@@ -102,9 +107,7 @@ class Writer:
     `upgrade_db` lets the first use upgrade a database whose schema is behind (`--upgrade-db`).
     """
 
-    def __init__(
-        self, url: str, *, upgrade_db: bool = False, batch_size: int = 1000, max_delay_s: float = 5.0
-    ) -> None:
+    def __init__(self, url: str, *, upgrade_db: bool = False, batch_size: int = 1000, max_delay_s: float = 5.0) -> None:
         self.url = url
         self.upgrade_db = upgrade_db
         self.batch_size = batch_size
@@ -157,8 +160,12 @@ class Writer:
         about = {"package_version": package_version, "git_revision": git_revision, "host": host, "devices": devices}
         with self._transaction() as session:
             insert = self._insert(Study.__table__).values(
-                name=name, yaml_text=yaml_text, yaml_sha256=digest, status=StudyStatus.RUNNING.value,
-                created_at=utcnow(), **about,
+                name=name,
+                yaml_text=yaml_text,
+                yaml_sha256=digest,
+                status=StudyStatus.RUNNING.value,
+                created_at=utcnow(),
+                **about,
             )
             session.execute(insert.on_conflict_do_nothing(index_elements=["name"]))
             study = Study.find(session, name)
@@ -188,8 +195,11 @@ class Writer:
         """Store an architecture keyed by its graph hash and return its id; statistics passed as None
         keep their stored values (`paths` and `depth_cubed_sum` may be huge ints: stored as doubles)."""
         stats = {
-            "kernel_size": _int(kernel_size), "n_params": _int(n_params), "paths": _float(paths),
-            "depth_cubed_sum": _float(depth_cubed_sum), "principled_scale": _float(principled_scale),
+            "kernel_size": _int(kernel_size),
+            "n_params": _int(n_params),
+            "paths": _float(paths),
+            "depth_cubed_sum": _float(depth_cubed_sum),
+            "principled_scale": _float(principled_scale),
         }
         table = Architecture.__table__
         insert = self._insert(table).values(graph_hash=graph_hash, notation=notation, family=str(family), **stats)
@@ -215,8 +225,12 @@ class Writer:
         Only the fields given are written; a new trial starts `pending` with empty hyperparameters.
         """
         key = {
-            "study_id": int(study_id), "architecture_id": int(architecture_id), "strategy": Strategy(strategy).value,
-            "phase": Phase(phase).value, "seed": int(seed), "trial_number": int(trial_number),
+            "study_id": int(study_id),
+            "architecture_id": int(architecture_id),
+            "strategy": Strategy(strategy).value,
+            "phase": Phase(phase).value,
+            "seed": int(seed),
+            "trial_number": int(trial_number),
         }
         values = _trial_values(dict(fields))
         table = Trial.__table__
@@ -258,6 +272,12 @@ class Writer:
         if self._epochs:
             with self._transaction():
                 pass
+
+    def set_parameter_count(self, architecture_id: int, n_params: int) -> None:
+        """Record an architecture's parameter count (counted where its model is built: on a worker)."""
+        table = Architecture.__table__
+        with self._transaction() as session:
+            session.execute(update(table).where(table.c.id == architecture_id).values(n_params=int(n_params)))
 
     def finish_study(self, study_id: int, status: StudyStatus | str) -> None:
         """Write the buffered epochs and record the study's final status and finishing time."""
