@@ -1,4 +1,4 @@
-"""`archscale compare STUDY`: tuned vs principled vs fixed — accuracy, learning rates, search cost, rankings."""
+"""`archscale compare STUDY`: the study's arms, pair by pair: accuracy, learning rates, search cost, rankings."""
 
 from __future__ import annotations
 
@@ -31,7 +31,8 @@ def compare(
     ] = None,
     metric: Annotated[str, typer.Option(help=f"What to compare and rank by: {', '.join(METRICS)}.")] = "test_acc",
 ) -> None:
-    """Compare a study's strategies per architecture and in total: accuracy, LRs, search cost, rankings."""
+    """Compare a study's arms pair by pair, per architecture and in total: accuracy (paired, with honest
+    intervals), LRs, search cost and cost to match, rankings, and whether the pairs differ in more than the LR."""
     from archscale.cli.compare_render import emit
 
     emit(study, db, fmt, out, metric)

@@ -1,15 +1,21 @@
-"""`archscale model`: the torch network of architectures — parameters, FLOPs and layers."""
+"""`archscale model`: the torch network of architectures — parameters, FLOPs and layers.
+
+A batch (several arguments, a file or standard input) never stops at one line: each line gets a
+record with a `status` (`ok`, `no-path`, or `error` with its message), and exit status 0 with the
+counts on stderr; `--strict` stops at the first line that cannot be built (exit 2).
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from archscale.cli.inputs import read_architectures
+from archscale.cli.inputs import InputLine, read_architectures
 from archscale.cli.options import ArchitecturesArgument, FamilyOption
 from archscale.errors import UserError
 from archscale.graph import Architecture, Family, family_from_name, parse_architecture
@@ -46,9 +52,11 @@ def model(
     batch_norm: Annotated[bool, typer.Option(help="BatchNorm after the stem and every DAG block.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per architecture.")] = False,
     file: Annotated[Path | None, typer.Option(help="Read architectures from this file, one per line.")] = None,
+    strict: Annotated[bool, typer.Option(help="Stop at the first line that cannot be built (exit 2).")] = False,
 ) -> None:
     """Build each architecture's network and show its parameters, forward FLOPs per sample
-    (2 × multiply-accumulates of Linear/Conv layers) and layers."""
+    (2 × multiply-accumulates of Linear/Conv layers) and layers. NAS-Bench-201 cells are built as the
+    benchmark builds them, every edge included, also without an input→output path (status no-path)."""
     fam = family_from_name(family) if family else None
     shape = parse_shape(input_shape) if input_shape else None
     lines, batch = read_architectures(architectures, file)
@@ -57,12 +65,17 @@ def model(
 
     from archscale.nn import build_model, count_flops, count_params, family_entry
 
+    statuses: Counter[str] = Counter()
     for line in lines:
         try:
             arch = parse_architecture(line.text, fam, kernel_size)
             net = build_model(arch, width=width, cells=cells, classes=classes, input_shape=shape, batch_norm=batch_norm)
         except UserError as exc:
-            raise UserError(f"line {line.number}: {exc}" if batch else str(exc)) from None
+            if strict or not batch:
+                raise UserError(f"line {line.number}: {exc}" if batch else str(exc)) from None
+            statuses["error"] += 1
+            _write_error(line, str(exc), as_json)
+            continue
         entry = family_entry(arch.family)
         used_shape = shape or entry.default_input_shape
         record = {
@@ -77,11 +90,25 @@ def model(
             "batch_norm": batch_norm,
             "params": count_params(net),
             "flops": count_flops(net, used_shape),
+            "status": "ok" if arch.graph.has_path() else "no-path",
         }
+        statuses[record["status"]] += 1
         if as_json:
             sys.stdout.write(json.dumps(record) + "\n")
         else:
             _render(arch, net, record)
+    if batch and statuses["ok"] < len(lines):
+        counts = ", ".join(f"{statuses[s]} {s}" for s in ("ok", "no-path", "error") if statuses[s])
+        print(f"archscale: {len(lines)} lines: {counts}", file=sys.stderr)
+
+
+def _write_error(line: InputLine, message: str, as_json: bool) -> None:
+    """A line that could not be built: a JSON record (`status: error`) on stdout, or a line on stderr."""
+    if as_json:
+        record = {"arch": line.text, "line": line.number, "status": "error", "error": message}
+        sys.stdout.write(json.dumps(record) + "\n")
+    else:
+        print(f"archscale: line {line.number}: {message}", file=sys.stderr)
 
 
 def _render(arch: Architecture, net: ArchModel, record: dict[str, Any]) -> None:
@@ -93,7 +120,8 @@ def _render(arch: Architecture, net: ArchModel, record: dict[str, Any]) -> None:
     shape = "x".join(str(d) for d in record["input_shape"])
     table = Table(
         title=f"{arch.notation} ({arch.family.value}, width {record['width']}, input {shape})",
-        caption=f"{record['params']:,} parameters · {record['flops']:,} FLOPs per sample",
+        caption=f"{record['params']:,} parameters · {record['flops']:,} FLOPs per sample"
+        + (" · no input→output path: the output is constant" if record["status"] == "no-path" else ""),
     )
     for column in ("layer", "module", "detail", "params"):
         table.add_column(column, justify="right" if column == "params" else "left", overflow="fold")

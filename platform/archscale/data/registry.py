@@ -21,6 +21,7 @@ import torch
 
 from archscale.data.partition import holdout, subset
 from archscale.data.splits import Normalization, Split, Splits
+from archscale.data.standardize import standardize_mode, standardize_per_feature
 from archscale.errors import UserError
 
 
@@ -88,6 +89,7 @@ def load_dataset(
     limit: int | None = None,
     test_limit: int | None = None,
     stratify: bool = True,
+    standardize: str = "global",
     **options: Any,
 ) -> Splits:
     """Load a registered dataset and split it deterministically.
@@ -99,12 +101,16 @@ def load_dataset(
     - `val_fraction` of the (limited) training examples become the validation split, stratified by
       class unless `stratify` is False; 0 leaves it empty. The draw uses `split_seed` only, so a seed
       gives the same split on every run and machine.
+    - `standardize`: `global` keeps the loader's standardisation (one mean and std); `per-feature`
+      then standardises each feature by the training split's own mean and std (never validation or
+      test statistics; see `archscale.data.standardize`), for datasets without crop augmentation.
     - `flatten`: inputs as vectors (for MLPs).
     - `options`: dataset-specific keywords, checked against the loader.
 
     The loaded source of the last call is kept in memory and reused by a call with the same name,
     root and options (the splits are drawn anew), so treat the returned tensors as read-only.
-    Raises `UserError` for an unknown name or option, a bad fraction or limit, or missing data.
+    Raises `UserError` for an unknown name, option or standardize mode, a bad fraction or limit, or
+    missing data.
     """
     key = _key(name)
     loader = _LOADERS.get(key)
@@ -115,6 +121,7 @@ def load_dataset(
         if option not in allowed:
             takes = f"its options: {', '.join(allowed)}" if allowed else "it takes no options"
             raise UserError(f"dataset '{key}' has no option '{option}' ({takes})")
+    mode = standardize_mode(standardize)
     if not 0 <= val_fraction < 1:
         raise UserError(f"val_fraction must be in [0, 1), got {val_fraction}")
     for what, value in (("limit", limit), ("test_limit", test_limit)):
@@ -141,4 +148,6 @@ def load_dataset(
         normalization=source.normalization,
         augment_padding=source.augment_padding,
     )
+    if mode == "per-feature":
+        splits = standardize_per_feature(splits)
     return splits.flatten() if flatten else splits

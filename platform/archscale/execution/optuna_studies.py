@@ -5,7 +5,7 @@ from __future__ import annotations
 import zlib
 from typing import TYPE_CHECKING
 
-from archscale.strategies.plan import Search
+from archscale.strategies import Found, Search
 
 if TYPE_CHECKING:
     import optuna
@@ -16,8 +16,10 @@ def open_search(search: Search, storage: BaseStorage) -> tuple[optuna.Study, int
     """Create or reopen the search's study; return it and how many trials it has finished.
 
     Trials left RUNNING by a stopped driver are marked FAIL. Each search's sampler has its own seed
-    (the search seed mixed with the study name, so architectures are searched independently), plus
-    the trials it already has: a reopened sampler would otherwise propose the same LRs again.
+    (the search seed mixed with the study name, which names the architecture and the search repeat,
+    so architectures and repeats are searched independently), plus the trials it already has: a
+    reopened sampler would otherwise propose the same LRs again. User attributes carry the arms, the
+    phase, the repeat and the architecture's full notation, for optuna-dashboard users.
     """
     import optuna
     from optuna.trial import TrialState
@@ -38,10 +40,38 @@ def open_search(search: Search, storage: BaseStorage) -> tuple[optuna.Study, int
     study = optuna.create_study(
         study_name=search.name, storage=storage, direction="maximize", sampler=sampler, load_if_exists=True
     )
-    study.set_user_attr("strategy", search.strategy.value)
+    study.set_user_attr("arms", list(search.arms))
     study.set_user_attr("phase", search.phase.value)
-    study.set_user_attr("architecture", search.arch_key)
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)):
-        storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+    study.set_user_attr("repeat", search.repeat)
+    study.set_user_attr("architecture", search.notation)
+    study.set_user_attr("graph_hash", search.arch_key)
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        study.tell(trial.number, state=TrialState.FAIL)
     finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
     return study, len(finished)
+
+
+def best_lr(study_name: str, storage: BaseStorage) -> float | None:
+    """The LR of the study's best COMPLETE trial (ties: the smaller LR), None if it has none."""
+    import optuna
+    from optuna.trial import TrialState
+
+    try:
+        study = optuna.load_study(study_name=study_name, storage=storage)
+    except KeyError:
+        return None
+    complete = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.value is not None]
+    if not complete:
+        return None
+    best = max(complete, key=lambda t: (t.value, -t.params["lr"]))
+    return float(best.params["lr"])
+
+
+def found_per_repeat(searches: list[Search], repeats: int, storage: BaseStorage) -> list[Found]:
+    """Each search repeat's results: the best LR of every search that has one, by search identity."""
+    best: list[dict[str, tuple[float, str]]] = [{} for _ in range(repeats)]
+    for search in searches:
+        lr = best_lr(search.name, storage)
+        if lr is not None:
+            best[search.repeat][search.need.identity] = (lr, search.name)
+    return [Found(b) for b in best]

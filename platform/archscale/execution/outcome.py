@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from archscale.store.enums import TrialStatus
-
-METRIC = "val_acc"
-TIME_ATTR = "epoch"
+from archscale.execution.messages import EpochReport, TrialEnd
+from archscale.vocabulary import TrialStatus
 
 
 @dataclass(frozen=True)
@@ -18,24 +15,23 @@ class Outcome:
 
     status: TrialStatus
     budget: int
-    selected: dict[str, Any] | None
+    selected: EpochReport | None
 
 
-def judge(epochs: list[dict[str, Any]], end: dict[str, Any] | None, budget: int) -> Outcome:
-    """Completed when the whole budget ran, diverged when the loss became non-finite, and pruned
-    when a scheduler stopped it earlier (at the budget it reached)."""
-    reached = max((e[TIME_ATTR] for e in epochs), default=0)
-    selected = max(epochs, key=lambda e: (_score(e), -e[TIME_ATTR])) if epochs else None
-    if end is not None and end.get("status") == "diverged":
+def judge(epochs: list[EpochReport], end: TrialEnd | None, budget: int) -> Outcome:
+    """Completed when the whole budget ran (or the run says so: `max_steps`), diverged when the loss
+    became non-finite, and pruned when a scheduler stopped it earlier (at the budget it reached)."""
+    reached = max((e.epoch for e in epochs), default=0)
+    selected = max(epochs, key=lambda e: (_score(e), -e.epoch)) if epochs else None
+    if end is not None and end.status == "diverged":
         return Outcome(TrialStatus.DIVERGED, reached, selected)
-    if (end is not None and end.get("status") == "completed") or reached >= budget:
+    if (end is not None and end.status == "completed") or reached >= budget:
         return Outcome(TrialStatus.COMPLETED, reached, selected)
     return Outcome(TrialStatus.PRUNED, reached, selected)
 
 
-def _score(epoch: dict[str, Any]) -> float:
-    value = epoch.get(METRIC)
-    return float("-inf") if value is None else float(value)
+def _score(epoch: EpochReport) -> float:
+    return float("-inf") if epoch.val_accuracy is None else float(epoch.val_accuracy)
 
 
 def objective(outcome: Outcome) -> float:
@@ -43,4 +39,5 @@ def objective(outcome: Outcome) -> float:
     (an LR that diverges is a bad LR, not a failed evaluation)."""
     if outcome.status is TrialStatus.DIVERGED or outcome.selected is None:
         return 0.0
-    return _score(outcome.selected) if outcome.selected.get(METRIC) is not None else 0.0
+    value = outcome.selected.val_accuracy
+    return 0.0 if value is None else float(value)

@@ -7,14 +7,15 @@ import tempfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from archscale.execution.context import TrialContext
+from archscale.execution.messages import TrialRequest
 from archscale.execution.outcome import Outcome
 from archscale.execution.progress import PhaseProgress
 from archscale.execution.recorder import Recorder
 from archscale.execution.scheduler import PerSearchASHA
 from archscale.execution.searcher import StudySearcher
-from archscale.execution.trainable import run_trial
-from archscale.strategies.plan import PhasePlan
+from archscale.execution.trainable import TrialContext, run_trial
+from archscale.execution.trial_log import TrialLog
+from archscale.strategies import PhasePlan
 from archscale.study.spec import ResourcesSpec
 
 if TYPE_CHECKING:
@@ -60,15 +61,19 @@ def raise_unfit(resources: ResourcesSpec, cluster: dict[str, float]) -> None:
     )
 
 
-def run_phase(run: PhaseRun, progress: Progress, total: int) -> list[tuple[dict, Outcome]]:
-    """Run the phase's trials with Ray Tune; return each finished trial's config and outcome."""
+def run_phase(run: PhaseRun, progress: Progress, total: int) -> list[tuple[TrialRequest, Outcome]]:
+    """Run the phase's trials with Ray Tune; return each finished trial's request and outcome."""
     from ray import tune
 
-    budgets = {s: run.context.budget(s) for s in ("fixed", "principled", "tuned", "probe")}
-    searcher = StudySearcher(run.plan.units, run.plan.searches, run.db_url, budgets)
-    rules = {s.name: s.early_stopping for s in run.plan.searches if s.early_stopping is not None}
-    scheduler = PerSearchASHA(rules, max_t=int(run.context.training["epochs"]))
-    recorder = Recorder(run.writer, run.study_id, run.arch_ids, run.context)
+    trials = TrialLog()
+    searcher = StudySearcher(run.plan.units, run.plan.searches, run.db_url, trials)
+    rules = {
+        s.name: (s.spec.early_stopping, int(s.need.recipe["epochs"]))
+        for s in run.plan.searches
+        if s.spec.early_stopping is not None
+    }
+    scheduler = PerSearchASHA(rules)
+    recorder = Recorder(run.writer, run.study_id, run.arch_ids, trials)
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, context=run.context),
         {"cpu": run.resources.cpu_per_trial, "gpu": run.resources.gpu_per_trial},
@@ -86,7 +91,7 @@ def run_phase(run: PhaseRun, progress: Progress, total: int) -> list[tuple[dict,
             run_config=tune.RunConfig(
                 name=run.plan.phase_name,
                 storage_path=storage,
-                callbacks=[recorder, PhaseProgress(progress, run.plan.phase_name, total, budgets)],
+                callbacks=[recorder, PhaseProgress(progress, run.plan.phase_name, total)],
                 verbose=0,
                 failure_config=tune.FailureConfig(max_failures=run.resources.max_failures),
                 checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=False),

@@ -14,22 +14,21 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from archscale.execution.outcome import METRIC, TIME_ATTR
+from archscale.execution.messages import METRIC, TIME_ATTR, TrialRequest
 
 if TYPE_CHECKING:
     from ray.tune.experiment import Trial
 
 
 class PhaseProgress(Callback):
-    """Shows one bar per phase in the driver's terminal (rich); `total` is the planned trials, `budgets`
-    the epochs of a trial per strategy (a trial stopped before its budget counts as pruned)."""
+    """Shows one bar per phase in the driver's terminal (rich); `total` is the planned trials (a trial
+    stopped before its budget counts as pruned)."""
 
-    def __init__(self, progress: Progress, phase: str, total: int, budgets: dict[str, int]) -> None:
+    def __init__(self, progress: Progress, phase: str, total: int) -> None:
         self._progress: Progress | None = progress
         self._task = progress.add_task(phase, total=total, status="")
         self._counts = {"running": 0, "done": 0, "pruned": 0, "failed": 0}
         self._best: float | None = None
-        self._budgets = budgets
 
     def __getstate__(self) -> dict[str, Any]:
         """Tune pickles callbacks into its experiment state; the live display stays with the driver."""
@@ -58,7 +57,8 @@ class PhaseProgress(Callback):
         self._counts["running"] -= 1
         self._counts["done"] += 1
         last = trial.last_result or {}
-        if TIME_ATTR in last and last[TIME_ATTR] < self._budgets[trial.config["unit"]["strategy"]]:
+        reached = int(last.get(TIME_ATTR) or 0)
+        if 0 < reached < TrialRequest.of(trial.config).budget:
             self._counts["pruned"] += 1
         self._update(1)
 

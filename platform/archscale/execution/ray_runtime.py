@@ -45,8 +45,6 @@ def ray_session(address: str) -> Iterator[dict[str, float]]:
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    # A trial's last report says how it ended and carries no metric (see trainable.run_trial).
-    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     try:
         ray.init(**kwargs)
     except (ConnectionError, ValueError, RuntimeError) as exc:

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from ray.tune import Callback
 
-from archscale.execution.context import TrialContext
-from archscale.execution.outcome import TIME_ATTR, Outcome, judge
-from archscale.store.enums import TrialStatus
+from archscale.execution.messages import EpochReport, TrialRequest
+from archscale.execution.outcome import Outcome
+from archscale.execution.trial_log import TrialLog
+from archscale.vocabulary import TrialStatus
 
 if TYPE_CHECKING:
     from ray.tune.experiment import Trial
@@ -22,100 +23,129 @@ log = logging.getLogger(__name__)
 
 
 class Recorder(Callback):
-    """Upserts a trial row when a trial starts, buffers its epochs, and writes its outcome; the first
-    result of an architecture also records its parameter count."""
+    """Upserts a trial row when a trial starts, writes its epochs as they come, and its outcome when it
+    ends; the first epoch of an architecture records the study's parameter count for it. Public
+    `record_*` methods take plain configs and results, so they can be driven without Tune."""
 
-    def __init__(self, writer: Writer, study_id: int, arch_ids: dict[str, int], context: TrialContext) -> None:
+    def __init__(self, writer: Writer, study_id: int, arch_ids: dict[str, int], trials: TrialLog) -> None:
         self._writer = writer
         self._study_id = study_id
         self._arch_ids = arch_ids
-        self._context = context
+        self._log = trials
         self._rows: dict[str, int] = {}
+        self._written: dict[str, set[int]] = {}
         self._counted: set[str] = set()
-        self._epochs: dict[str, list[dict[str, Any]]] = {}
-        self.outcomes: list[tuple[dict[str, Any], Outcome]] = []
+        self.outcomes: list[tuple[TrialRequest, Outcome]] = []
 
-    def _row(self, trial: Trial, **fields: Any) -> int:
-        unit = trial.config["unit"]
+    def _row(self, request: TrialRequest, **fields: Any) -> int:
         return self._writer.upsert_trial(
             self._study_id,
-            self._arch_ids[unit["arch_key"]],
-            unit["strategy"],
-            unit["phase"],
-            unit["seed"],
-            unit["trial_number"],
+            self._arch_ids[request.arch_key],
+            request.arm,
+            request.kind,
+            request.phase,
+            request.seed,
+            request.trial_number,
+            request.repeat,
             **fields,
         )
 
-    def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        unit = trial.config["unit"]
-        hyper = {"lr": trial.config["lr"], **unit["init"], "epochs": self._context.budget(unit["strategy"])}
-        self._epochs[trial.trial_id] = []
-        self._rows[trial.trial_id] = self._row(
-            trial,
+    def record_start(self, trial_id: str, config: dict[str, Any]) -> None:
+        request = self._log.start(trial_id, config).request
+        hyper = {"lr": request.lr, **request.init, "epochs": request.budget}
+        self._rows[trial_id] = self._row(
+            request,
             hyperparameters=hyper,
             status=TrialStatus.RUNNING,
             started_at=datetime.now(UTC),
-            ray_trial_id=trial.trial_id,
-            optuna_study=trial.config.get("search"),
+            ray_trial_id=trial_id,
+            optuna_study=request.search,
             finished_at=None,
             error=None,
         )
 
+    def record_result(self, trial_id: str, config: dict[str, Any], result: dict[str, Any]) -> None:
+        row = self._rows.get(trial_id)
+        if row is None:
+            return
+        self._log.add(trial_id, config, result)
+        self._write_epochs(trial_id, row, config)
+
+    def _write_epochs(self, trial_id: str, row: int, config: dict[str, Any]) -> None:
+        """Write the trial's epochs that this recorder has not written yet."""
+        record = self._log.start(trial_id, config)
+        written = self._written.setdefault(trial_id, set())
+        for epoch in sorted(record.epochs.keys() - written):
+            self._write_epoch(row, record.request, record.epochs[epoch])
+            written.add(epoch)
+
+    def _write_epoch(self, row: int, request: TrialRequest, e: EpochReport) -> None:
+        if request.arch_key not in self._counted:
+            self._writer.set_parameter_count(self._study_id, self._arch_ids[request.arch_key], e.params)
+            self._counted.add(request.arch_key)
+        self._writer.add_epoch(
+            row,
+            e.epoch,
+            train_loss=e.train_loss,
+            train_loss_tail=e.train_loss_tail,
+            train_accuracy=e.train_accuracy,
+            val_loss=e.val_loss,
+            val_accuracy=e.val_accuracy,
+            test_loss=e.test_loss,
+            test_accuracy=e.test_accuracy,
+            lr=e.lr,
+            seconds=e.seconds,
+        )
+
+    def record_complete(self, trial_id: str, config: dict[str, Any], result: dict[str, Any] | None) -> Outcome:
+        self._log.add(trial_id, config, result)
+        record = self._log.start(trial_id, config)
+        row = self._rows.pop(trial_id, None)
+        if row is not None:
+            self._write_epochs(trial_id, row, config)
+        self._written.pop(trial_id, None)
+        outcome = record.outcome()
+        selected, end = outcome.selected, record.end
+        last = max(record.epochs.values(), key=lambda e: e.epoch, default=None)
+        self._row(
+            record.request,
+            status=outcome.status,
+            budget_reached=outcome.budget,
+            selected_epoch=selected.epoch if selected else None,
+            val_loss=selected.val_loss if selected else None,
+            val_accuracy=selected.val_accuracy if selected else None,
+            test_loss=selected.test_loss if selected else None,
+            test_accuracy=selected.test_accuracy if selected else None,
+            device_kind=end.device_kind if end else "cpu",
+            device_seconds=end.device_seconds if end else (last.device_seconds if last else None),
+            wall_seconds=end.wall_seconds if end else None,
+            node_id=end.node_id if end else None,
+            finished_at=datetime.now(UTC),
+        )
+        self.outcomes.append((record.request, outcome))
+        return outcome
+
+    def record_error(self, trial_id: str, config: dict[str, Any], message: str) -> None:
+        request = self._log.start(trial_id, config).request
+        self._rows.pop(trial_id, None)
+        self._row(request, status=TrialStatus.FAILED, finished_at=datetime.now(UTC), error=message[-2000:])
+
+    # --- Tune's callback hooks ---------------------------------------------------------------------
+
+    def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
+        self.record_start(trial.trial_id, trial.config)
+
     def on_trial_result(
         self, iteration: int, trials: list[Trial], trial: Trial, result: dict[str, Any], **info: Any
     ) -> None:
-        row = self._rows.get(trial.trial_id)
-        if row is None or TIME_ATTR not in result:
-            return
-        self._epochs[trial.trial_id].append(result)
-        arch_key = trial.config["unit"]["arch_key"]
-        if arch_key not in self._counted:
-            self._writer.set_parameter_count(self._arch_ids[arch_key], result["params"])
-            self._counted.add(arch_key)
-        self._writer.add_epoch(
-            row,
-            int(result[TIME_ATTR]),
-            train_loss=result["train_loss"],
-            train_accuracy=result["train_acc"],
-            val_loss=result["val_loss"],
-            val_accuracy=result["val_acc"],
-            test_loss=result["test_loss"],
-            test_accuracy=result["test_acc"],
-            lr=result["lr"],
-            seconds=result["seconds"],
-        )
+        self.record_result(trial.trial_id, trial.config, result)
 
     def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        epochs = self._epochs.pop(trial.trial_id, [])
-        end = trial.last_result if trial.last_result and TIME_ATTR not in trial.last_result else None
-        unit = trial.config["unit"]
-        outcome = judge(epochs, end, self._context.budget(unit["strategy"]))
-        selected = outcome.selected or {}
-        device_seconds = (end or {}).get("device_seconds") or (epochs[-1]["device_seconds"] if epochs else None)
-        self._row(
-            trial,
-            status=outcome.status,
-            budget_reached=outcome.budget,
-            selected_epoch=selected.get(TIME_ATTR),
-            val_loss=selected.get("val_loss"),
-            val_accuracy=selected.get("val_acc"),
-            test_loss=selected.get("test_loss"),
-            test_accuracy=selected.get("test_acc"),
-            device_kind=(end or {}).get("device_kind", "cpu"),
-            device_seconds=device_seconds,
-            wall_seconds=(end or {}).get("wall_seconds"),
-            node_id=(end or {}).get("node_id"),
-            finished_at=datetime.now(UTC),
-        )
-        self.outcomes.append((trial.config, outcome))
-        self._rows.pop(trial.trial_id, None)
+        self.record_complete(trial.trial_id, trial.config, trial.last_result)
 
     def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        self._epochs.pop(trial.trial_id, None)
         message = str(getattr(trial, "error_msg", None) or "the trial's worker failed")
-        self._row(trial, status=TrialStatus.FAILED, finished_at=datetime.now(UTC), error=message[-2000:])
-        self._rows.pop(trial.trial_id, None)
+        self.record_error(trial.trial_id, trial.config, message)
 
     def on_experiment_end(self, trials: list[Trial], **info: Any) -> None:
         self._writer.flush()

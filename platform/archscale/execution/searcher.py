@@ -3,20 +3,23 @@ search (ask/tell), least-asked search first, so every worker stays busy across a
 
 Optuna's view stays honest: a trial stopped early is told PRUNED at the budget it reached, a
 diverged one COMPLETE with objective 0, a failed one FAIL. Hooks catch their own errors: an
-exception in a searcher hook would abort the whole `Tuner.fit()`.
+exception in a searcher hook would abort the whole `Tuner.fit()`. The searcher declares no metric to
+Tune (it reads its own from the trials' messages), so Tune checks no report for one.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from ray.tune.search import Searcher
 
-from archscale.execution.outcome import METRIC, TIME_ATTR, judge, objective
-from archscale.strategies.plan import Search, Unit
+from archscale.execution.messages import TrialRequest
+from archscale.execution.outcome import objective
+from archscale.execution.trial_log import TrialLog
+from archscale.strategies import Search, Unit
+from archscale.vocabulary import TrialStatus
 
 if TYPE_CHECKING:
     import optuna
@@ -24,34 +27,59 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def unit_config(unit: Unit) -> dict[str, Any]:
-    return {"unit": _plain(asdict(unit)), "lr": unit.lr, "search": None}
+def unit_request(unit: Unit) -> TrialRequest:
+    return TrialRequest(
+        unit.arch_key,
+        unit.arm,
+        unit.kind,
+        unit.phase.value,
+        unit.seed,
+        unit.trial_number,
+        unit.repeat,
+        unit.lr,
+        dict(unit.init),
+        dict(unit.recipe),
+    )
 
 
-def _plain(unit: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.value if hasattr(v, "value") else v) for k, v in unit.items()}
+def search_request(search: Search, trial_number: int, lr: float) -> TrialRequest:
+    need = search.need
+    return TrialRequest(
+        need.arch_key,
+        search.arms[0],
+        search.kind,
+        need.phase.value,
+        search.seed,
+        trial_number,
+        search.repeat,
+        lr,
+        dict(need.init),
+        dict(need.recipe),
+        search.name,
+    )
 
 
 class StudySearcher(Searcher):
     """Serves `units` first, then trials of `searches` until each has `spec.trials` finished trials
     (those finished in earlier runs of the study count). Opens Optuna lazily: Tune pickles it."""
 
-    def __init__(self, units: list[Unit], searches: list[Search], storage_url: str, budgets: dict[str, int]) -> None:
-        super().__init__(metric=METRIC, mode="max")
-        self._queue = deque(unit_config(u) for u in units)
+    def __init__(self, units: list[Unit], searches: list[Search], storage_url: str, trials: TrialLog) -> None:
+        super().__init__()
+        self._queue = deque(unit_request(u).config() for u in units)
         self._searches = {s.name: s for s in searches}
         self._storage_url = storage_url
-        self._budgets = budgets
+        self._log = trials
         self._studies: dict[str, optuna.Study] | None = None
         self._remaining: dict[str, int] = {}
         self._asked: dict[str, int] = {}
-        self._live: dict[str, tuple[str, optuna.Trial, list[dict[str, Any]]]] = {}
+        self._live: dict[str, tuple[str, optuna.Trial, dict[str, Any], set[int]]] = {}
 
     def _open(self) -> dict[str, optuna.Study]:
         if self._studies is None:
             from archscale.execution.optuna_studies import open_search
+            from archscale.store import optuna_storage
 
-            storage = _storage(self._storage_url)
+            storage = optuna_storage(self._storage_url)
             self._studies = {}
             for name, search in self._searches.items():
                 study, done = open_search(search, storage)
@@ -74,9 +102,9 @@ class StudySearcher(Searcher):
             lr = trial.suggest_float("lr", search.spec.low, search.spec.high, log=True)
             self._remaining[name] -= 1
             self._asked[name] += 1
-            self._live[trial_id] = (name, trial, [])
-            unit = Unit(search.arch_key, search.strategy, search.phase, search.seed, trial.number, lr, search.init)
-            return {"unit": _plain(asdict(unit)), "lr": lr, "search": name}
+            config = search_request(search, trial.number, lr).config()
+            self._live[trial_id] = (name, trial, config, set())
+            return config
         except Exception:
             log.exception("the searcher could not suggest a trial")
             return Searcher.FINISHED if not self._live else None
@@ -84,10 +112,14 @@ class StudySearcher(Searcher):
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
         try:
             live = self._live.get(trial_id)
-            if live is not None and TIME_ATTR in result:
-                live[2].append(result)
-                if result.get(METRIC) is not None:
-                    live[1].report(float(result[METRIC]), int(result[TIME_ATTR]))
+            if live is None:
+                return
+            _, trial, config, reported = live
+            self._log.add(trial_id, config, result)
+            for epoch in self._log.start(trial_id, config).epochs.values():
+                if epoch.epoch not in reported and epoch.val_accuracy is not None:
+                    trial.report(float(epoch.val_accuracy), epoch.epoch)
+                reported.add(epoch.epoch)
         except Exception:
             log.exception("the searcher could not record a result")
 
@@ -98,28 +130,18 @@ class StudySearcher(Searcher):
                 return
             import optuna
 
-            name, trial, epochs = live
+            name, trial, config, _ = live
             study = self._open()[name]
             if error:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 return
-            if result is not None and TIME_ATTR in result and result not in epochs:
-                epochs.append(result)
-            search = self._searches[name]
-            outcome = judge(
-                epochs, result if result and TIME_ATTR not in result else None, self._budgets[search.strategy.value]
-            )
+            self._log.add(trial_id, config, result)
+            outcome = self._log.start(trial_id, config).outcome()
             trial.set_user_attr("status", outcome.status.value)
             trial.set_user_attr("budget", outcome.budget)
-            if outcome.status.value == "pruned":
+            if outcome.status is TrialStatus.PRUNED:
                 study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             else:
                 study.tell(trial, objective(outcome))
         except Exception:
             log.exception("the searcher could not record a finished trial")
-
-
-def _storage(url: str) -> Any:
-    from archscale.store import optuna_storage
-
-    return optuna_storage(url)

@@ -23,6 +23,8 @@ BATCH_NORM: dict[int, type[nn.BatchNorm1d] | type[nn.BatchNorm2d]] = {
     1: nn.BatchNorm1d,
     2: nn.BatchNorm2d,
 }
+ACTIVATIONS: dict[str, type[nn.ReLU] | type[nn.GELU]] = {"relu": nn.ReLU, "gelu": nn.GELU}
+"""The nonlinearities a DAG block can use, by name (GELU is the exact, erf-based one: paper App. E.2)."""
 
 
 def kernel_of(op: Op) -> int:
@@ -50,18 +52,22 @@ def avg_pool(dims: int, kernel: int) -> nn.AvgPool1d | nn.AvgPool2d:
 
 
 class ParamBlock(nn.Module):
-    """A parameterised edge (and the DAG stem): weight layer, optional BatchNorm, then ReLU."""
+    """A parameterised edge (and the DAG stem): weight layer, optional BatchNorm, then the activation
+    (`relu` or `gelu`, a key of `ACTIVATIONS`)."""
 
-    def __init__(self, layer: WeightLayer, dims: int, batch_norm: bool) -> None:
+    def __init__(self, layer: WeightLayer, dims: int, batch_norm: bool, activation: str = "relu") -> None:
         super().__init__()
+        if activation not in ACTIVATIONS:
+            raise UserError(f"unknown activation '{activation}'; known: {', '.join(ACTIVATIONS)}")
+        self.activation = activation
         self.layer = layer
         width = layer.out_features if isinstance(layer, nn.Linear) else layer.out_channels
         self.norm: nn.Module = BATCH_NORM[dims](width) if batch_norm else nn.Identity()
-        self.act = nn.ReLU()
+        self.act = ACTIVATIONS[activation]()
 
     def forward(self, x: Tensor) -> Tensor:
         return self.act(self.norm(self.layer(x)))
 
     def extra_repr(self) -> str:
         norm = "" if isinstance(self.norm, nn.Identity) else " + BN"
-        return f"{describe_layer(self.layer)}{norm} + ReLU"
+        return f"{describe_layer(self.layer)}{norm} + {type(self.act).__name__}"

@@ -1,7 +1,8 @@
 """The DAG network of the authors' MLP/CNN code (paper-spec §2.2), for any canonical graph.
 
 node 0 = stem(x); node k = Σ_{j→k} op_jk(node j) over live edges only; logits =
-readout(pool(node N-1)). Nodes are sums of post-ReLU block outputs and skip copies (D2).
+readout(pool(node N-1)). Nodes are sums of post-activation (ReLU, or GELU) block outputs and skip
+copies (D2).
 """
 
 from __future__ import annotations
@@ -63,6 +64,11 @@ class DagNet(ArchModel):
         self.edges = nn.ModuleDict({edge_key(e): make_op(e.op) for e in self._live})
         self.pool = pool
         self.readout = readout
+
+    @property
+    def activation(self) -> str:
+        """The nonlinearity of the stem and every parameterised edge (`relu` or `gelu`)."""
+        return self.stem.activation
 
     def node_activations(self, x: Tensor) -> dict[int, Tensor]:
         """Every live node's value for input `x`, keyed by node number (0 = stem output)."""

@@ -2,8 +2,9 @@
 
 FLOPs are counted as 2 × multiply-accumulates (MACs) of the Linear and Conv layers, measured with
 forward hooks on one sample, so edges that are not built or not run cost nothing. Biases,
-normalisation, activations, pooling and node sums are not counted. (NAS-Bench-201's tables report
-MACs, i.e. half of this number.)
+normalisation, activations, pooling and node sums are not counted. (NAS-Bench-201's `flops`, from
+xautodl's `get_model_infos`, are in millions and count the MACs plus the classifier's bias additions:
+this number is 2 × (flops · 10⁶ − classes).)
 """
 
 from __future__ import annotations

@@ -10,6 +10,12 @@
 
 Every scheme except `pytorch-default` zeroes all biases and sets BatchNorm γ=1, β=0. Draws use
 torch's global RNG (seed it with `torch.manual_seed`).
+
+The gain (paper App. E.2). The stds above are He's N(0, C / fan) with the ReLU factor C = 2. The
+authors' code keeps C = 2 (std gain √2) for GELU networks too (paper-spec §6.2): `gain="relu"`, the
+default, reproduces that. `gain="activation"` uses the model's own activation's variance-preserving
+factor `variance_gain(name)` instead, on every layer the activation follows (stem and DAG edges; for
+`kaiming`, every layer as with ReLU); the readout rules of `architecture-aware` are unchanged.
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ from __future__ import annotations
 import fnmatch
 import math
 from collections.abc import Callable
+from enum import StrEnum
 
 import torch
 from torch import Tensor, nn
 
 from archscale.errors import UserError
+from archscale.nn.dag import DagNet
 from archscale.nn.model import WEIGHT_LAYERS, ArchModel, WeightLayer
 from archscale.principles.init import (
     NB201_REDUCTION_DEGREES,
@@ -35,7 +43,45 @@ from archscale.principles.init import (
     stem_std,
 )
 
-InitScheme = Callable[[ArchModel, DegreeRule, ReadoutRule], dict[str, str]]
+
+class Gain(StrEnum):
+    """Which activation's variance factor C scales He's N(0, C / fan): always ReLU's (the authors'
+    code) or the model's own activation's."""
+
+    RELU = "relu"
+    ACTIVATION = "activation"
+
+
+_VARIANCE_GAINS = {"relu": 2.0, "gelu": 1.0 / (1.0 / 3.0 + 1.0 / (2.0 * math.pi * math.sqrt(3.0)))}
+
+
+def variance_gain(activation: str) -> float:
+    """C = E[z²] / E[φ(z)²] for z ~ N(0, 1): the factor of N(0, C / fan) that keeps a unit-variance
+    pre-activation's second moment from layer to layer.
+
+    ReLU: E[ReLU(z)²] = 1/2, so C = 2. GELU (exact, zΦ(z)): E[GELU(z)²] = 1/3 + 1/(2π√3) ≈ 0.42522
+    (Stein's lemma twice), so C ≈ 2.35172. GELU is not positively homogeneous, so its factor is
+    exact only at unit pre-activation variance. Raise UserError on an unknown activation.
+    """
+    if activation not in _VARIANCE_GAINS:
+        raise UserError(f"no variance gain for activation '{activation}'; known: {', '.join(_VARIANCE_GAINS)}")
+    return _VARIANCE_GAINS[activation]
+
+
+def _gain_factor(model: ArchModel, gain: Gain) -> float:
+    """sqrt(C / 2): the std multiplier, relative to ReLU's He init, of `gain` for `model`."""
+    if gain is Gain.RELU:
+        return 1.0
+    activation = model.activation if isinstance(model, DagNet) else "relu"  # NAS-Bench-201 is ReLU only
+    return math.sqrt(variance_gain(activation) / 2.0)
+
+
+def _gain_settings(gain: Gain) -> dict[str, str]:
+    """The recorded gain: only when not the default, so that settings recorded before it existed stay equal."""
+    return {} if gain is Gain.RELU else {"gain": gain.value}
+
+
+InitScheme = Callable[[ArchModel, DegreeRule, ReadoutRule, Gain], dict[str, str]]
 """Initialise a model in place; return the settings that define the result."""
 
 _SCHEMES: dict[str, InitScheme] = {}
@@ -59,17 +105,28 @@ def list_init_schemes(pattern: str = "*") -> list[str]:
 
 
 def init_model(
-    model: ArchModel, scheme: str, *, degree_rule: str = "source", readout: str = "official"
+    model: ArchModel,
+    scheme: str,
+    *,
+    degree_rule: str = "source",
+    readout: str = "official",
+    gain: str = "relu",
 ) -> dict[str, str]:
-    """Initialise `model` in place with `scheme`; return the recorded settings (JSON-able).
+    """Initialise `model` in place with `scheme`; return the recorded settings (JSON-able): `init`,
+    the scheme, and `init_model`'s keywords that define the result.
 
-    `degree_rule` (source/target) and `readout` (official/mup/paper) are validated always and
-    recorded only by the schemes that use them. Raise UserError on an unknown name.
+    `degree_rule` (source/target), `readout` (official/mup/paper) and `gain` (relu/activation) are
+    validated always and recorded only by the schemes that use them (`gain` only when not `relu`).
+    Raise UserError on an unknown name.
     """
     key = scheme.strip().lower()
     if key not in _SCHEMES:
         raise UserError(f"unknown init scheme '{scheme}'; known: {', '.join(list_init_schemes())}")
-    return _SCHEMES[key](model, degree_rule_from_name(degree_rule), readout_rule_from_name(readout))
+    try:
+        gain_rule = Gain(gain.strip().lower())
+    except ValueError:
+        raise UserError(f"unknown gain '{gain}'; known: {', '.join(g.value for g in Gain)}") from None
+    return _SCHEMES[key](model, degree_rule_from_name(degree_rule), readout_rule_from_name(readout), gain_rule)
 
 
 def _fan_in(layer: WeightLayer) -> int:
@@ -96,37 +153,41 @@ def _reset_affine(model: nn.Module) -> None:
 
 
 @register_init("pytorch-default")
-def _pytorch_default(model: ArchModel, degree_rule: DegreeRule, readout: ReadoutRule) -> dict[str, str]:
+def _pytorch_default(model: ArchModel, degree_rule: DegreeRule, readout: ReadoutRule, gain: Gain) -> dict[str, str]:
     return {"init": "pytorch-default"}
 
 
 @register_init("kaiming")
-def _kaiming(model: ArchModel, degree_rule: DegreeRule, readout: ReadoutRule) -> dict[str, str]:
+def _kaiming(model: ArchModel, degree_rule: DegreeRule, readout: ReadoutRule, gain: Gain) -> dict[str, str]:
+    factor = _gain_factor(model, gain)
     for module in model.modules():
         if isinstance(module, WEIGHT_LAYERS):
-            _normal_(module.weight, he_std(_fan_in(module)))
+            _normal_(module.weight, factor * he_std(_fan_in(module)))
     _reset_affine(model)
-    return {"init": "kaiming"}
+    return {"init": "kaiming", **_gain_settings(gain)}
 
 
 @register_init("architecture-aware")
-def _architecture_aware(model: ArchModel, degree_rule: DegreeRule, readout: ReadoutRule) -> dict[str, str]:
+def _architecture_aware(model: ArchModel, degree_rule: DegreeRule, readout: ReadoutRule, gain: Gain) -> dict[str, str]:
     layers = model.layer_map()
     family = model.arch.family
+    factor = _gain_factor(model, gain)
     stem = layers.stem
     if isinstance(stem, nn.Linear):
-        _normal_(stem.weight, stem_std(family, stem.out_features, stem.in_features, kernel=1, dims=0))
+        std = stem_std(family, stem.out_features, stem.in_features, kernel=1, dims=0)
     else:
         kernel, dims = stem.kernel_size[0], len(stem.kernel_size)
-        _normal_(stem.weight, stem_std(family, stem.out_channels, stem.in_channels, kernel=kernel, dims=dims))
+        std = stem_std(family, stem.out_channels, stem.in_channels, kernel=kernel, dims=dims)
+    _normal_(stem.weight, factor * std)
     degrees = {cell.graph: edge_degrees(cell.graph, degree_rule) for cell in layers.cells}
     for cell in layers.cells:
         for edge, layer in cell.edges.items():
-            _normal_(layer.weight, he_std(_fan_in(layer), degrees[cell.graph][edge]))
+            _normal_(layer.weight, factor * he_std(_fan_in(layer), degrees[cell.graph][edge]))
     for block in layers.reductions:
         for name, layer in block.items():
-            _normal_(layer.weight, he_std(_fan_in(layer), NB201_REDUCTION_DEGREES[name]))
+            _normal_(layer.weight, factor * he_std(_fan_in(layer), NB201_REDUCTION_DEGREES[name]))
     head = layers.readout
     _normal_(head.weight, readout_std(readout, family, head.in_features, head.out_features))
     _reset_affine(model)
-    return {"init": "architecture-aware", "degree_rule": degree_rule.value, "readout": readout.value}
+    settings = {"init": "architecture-aware", "degree_rule": degree_rule.value, "readout": readout.value}
+    return {**settings, **_gain_settings(gain)}

@@ -31,7 +31,7 @@ def describe_layer(layer: WeightLayer) -> str:
 
 @dataclass(frozen=True)
 class CellLayers:
-    """One instance of the architecture graph: the weight layer of each parameterised live edge."""
+    """One instance of the architecture graph: the weight layer of each parameterised edge it built."""
 
     graph: Graph
     edges: Mapping[tuple[int, int], WeightLayer]

@@ -14,14 +14,19 @@ from archscale.nn.model import ArchModel
 @dataclass(frozen=True)
 class ModelSpec:
     """Size of a model: `width` (channels C for NAS-Bench-201), `cells` per NAS-Bench-201 stage,
-    output `classes`, the per-sample `input_shape` ((features...), (C, L) or (C, H, W)), and
-    `batch_norm` after every DAG block and the stem (NAS-Bench-201 always normalises)."""
+    output `classes`, the per-sample `input_shape` ((features...), (C, L) or (C, H, W)),
+    `batch_norm` after every DAG block and the stem (NAS-Bench-201 always normalises), and
+    `prune_dead_edges`: NAS-Bench-201 cells build only the edges on an input→output path instead of
+    every edge as the benchmark does (MLP/CNN DAGs always build only those), and the DAG blocks'
+    `activation` (`relu` or `gelu`; one of the family's `FamilyEntry.activations`)."""
 
     width: int
     cells: int
     classes: int
     input_shape: tuple[int, ...]
     batch_norm: bool
+    prune_dead_edges: bool = False
+    activation: str = "relu"
 
 
 Factory = Callable[[Architecture, ModelSpec], ArchModel]
@@ -29,26 +34,32 @@ Factory = Callable[[Architecture, ModelSpec], ArchModel]
 
 @dataclass(frozen=True)
 class FamilyEntry:
-    """A registered family: its factory and the defaults `build_model` fills in."""
+    """A registered family: its factory, the defaults `build_model` fills in, and the activations
+    its factory can build."""
 
     family: Family
     factory: Factory
     default_width: int
     default_input_shape: tuple[int, ...]
+    activations: tuple[str, ...] = ("relu",)
 
 
 _REGISTRY: dict[Family, FamilyEntry] = {}
 
 
 def register_model(
-    family: Family, *, default_width: int, default_input_shape: tuple[int, ...]
+    family: Family,
+    *,
+    default_width: int,
+    default_input_shape: tuple[int, ...],
+    activations: tuple[str, ...] = ("relu",),
 ) -> Callable[[Factory], Factory]:
-    """Decorator registering `factory` as the builder of `family`'s networks."""
+    """Decorator registering `factory` as the builder of `family`'s networks (with `activations`)."""
 
     def register(factory: Factory) -> Factory:
         if family in _REGISTRY:
             raise ValueError(f"family {family.value} is already registered")
-        _REGISTRY[family] = FamilyEntry(family, factory, default_width, default_input_shape)
+        _REGISTRY[family] = FamilyEntry(family, factory, default_width, default_input_shape, activations)
         return factory
 
     return register
@@ -71,6 +82,14 @@ def _positive(name: str, value: int) -> int:
     return value
 
 
+def _activation(entry: FamilyEntry, name: str) -> str:
+    key = name.strip().lower()
+    if key not in entry.activations:
+        offers = ", ".join(entry.activations)
+        raise UserError(f"a {entry.family.value} network cannot use activation '{name}' (it offers {offers})")
+    return key
+
+
 def build_model(
     arch: Architecture,
     *,
@@ -79,11 +98,16 @@ def build_model(
     classes: int = 10,
     input_shape: tuple[int, ...] | None = None,
     batch_norm: bool = False,
+    prune_dead_edges: bool = False,
+    activation: str = "relu",
 ) -> ArchModel:
     """Build the torch model of `arch` with torch's default init (apply a scheme with `init_model`).
 
-    `width` and `input_shape` default per family (`family_entry`); raise UserError on a size the
-    family cannot take or an architecture without an input→output path.
+    `width` and `input_shape` default per family (`family_entry`); `prune_dead_edges` as in
+    `ModelSpec`; `activation` (`relu` or `gelu`) for the families that offer it (MLP, CNN; paper
+    App. E.2). Raise UserError on a size or activation the family cannot take, or on an
+    architecture without an input→output path except a NAS-Bench-201 cell built whole (whose
+    output is then constant, as in the benchmark).
     """
     entry = family_entry(arch.family)
     shape = tuple(input_shape) if input_shape is not None else entry.default_input_shape
@@ -95,5 +119,7 @@ def build_model(
         classes=_positive("classes", classes),
         input_shape=shape,
         batch_norm=batch_norm,
+        prune_dead_edges=prune_dead_edges,
+        activation=_activation(entry, activation),
     )
     return entry.factory(arch, spec)

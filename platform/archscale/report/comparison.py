@@ -1,4 +1,4 @@
-"""`compare(study, db=URL)`: read one study from the results database and compare its strategies.
+"""`compare(study, db=URL)`: read one study and its plan from the results database and compare its arms.
 
 The result is a frozen `Comparison` holding pandas frames; the renderers (table, markdown, csv,
 json, html) and the plots only format what it holds.
@@ -12,48 +12,71 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from archscale.report.cost import cost_frame, search_curves
+from archscale.report.cost import (
+    cost_frame,
+    matching,
+    per_architecture_match,
+    search_curves,
+    searches_frame,
+    study_to_match,
+)
 from archscale.report.frames import (
-    COMPARED,
+    STUDY_SCOPE,
     Inputs,
     architecture_rows,
-    base_row,
-    base_search_charged_to,
+    base_info,
+    charges,
+    diverged_score,
+    final_arms,
+    listed,
     per_architecture,
-    present_strategies,
-    short_label,
 )
 from archscale.report.metrics import DEFAULT_METRIC, Metric, get_metric
-from archscale.report.planned import Planned, read_plan
 from archscale.report.probe import probe_frames
+from archscale.report.recipes import pairs_frame
 from archscale.report.summary import rankings_frame, summary_frame
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from archscale.report.plan import StudyPlan
 
 
 @dataclass(frozen=True)
 class Comparison:
     """A study's comparison.
 
-    - `per_architecture`: one row per compared architecture (LRs, scores per strategy, search cost, notes);
+    - `arms`: the arms with final runs (plan order); `probe_arms`: arms with probe trials;
+    - `per_architecture`: one row per compared architecture (LRs, scores per arm, paired differences
+      per pair, search cost, notes);
     - `summary`: one row per statistic, keyed by `key` (see `archscale.report.summary`);
-    - `rankings`: rank agreement per strategy pair and top-K%;
-    - `cost`: the cost ledger, one row per strategy;
-    - `probe` / `probe_grid`: probed vs predicted maximal LRs and the probe grid (None without probes);
-    - `curves`: best-so-far validation score vs cumulative search device-hours (for the plots);
-    - `notes`: what is missing or partial, in words.
+    - `pairs`: the compared pairs with what else differs between them (like with like);
+    - `rankings`: rank agreement per pair and top-K%;
+    - `cost`: the ledger, one row per arm; `searches`: every search with its budget;
+    - `match` / `match_curves`: cost to match, per architecture and repeat / study curves per repeat;
+    - `curves`: best-so-far validation score vs cumulative search device-hours;
+    - `probe` / `probe_grid`: probed vs predicted maximal LRs and the grids (None without probes);
+    - `diverged_score`: what a diverged final run scores (NaN: unknown, left out);
+    - `notes`: what is missing, partial or unlike, in words.
     """
 
     study: str
     status: str
     metric: Metric
-    strategies: tuple[str, ...]
+    plan: StudyPlan
+    arms: tuple[str, ...]
+    probe_arms: tuple[str, ...]
     seeds: tuple[int, ...]
+    repeats: int
+    diverged_score: float
     per_architecture: pd.DataFrame
     summary: pd.DataFrame
+    pairs: pd.DataFrame
     rankings: pd.DataFrame
     cost: pd.DataFrame
+    searches: pd.DataFrame
+    match: pd.DataFrame
+    match_curves: pd.DataFrame
     curves: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     probe: pd.DataFrame | None = None
@@ -69,21 +92,31 @@ class Comparison:
         match = self.summary[self.summary["key"] == key]
         return match.iloc[0].to_dict() if len(match) else None
 
+    def label(self, arm: str) -> str:
+        """The arm's display label (the arm's name when the plan has none)."""
+        labels = dict(zip(self.plan.arms["arm"], self.plan.arms["label"], strict=True))
+        return str(labels.get(arm) or arm)
+
+
+def read_inputs(study: str, db: str | Engine) -> Inputs:
+    """The store's frames for `study` and its plan. An unknown study raises UserError naming the known ones."""
+    from archscale.store import read_epochs, read_plan, read_studies, read_trials
+
+    trials = read_trials(db, study)
+    studies = read_studies(db)
+    status = str(studies.loc[studies["name"] == study, "status"].iloc[0])
+    epochs = read_epochs(db, study) if (trials["phase"] == "probe").any() else None
+    return Inputs(study, status, trials, epochs, read_plan(db, study))
+
 
 def compare(study: str, db: str | Engine | None = None, metric: str | Metric = DEFAULT_METRIC) -> Comparison:
-    """Compare the strategies of `study` in the database `db` (a URL or engine; default: $ARCHSCALE_DB,
+    """Compare the arms of `study` in the database `db` (a URL or engine; default: $ARCHSCALE_DB,
     else sqlite:///archscale.db). An unknown study raises UserError naming the known ones."""
-    from archscale.store import read_architectures, read_epochs, read_studies, read_trials, resolve_url
+    from archscale.store import resolve_url
 
     chosen = get_metric(metric)
     url = resolve_url(db) if db is None or isinstance(db, str) else db
-    trials = read_trials(url, study)  # raises UserError for an unknown study, listing the known ones
-    studies = read_studies(url)
-    row = studies[studies["name"] == study].iloc[0]
-    architectures = read_architectures(url, study)
-    epochs = read_epochs(url, study) if (trials["phase"] == "probe").any() else None
-    planned = read_plan(study, str(row["yaml_text"]))
-    return build_comparison(Inputs(study, str(row["status"]), trials, architectures, epochs, planned), chosen)
+    return build_comparison(read_inputs(study, url), chosen)
 
 
 def build_comparison(inputs: Inputs, metric: str | Metric = DEFAULT_METRIC) -> Comparison:
@@ -93,94 +126,138 @@ def build_comparison(inputs: Inputs, metric: str | Metric = DEFAULT_METRIC) -> C
         inputs = replace(inputs, trials=inputs.trials.assign(hp_lr=float("nan")))
     rows = architecture_rows(inputs)
     per_arch, scores = per_architecture(inputs, metric, rows)
-    strategies = present_strategies(inputs)
-    cost = cost_frame(inputs, len(per_arch))
-    rankings = rankings_frame(per_arch, strategies, metric)
+    hashes, labels = per_arch["graph_hash"].tolist(), per_arch["label"].tolist()
+    match, match_curves = matching(inputs, metric, hashes, labels, scores)
+    per_arch = per_arch.assign(**per_architecture_match(match, hashes))
+    cost = cost_frame(inputs)
+    pairs = pairs_frame(inputs.plan)
+    rankings = rankings_frame(per_arch, inputs.plan.pairs, metric)
     probed = probe_frames(inputs)
-    probe, grid = probed if probed is not None else (None, None)
-    summary = summary_frame(per_arch, scores, cost, rankings, probe, metric)
-    curves = search_curves(inputs, metric, per_arch["graph_hash"].tolist(), scores)
-    base = base_row(inputs)
-    base_info = None
-    if base is not None:
-        base_info = {
-            "architecture": base["notation"],
-            "label": short_label(base["notation"], base["family"]),
-            "S": float(base["depth_cubed_sum"]),
-            "listed": bool((per_arch["graph_hash"] == base["graph_hash"]).any()),
-        }
-    all_strategies = tuple(strategies) + (("probe",) if probe is not None else ())
+    probe, grid, probe_notes = probed if probed is not None else (None, None, [])
+    summary = summary_frame(inputs, per_arch, scores, cost, match, match_curves, rankings, probe, metric)
+    base = base_info(inputs.plan, hashes)
+    arms = final_arms(inputs.plan)
+    notes = _notes(inputs, per_arch, arms, pairs, base, metric)
+    notes += _match_notes(match_curves, metric)
+    notes += _probe_notes(probe, probe_notes)
     return Comparison(
         study=inputs.study,
         status=inputs.status,
         metric=metric,
-        strategies=all_strategies,
+        plan=inputs.plan,
+        arms=tuple(arms),
+        probe_arms=tuple(probe["arm"].unique()) if probe is not None else (),
         seeds=tuple(scores.seeds),
+        repeats=scores.repeats,
+        diverged_score=diverged_score(metric.higher_is_better, inputs.plan.chance),
         per_architecture=per_arch,
         summary=summary,
+        pairs=pairs,
         rankings=rankings,
         cost=cost,
-        curves=curves,
-        notes=_notes(inputs, per_arch, strategies, probe, base_info),
+        searches=searches_frame(inputs),
+        match=match,
+        match_curves=match_curves,
+        curves=search_curves(inputs, metric, hashes, scores),
+        notes=notes,
         probe=probe,
         probe_grid=grid,
-        base=base_info,
+        base=base,
     )
 
 
 def _notes(
     inputs: Inputs,
     per_arch: pd.DataFrame,
-    strategies: list[str],
-    probe: pd.DataFrame | None,
+    arms: list[str],
+    pairs: pd.DataFrame,
     base: dict[str, Any] | None,
+    metric: Metric,
 ) -> list[str]:
+    plan = inputs.plan
     notes: list[str] = []
-    planned: Planned = inputs.planned
     if inputs.status != "completed":
         notes.append(f"study status is '{inputs.status}': this compares what has finished so far")
-    if planned.problem:
-        notes.append(f"{planned.problem}: comparing what the database holds")
-    if planned.known:
-        missing_archs = len(planned.listed) - len(per_arch)
-        if missing_archs > 0:
-            notes.append(f"{missing_archs} of {len(planned.listed)} listed architectures have no trials yet")
-    absent = [s for s in COMPARED if s not in strategies]
-    if strategies and absent:
-        notes.append(f"not in this study: {', '.join(absent)}")
-    if not strategies and probe is not None:
-        notes.append("a probe study: no final runs to compare; see the probe section")
+    n_listed = len(listed(plan))
+    if n_listed - len(per_arch) > 0:
+        notes.append(f"{n_listed - len(per_arch)} of {n_listed} listed architectures have no trials yet")
+    notes += [line for line in pairs["note"] if line]
     n = len(per_arch)
-    for strategy in strategies:
-        have = int(per_arch[f"{strategy}_n"].gt(0).sum())
+    diverged_total = 0
+    for arm in arms:
+        have = int(per_arch[f"{arm}_n"].gt(0).sum())
+        missing, diverged = int(per_arch[f"{arm}_missing"].sum()), int(per_arch[f"{arm}_diverged"].sum())
+        diverged_total += diverged
         if have == 0:
-            notes.append(f"{strategy}: no final runs finished yet")
-        elif have < n:
-            notes.append(f"{strategy}: final runs for {have} of {n} architectures")
-        missing = int(per_arch[f"{strategy}_missing"].sum())
-        diverged = int(per_arch[f"{strategy}_diverged"].sum())
-        if missing and have:
-            notes.append(f"{strategy}: {missing} final runs not finished (pending, running or failed)")
+            notes.append(f"{arm}: no final runs finished yet")
+            continue
+        if have < n:
+            notes.append(f"{arm}: final runs for {have} of {n} architectures")
+        if missing:
+            notes.append(f"{arm}: {missing} final runs not finished (pending, running or failed)")
         if diverged:
-            notes.append(f"{strategy}: {diverged} final runs diverged (left out of the means)")
-    base_search = inputs.trials[inputs.trials["phase"] == "base-search"]
-    charged = base_search_charged_to(inputs)
-    if base is not None and not base["listed"] and charged and len(base_search):
+            finished = int(per_arch[f"{arm}_n"].sum())
+            notes.append(f"{arm}: {diverged} of {finished} final runs diverged ({diverged / finished:.0%})")
+    if diverged_total:
+        score = diverged_score(metric.higher_is_better, plan.chance)
+        if math.isfinite(score):
+            shown = f"{metric.show(score)}{metric.unit}"
+            what = (
+                "chance accuracy (1/classes)" if metric.higher_is_better else "the loss of a uniform guess (ln classes)"
+            )
+            notes.append(f"diverged final runs score {what}, {shown}, and count in means, wins and losses")
+        else:
+            notes.append("the dataset's chance level is unknown: diverged final runs are left out of the means")
+    if not arms and inputs.trials["phase"].eq("probe").any():
+        notes.append("a probe study: no final runs to compare; see the probe section")
+    notes += _shared_search_notes(inputs, base, n_listed)
+    return notes
+
+
+def _shared_search_notes(inputs: Inputs, base: dict[str, Any] | None, n_listed: int) -> list[str]:
+    """One line per study-scope search phase on an architecture that is not compared (the base network)."""
+    charged = charges(inputs)
+    study = charged[charged["scope"] == STUDY_SCOPE]
+    if base is None or base["listed"] or study.empty:
+        return []
+    notes = []
+    for phase, group in study.groupby("phase", sort=False):
+        arms = list(dict.fromkeys(group["charged_arm"]))
+        trials = group.drop_duplicates("id")
         notes.append(
             f"the base network {base['label']} (S={base['S']:g}) is not among the compared architectures; its "
-            f"base-LR search ({len(base_search)} trials) is charged to {' and '.join(charged)}, amortised over "
-            f"{n} architectures"
+            f"{phase} ({len(trials)} trials) is charged once per study to {' and '.join(arms)}, amortised over "
+            f"{n_listed} architectures"
         )
-    if probe is not None:
-        if planned.probe_criterion == "train_loss_tail":
-            notes.append("probe criterion train_loss_tail is not stored per epoch: the epoch's training loss is used")
+    return notes
+
+
+def _match_notes(curves: pd.DataFrame, metric: Metric) -> list[str]:
+    notes = []
+    for (arm, against), _ in curves.groupby(["arm", "against"], sort=False):
+        per_repeat = study_to_match(curves, str(arm), str(against), metric.higher_is_better)
+        missed = int(per_repeat["trials_to_match"].isna().sum())
+        if missed:
+            most = int(per_repeat["trials"].max())
+            notes.append(
+                f"{arm} did not match {against}'s mean within its {most} search trials in {missed} of "
+                f"{len(per_repeat)} repeats"
+            )
+    return notes
+
+
+def _probe_notes(probe: pd.DataFrame | None, extra: list[str]) -> list[str]:
+    if probe is None:
+        return []
+    notes = list(extra)
+    for arm, frame in probe.groupby("arm", sort=False):
         for edge in ("low", "high"):
-            labels = probe.loc[probe["at_grid_edge"] == edge, "label"].tolist()
+            labels = frame.loc[frame["at_grid_edge"] == edge, "label"].tolist()
             if labels:
                 notes.append(
-                    f"probe: the probed LR is the grid's {edge} end for {', '.join(labels)} "
+                    f"probe {arm}: the probed LR is the grid's {edge} end for {', '.join(labels)} "
                     f"(widen the grid: the true maximal LR may lie beyond)"
                 )
-        if not probe["is_base"].any():
-            notes.append("probe: the base network has no probe: predicted LRs are unavailable")
+        if not frame["is_base"].any():
+            notes.append(f"probe {arm}: the base network has no probe: predicted LRs are unavailable")
     return notes

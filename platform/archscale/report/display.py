@@ -1,5 +1,6 @@
 """Human-readable forms of a Comparison's frames (strings), shared by the table, markdown and HTML
-renderers: number formats, the per-architecture table, the summary lines and the section tables."""
+renderers: number formats, the per-architecture table, the summary lines and the section tables.
+Everything is per arm and per pair, in the plan's order."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from archscale.report.frames import COMPARED
+from archscale.report import stats
+from archscale.report.cost import matched_pairs_of
+from archscale.report.frames import pair_key, short_label
 
 if TYPE_CHECKING:
     from archscale.report.comparison import Comparison
 
 DASH = "—"
-SHORT = {"principled": "princ.", "tuned": "tuned", "fixed": "fixed"}
+OUTCOME_WORDS = (("wins", "win"), ("ties", "tie"), ("losses", "loss"), ("undecided", "undecided"))
 
 
 def num(value: Any, spec: str = ".3g") -> str:
@@ -46,6 +49,13 @@ def interval(lo: float, hi: float, show: Any = None) -> str:
     return f"[{f(lo)}, {f(hi)}]"
 
 
+def method(row: dict[str, Any]) -> str:
+    """How a summary row's interval was computed, with its n (empty for values that are not estimates)."""
+    if not row["method"] or row["method"] == stats.POINT:
+        return ""
+    return f"{row['method']}, n={row['n']}"
+
+
 def score(c: Comparison, mean: float, std: float, n: int, sep: str = " ± ") -> str:
     """`mean ± std` in the metric's display unit (— without runs; no ± for one run)."""
     if not n or not math.isfinite(mean):
@@ -54,8 +64,8 @@ def score(c: Comparison, mean: float, std: float, n: int, sep: str = " ± ") -> 
     return f"{text}{sep}{c.metric.show(std)}" if math.isfinite(std) else text
 
 
-def plural(count: int, word: str, many: str | None = None) -> str:
-    return f"{count} {word if count == 1 else many or word + 's'}"
+def plural(count: float, word: str, many: str | None = None) -> str:
+    return f"{count:g} {word if count == 1 else many or word + 's'}"
 
 
 def signed(c: Comparison, value: float) -> str:
@@ -65,59 +75,68 @@ def signed(c: Comparison, value: float) -> str:
     return f"{'+' if value >= 0 else '-'}{text}{c.metric.diff_unit}"
 
 
-def compared(c: Comparison) -> list[str]:
-    return [s for s in COMPARED if s in c.strategies]
+def compared_pairs(c: Comparison) -> list[tuple[str, str]]:
+    """The plan's pairs whose arms both have final runs."""
+    return [(a, b) for a, b in c.plan.pairs if a in c.arms and b in c.arms]
+
+
+def units(c: Comparison) -> str:
+    return "search repeats" if c.repeats > 1 else "seeds"
 
 
 # --- tables -------------------------------------------------------------------------------------
 
 
 def architecture_table(c: Comparison, full: bool = True, narrow: bool = False) -> pd.DataFrame:
-    """One row per architecture: label, S, LRs, scores per strategy; `full` adds parameters, paths,
-    principled vs tuned/fixed outcomes, search cost and notes; `narrow` (terminal under 100 columns)
-    uses two-line headers, shorter labels and no outcome column."""
+    """One row per architecture: label, S, LR and score per arm, the outcome per pair; `full` adds
+    parameters, paths, LR ratios, paired differences with their intervals, search cost, cost to match
+    and notes; `narrow` (terminal under 100 columns) uses two-line headers and shorter labels."""
     pa = c.per_architecture
-    strategies = compared(c)
     labels = pa["label"].tolist()
     if narrow:
-        from archscale.report.frames import short_label
-
         labels = [short_label(lab, "", 16) for lab in labels]
+    nl = "\n" if not full else " "
     out: dict[str, list[str]] = {"architecture": labels}
     if full:
         out["params"] = [num(v, ",") if pd.notna(v) else DASH for v in pa["parameters"]]
         out["paths"] = [num(v, ".0f") for v in pa["paths"]]
     out["S"] = [num(v, ".4g") for v in pa["S"]]
-    for s in ("principled", "tuned", "fixed"):
-        if s not in strategies and not (s == "principled" and pa["principled_lr"].notna().any()):
-            continue
-        out[f"LR{chr(10) if not full else ' '}{SHORT[s]}"] = [lr(v) for v in pa[f"{s}_lr"]]
-    if full and "tuned" in strategies:
-        out["tuned ÷ princ."] = [num(v, ".2f") for v in pa["lr_ratio"]]
+    for arm in c.arms:
+        out[f"LR{nl}{arm}"] = [lr(v) for v in pa[f"{arm}_lr"]]
     unit = f" ({c.metric.unit})" if c.metric.unit else ""
     sep = "±" if narrow else " ± "
-    for s in strategies:
-        name = f"{s}{unit}" if full else f"{c.metric.name.replace('_', ' ')}{chr(10)}{SHORT[s] if narrow else s}"
+    for arm in c.arms:
+        name = f"{arm}{unit}" if full else f"{c.metric.name.replace('_', ' ')}{nl}{arm}"
         out[name] = [
-            score(c, m, sd, n, sep) for m, sd, n in zip(pa[f"{s}_mean"], pa[f"{s}_std"], pa[f"{s}_n"], strict=True)
+            score(c, m, sd, n, sep)
+            for m, sd, n in zip(pa[f"{arm}_mean"], pa[f"{arm}_std"], pa[f"{arm}_n"], strict=True)
         ]
-    for a, b in (("principled", "tuned"), ("principled", "fixed")):
-        if a in strategies and b in strategies and (full or (b == "tuned" and not narrow)):
-            out[f"P vs {b[0].upper()}" if not full else f"princ. vs {b}"] = [v or DASH for v in pa[f"{a}_vs_{b}"]]
-    if full:
-        for s in strategies:
-            out[f"search {SHORT[s]}"] = [
-                f"{num(t, '.3g')} tr · {duration(d)}"
-                for t, d in zip(pa[f"{s}_search_trials"], pa[f"{s}_search_device_s"], strict=True)
+    for a, b in compared_pairs(c):
+        key = pair_key(a, b)
+        if full:
+            out[f"{a} − {b}"] = [
+                f"{signed(c, d)} {interval(lo, hi, lambda v: signed(c, v))}".strip()
+                for d, lo, hi in zip(pa[f"{key}_diff"], pa[f"{key}_lo"], pa[f"{key}_hi"], strict=True)
             ]
-        if "tuned" in strategies and "principled" in strategies:
-            out["cost to match"] = [duration(v) if math.isfinite(v) else "not reached" for v in pa["cost_to_match_s"]]
+        if full or not narrow:
+            out[f"{a} vs{nl}{b}"] = [v or DASH for v in pa[f"{key}_outcome"]]
+    if full:
+        for arm in c.arms:
+            out[f"search {arm}"] = [
+                f"{num(t, '.3g')} tr · {duration(d)}"
+                for t, d in zip(pa[f"{arm}_search_trials"], pa[f"{arm}_search_device_s"], strict=True)
+            ]
+        for arm, against in matched_pairs_of(c.match):
+            key = pair_key(arm, against)
+            out[f"{arm} trials to match {against}"] = [
+                num(v, ".3g") if math.isfinite(v) else "not matched" for v in pa[f"{key}_match_trials"]
+            ]
         out["notes"] = [n or "" for n in pa["notes"]]
     return pd.DataFrame(out)
 
 
 def summary_table(c: Comparison) -> pd.DataFrame:
-    """statistic | value | 95% interval | n | paper, one row per summary statistic."""
+    """statistic | value | 95% interval | method | paper, one row per summary statistic."""
     rows = []
     for r in c.summary.to_dict("records"):
         show = _shower(c, r)
@@ -126,12 +145,13 @@ def summary_table(c: Comparison) -> pd.DataFrame:
                 "section": r["section"],
                 "statistic": r["statistic"],
                 "value": show(r["value"]),
-                "95% interval": interval(r["lo"], r["hi"], show),
-                "n": str(r["n"]),
+                "95% interval": interval(r["lo"], r["hi"], show)
+                or ("none" if r["method"] == stats.NO_INTERVAL else ""),
+                "method": method(r) or f"n={r['n']}",
                 "paper": num(r["expected"], "g"),
             }
         )
-    return pd.DataFrame(rows, columns=["section", "statistic", "value", "95% interval", "n", "paper"])
+    return pd.DataFrame(rows, columns=["section", "statistic", "value", "95% interval", "method", "paper"])
 
 
 def _shower(c: Comparison, row: dict[str, Any]) -> Any:
@@ -140,14 +160,16 @@ def _shower(c: Comparison, row: dict[str, Any]) -> Any:
         return lambda v: signed(c, v)
     if key.startswith("accuracy.mean."):
         return lambda v: f"{c.metric.show(v)}{c.metric.unit}" if math.isfinite(v) else DASH
-    if unit == "architectures":
-        return lambda v: num(v, ".0f")
+    if unit in ("architectures", "repeats"):
+        return lambda v: num(v, "g")
     if unit == "device-hours":
         return lambda v: duration(v * 3600)
     if unit == "device-seconds":
         return duration
     if unit == "ratio":
         return lambda v: f"×{v:.2f}" if math.isfinite(v) else DASH
+    if unit == "trials":
+        return lambda v: num(v, ".3g")
     return lambda v: num(v, ".3f")
 
 
@@ -155,7 +177,7 @@ def rankings_table(c: Comparison) -> pd.DataFrame:
     r = c.rankings
     return pd.DataFrame(
         {
-            "pair": [f"{a} vs {b}" for a, b in zip(r["strategy_a"], r["strategy_b"], strict=True)],
+            "pair": [f"{a} vs {b}" for a, b in zip(r["a"], r["b"], strict=True)],
             "top K% (by 2nd)": [f"{p}%" for p in r["top_percent"]],
             "n": [str(n) for n in r["n"]],
             "Kendall τ": [num(v, ".3f") for v in r["kendall_tau"]],
@@ -169,18 +191,71 @@ def cost_table(c: Comparison) -> pd.DataFrame:
     k = c.cost
     return pd.DataFrame(
         {
-            "strategy": k["strategy"],
+            "arm": k["arm"],
             "search trials": [
-                f"{t} ({p} pruned, {d} diverged)" if p or d else str(t)
+                f"{t:g} ({p:g} pruned, {d:g} diverged)" if p or d else f"{t:g}"
                 for t, p, d in zip(k["search_trials"], k["search_pruned"], k["search_diverged"], strict=True)
             ],
-            "search epochs": [str(v) for v in k["search_epochs"]],
+            "search epochs": [f"{v:g}" for v in k["search_epochs"]],
             "search device time": [duration(v) for v in k["search_device_s"]],
             "per architecture": [duration(v) for v in k["search_device_s_per_architecture"]],
-            "final runs": [str(v) for v in k["final_trials"]],
+            "final runs": [
+                f"{t:g} ({d:g} diverged)" if d else f"{t:g}"
+                for t, d in zip(k["final_trials"], k["final_diverged"], strict=True)
+            ],
             "final device time": [duration(v) for v in k["final_device_s"]],
             "total device-hours": [num(v, ".4f") for v in k["total_device_h"]],
             "note": k["note"],
+        }
+    )
+
+
+def budgets_table(c: Comparison) -> pd.DataFrame:
+    """The searches grouped by phase, arms, scope and budget: how many, on what, with which budget."""
+    s = c.searches
+    columns = ["phase", "arms", "scope", "budget_trials", "sampler", "low", "high", "early_stopping", "init", "epochs"]
+    rows = []
+    for keys, group in s.groupby(columns, sort=False, dropna=False):
+        spec = dict(zip(columns, keys, strict=True))
+        rows.append(
+            {
+                "arms": spec["arms"],
+                "phase": spec["phase"],
+                "searches": f"{group['graph_hash'].nunique()} arch. × {group['repeat'].nunique()} rep.",
+                "scope": spec["scope"],
+                "trials": num(spec["budget_trials"], "g"),
+                "sampler": spec["sampler"],
+                "LR range": f"[{num(spec['low'], 'g')}, {num(spec['high'], 'g')}]",
+                "early stopping": spec["early_stopping"],
+                "init": spec["init"],
+                "epochs": num(spec["epochs"], "g"),
+                "ran": f"{int(group['trials'].sum())} trials ({int(group['pruned'].sum())} pruned)",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def searches_table(c: Comparison) -> pd.DataFrame:
+    """Every search: architecture, repeat, arms, budget, what ran and the LR it chose."""
+    s = c.searches
+    return pd.DataFrame(
+        {
+            "search": s["search"],
+            "architecture": s["label"],
+            "repeat": [str(v) for v in s["repeat"]],
+            "arms": s["arms"],
+            "budget": [
+                f"{num(t, 'g')} trials, {sp}, [{num(lo, 'g')}, {num(hi, 'g')}], early stopping {es}"
+                for t, sp, lo, hi, es in zip(
+                    s["budget_trials"], s["sampler"], s["low"], s["high"], s["early_stopping"], strict=True
+                )
+            ],
+            "ran": [
+                f"{t} ({p} pruned, {d} diverged, {f} failed)"
+                for t, p, d, f in zip(s["trials"], s["pruned"], s["diverged"], s["failed"], strict=True)
+            ],
+            "device time": [duration(v) for v in s["device_s"]],
+            "chosen LR": [lr(v) for v in s["chosen_lr"]],
         }
     )
 
@@ -189,7 +264,7 @@ def probe_table(c: Comparison) -> pd.DataFrame | None:
     p = c.probe
     if p is None:
         return None
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             "architecture": [f"{lab} (base)" if b else lab for lab, b in zip(p["label"], p["is_base"], strict=True)],
             "paths": [num(v, ".0f") for v in p["paths"]],
@@ -198,12 +273,15 @@ def probe_table(c: Comparison) -> pd.DataFrame | None:
             "predicted max LR": [lr(v) for v in p["predicted_lr"]],
             "probed max LR": [lr(v) for v in p["probed_lr"]],
             "probed ÷ predicted": [num(v, ".2f") for v in p["ratio"]],
-            "train loss": [num(v, ".3f") for v in p["best_score"]],
+            "criterion": [num(v, ".3f") for v in p["best_score"]],
             "runs": [
                 f"{r} ({d} diverged)" if d else str(r) for r, d in zip(p["runs"], p["diverged_runs"], strict=True)
             ],
         }
     )
+    if p["arm"].nunique() > 1:
+        out.insert(0, "arm", p["arm"].to_numpy())
+    return out
 
 
 # --- summary lines ------------------------------------------------------------------------------
@@ -212,73 +290,114 @@ def probe_table(c: Comparison) -> pd.DataFrame | None:
 def summary_lines(c: Comparison) -> list[tuple[str, str]]:
     """(heading, text) lines with the key results, for the terminal and the top of the reports."""
     lines: list[tuple[str, str]] = []
-    for a, b in (("principled", "tuned"), ("principled", "fixed")):
-        row = c.row(f"accuracy.diff.{a}-{b}")
+    for a, b in compared_pairs(c):
+        row = c.row(f"accuracy.diff.{pair_key(a, b)}")
         if row is None:
             continue
-        w, t, lo_ = (int(c.stat(f"accuracy.{k}.{a}-{b}")) for k in ("wins", "ties", "losses"))
+        counts = {word: int(c.stat(f"accuracy.{word}.{pair_key(a, b)}")) for word, _ in OUTCOME_WORDS}
         ci = interval(row["lo"], row["hi"], lambda v: signed(c, v).removesuffix(c.metric.diff_unit))
+        how = f"({row['method']}, n={row['n']} {units(c)})"
+        tally = ", ".join(
+            plural(counts[word], one, word) for word, one in OUTCOME_WORDS if counts[word] or word != "undecided"
+        )
         lines.append(
             (
                 "accuracy" if c.metric.percent else c.metric.label,
-                f"{a} − {b}: {signed(c, row['value'])} {ci} over {plural(row['n'], 'architecture')}; "
-                f"{plural(w, 'win')}, {plural(t, 'tie')}, {plural(lo_, 'loss', 'losses')}",
+                f"{a} − {b}: {signed(c, row['value'])} {ci} {how}; per architecture {tally}".replace("  ", " "),
             )
         )
-    cost = c.cost.set_index("strategy") if len(c.cost) else None
-    if cost is not None:
+    rates = [(arm, c.row(f"accuracy.diverged.{arm}")) for arm in c.arms]
+    shown = [f"{arm} {r['value']:.0%}" for arm, r in rates if r is not None and math.isfinite(r["value"])]
+    if shown and any(c.stat(f"accuracy.diverged.{arm}") > 0 for arm in c.arms):
+        score_text = (
+            f"{c.metric.show(c.diverged_score)}{c.metric.unit}" if math.isfinite(c.diverged_score) else "left out"
+        )
+        lines.append(("diverged", f"final runs diverged: {', '.join(shown)} (scored {score_text})"))
+    if len(c.cost):
+        per = " per repeat" if c.repeats > 1 else ""
         parts = [
-            f"{s} {duration(cost.loc[s, 'search_device_s'])} ({cost.loc[s, 'search_trials']} trials)"
-            for s in cost.index
+            f"{r['arm']} {duration(r['search_device_s'])} ({r['search_trials']:g} trials)"
+            for r in c.cost.to_dict("records")
         ]
-        ratio = c.stat("cost.search_ratio.tuned-principled")
-        tail = f"; tuned ÷ principled ×{ratio:.1f}" if math.isfinite(ratio) else ""
-        lines.append(("search cost", "device time: " + ", ".join(parts) + tail))
-        reached = c.row("cost.to_match.reached")
-        if reached is not None and reached["n"]:
-            median = c.stat("cost.to_match.median_s")
+        lines.append(("search cost", f"device time{per}: " + ", ".join(parts)))
+    lines += _match_lines(c)
+    lines += _lr_lines(c)
+    taus = [r for r in c.rankings.to_dict("records") if r["top_percent"] == 100]
+    if taus:
+        text = ", ".join(f"{r['a']}–{r['b']} {num(r['kendall_tau'], '.2f')}" for r in taus)
+        lines.append(("rankings", f"Kendall τ {text} (n={taus[0]['n']})"))
+    lines += _probe_lines(c)
+    lines += [("search budget", line) for line in budget_lines(c)]
+    return lines
+
+
+def _match_lines(c: Comparison) -> list[tuple[str, str]]:
+    lines = []
+    for arm, against in matched_pairs_of(c.match):
+        key = pair_key(arm, against)
+        trials, seconds = c.row(f"cost.to_match.trials.{key}"), c.row(f"cost.to_match.device_s.{key}")
+        archs = c.row(f"cost.to_match.architectures.{key}")
+        if trials is None or seconds is None:
+            continue
+        if math.isfinite(trials["value"]):
             text = (
-                f"tuned search reached principled's validation score on {int(reached['value'])} of {reached['n']} "
-                "architectures"
+                f"{arm}'s search matched {against}'s mean after {num(trials['value'], '.3g')} trials "
+                f"{interval(trials['lo'], trials['hi'], lambda v: num(v, '.3g'))} ({method(trials)} repeats), "
+                f"{duration(seconds['value'])} per architecture"
             )
-            if math.isfinite(median):
-                text += f", after a median {duration(median)} of search"
-            lines.append(("cost to match", text))
-    rho, r_log = c.row("lr.spearman.tuned-principled"), c.row("lr.pearson_log.tuned-principled")
-    if rho is not None and r_log is not None:
-        gap = c.stat("lr.median_abs_log2_ratio.tuned-principled")
+        else:
+            text = f"{arm}'s search did not match {against}'s mean in every repeat"
+        if archs is not None:
+            text += f"; matched on {num(archs['value'], '.3g')} of {archs['n']} architectures individually"
+        lines.append(("cost to match", text.replace("  ", " ") + " (estimated from search trials)"))
+    return lines
+
+
+def _lr_lines(c: Comparison) -> list[tuple[str, str]]:
+    lines = []
+    for a, b in c.plan.pairs:
+        key = pair_key(a, b)
+        rho, r_log = c.row(f"lr.spearman.{key}"), c.row(f"lr.pearson_log.{key}")
+        if rho is None or r_log is None:
+            continue
+        gap = c.stat(f"lr.median_abs_log2_ratio.{key}")
         lines.append(
             (
                 "learning rates",
-                f"tuned vs principled: Spearman ρ {num(rho['value'], '.2f')} {interval(rho['lo'], rho['hi'])}, "
+                f"{a} vs {b}: Spearman ρ {num(rho['value'], '.2f')} {interval(rho['lo'], rho['hi'])}, "
                 f"Pearson r (log) {num(r_log['value'], '.2f')}, median |log2 ratio| {num(gap, '.2f')} (n={rho['n']})",
             )
         )
-        fit = c.row("lr.slope.log_tuned-log_S")
-        if fit is not None:
-            lines.append(
-                (
-                    "",
-                    f"slope of log tuned LR on log S: {num(fit['value'], '.2f')} {interval(fit['lo'], fit['hi'])} "
-                    f"(paper: -0.5; n={fit['n']})",
-                )
+    for row in c.summary[c.summary["key"].str.startswith("lr.slope.")].to_dict("records"):
+        lines.append(
+            (
+                "",
+                f"slope of log {row['arms']} LR on log S: {num(row['value'], '.2f')} "
+                f"{interval(row['lo'], row['hi'])} (paper: -0.5; n={row['n']})",
             )
-    taus = [r for r in c.rankings.to_dict("records") if r["top_percent"] == 100]
-    if taus:
-        text = ", ".join(f"{r['strategy_a']}–{r['strategy_b']} {num(r['kendall_tau'], '.2f')}" for r in taus)
-        lines.append(("rankings", f"Kendall τ {text} (n={taus[0]['n']})"))
-    if c.probe is not None:
-        r_raw, r_lg, rho_p = (c.row(f"probe.{k}") for k in ("pearson_raw", "pearson_log", "spearman"))
-        assert r_raw is not None and r_lg is not None and rho_p is not None
-        paper = f", paper {r_raw['expected']:g}" if math.isfinite(r_raw["expected"]) else ""
+        )
+    return lines
+
+
+def _probe_lines(c: Comparison) -> list[tuple[str, str]]:
+    lines = []
+    for arm in c.probe_arms:
+        rows = {
+            k: c.row(f"probe.{k}.{arm}") for k in ("pearson_raw", "pearson_raw_without_base", "pearson_log", "spearman")
+        }
+        raw, without, log, rho = rows.values()
+        if raw is None or without is None or log is None or rho is None:
+            continue
+        paper = f", paper {raw['expected']:g}" if math.isfinite(raw["expected"]) else ""
         lines.append(
             (
                 "probe",
-                f"predicted vs probed maximal LR: Pearson r {num(r_raw['value'], '.3f')}{paper}; "
-                f"log r {num(r_lg['value'], '.3f')}; Spearman {num(rho_p['value'], '.3f')} (n={r_raw['n']})",
+                f"predicted vs probed maximal LR ({arm}): Pearson r {num(raw['value'], '.3f')} with the base "
+                f"(n={raw['n']}{paper}), {num(without['value'], '.3f')} without it (n={without['n']}); "
+                f"log r {num(log['value'], '.3f')}; Spearman {num(rho['value'], '.3f')}",
             )
         )
-        depth = c.row("probe.depth_exponent")
+        depth = c.row(f"probe.depth_exponent.{arm}")
         if depth is not None:
             lines.append(
                 (
@@ -290,10 +409,24 @@ def summary_lines(c: Comparison) -> list[tuple[str, str]]:
     return lines
 
 
+def budget_lines(c: Comparison) -> list[str]:
+    """One line per distinct search budget: which arms, how many searches, and the budget."""
+    lines = []
+    for row in budgets_table(c).to_dict("records"):
+        lines.append(
+            f"{row['arms']} ({row['phase']}, {row['searches']}): {row['trials']} trials, {row['sampler']}, "
+            f"LR {row['LR range']}, early stopping {row['early stopping']}, init {row['init']}, {row['epochs']} epochs"
+        )
+    return lines
+
+
 def heading(c: Comparison) -> str:
-    seeds = len(c.seeds)
+    repeats = f" × {plural(c.repeats, 'search repeat')}" if c.repeats > 1 else ""
+    unit = units(c)
     return (
         f"{c.study} ({c.status}): {c.metric.label}{' (%)' if c.metric.percent else ''}, mean ± std over "
-        f"{plural(seeds, 'seed')}; {plural(len(c.per_architecture), 'architecture')}. Intervals: 95%, "
-        "bootstrap over seeds; tie = intervals overlap"
+        f"{plural(len(c.seeds), 'seed')}{repeats}; {plural(len(c.per_architecture), 'architecture')}. "
+        f"Intervals: 95%, paired on (architecture, seed{', repeat' if c.repeats > 1 else ''}), over {unit}: "
+        f"bootstrap with ≥ {stats.MIN_BOOTSTRAP} {unit}, Student t with 2–{stats.MIN_BOOTSTRAP - 1}, none with fewer; "
+        "win/tie/loss = the paired difference's interval above/containing/below 0"
     )

@@ -1,15 +1,17 @@
-"""Build the comparison's frames from the store's frames (`read_trials`, `read_architectures`,
-`read_epochs`) and the study's plan. Everything here is deterministic (bootstrap seed 0).
+"""Build the per-architecture frame from the store's frames (`read_trials`, `read_epochs`) and the
+study's plan (`read_plan`). Everything is per **arm** and generic: nothing here knows a strategy kind.
 
 Conventions (`archscale.report.render_json` lists every column for users):
-- a strategy's score on an architecture is the metric of its final runs (status completed) over
-  seeds; diverged final runs have no score and are counted in `{strategy}_diverged`;
-- search cost: `search` trials of `tuned` per architecture (pruned and diverged trials included);
-  the `base-search` phase is charged once per study to `principled` (and is also the cost of
-  `fixed: {lr: base}`), and shown amortised per architecture (÷ the number of architectures);
-- the tuned LR is the final runs' LR, else the best completed search trial's (highest validation
-  score, ties to the smaller LR, as the search itself chooses); the principled LR the final runs',
-  else the base LR × the architecture's principled scale.
+- an arm's score on an architecture is the metric of its final runs over seeds (and search repeats);
+  a diverged final run is a result: it scores chance (`plan.chance` for accuracies, −ln chance for
+  losses) and counts in means, wins and losses; pending, running and failed runs are missing;
+- differences a − b are paired on (architecture, repeat, seed); intervals follow `stats.mean_estimate`
+  (units: seeds, or search repeats when the study repeats its searches); an architecture is a win,
+  tie or loss for a by the paired difference's interval;
+- search cost is charged by `plan.searches`: a search of scope "architecture" to its architecture,
+  one of scope "study" once per study and amortised over the listed architectures; trials of other
+  non-final phases (the probe grid) to their own arm and architecture. Costs are means over repeats.
+- an arm's LR is the plan's choice (median over repeats), else its final runs' median LR.
 """
 
 from __future__ import annotations
@@ -23,32 +25,37 @@ import pandas as pd
 
 from archscale.report import stats
 from archscale.report.metrics import Metric
-from archscale.report.planned import Planned
+from archscale.vocabulary import Phase, TrialStatus
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-COMPARED = ("principled", "tuned", "fixed")
-"""The strategies with final runs, in display order."""
-PAIRS = (("principled", "tuned"), ("principled", "fixed"), ("tuned", "fixed"))
-"""Strategy pairs compared (a, b): differences are a − b; rank agreement restricts to the top of b."""
+    from archscale.report.plan import StudyPlan
+
 TOP_PERCENTS = (100, 50, 25, 10)
 EXPECTED_LR_SLOPE = -0.5
 EXPECTED_DEPTH_EXPONENT = -1.5
 LABEL_WIDTH = 20
-FINISHED = ("completed", "diverged")
+ARCHITECTURE_SCOPE = "architecture"
+STUDY_SCOPE = "study"
+FINISHED = (TrialStatus.COMPLETED, TrialStatus.DIVERGED)
 
 
 @dataclass(frozen=True)
 class Inputs:
-    """Everything a comparison is computed from (the store's frames for one study)."""
+    """Everything a comparison is computed from: the store's frames for one study and its plan
+    (`epochs` may be None when no analysis needs them)."""
 
     study: str
     status: str
     trials: pd.DataFrame
-    architectures: pd.DataFrame
     epochs: pd.DataFrame | None
-    planned: Planned
+    plan: StudyPlan
+
+
+def pair_key(a: str, b: str) -> str:
+    """The name of the pair (a, b) in column names and summary keys: `a:b` (arm names have no ':')."""
+    return f"{a}:{b}"
 
 
 # --- architectures ------------------------------------------------------------------------------
@@ -70,35 +77,8 @@ def short_label(notation: str, family: str, width: int = LABEL_WIDTH) -> str:
     return f"{text[: (keep + 1) // 2]}…{text[-(keep // 2) :]}"
 
 
-def architecture_rows(inputs: Inputs) -> pd.DataFrame:
-    """One row per compared architecture (the study's list, in order, that has trials), with its
-    statistics; the base network only when listed (or when nothing says what was listed)."""
-    archs = inputs.architectures.set_index("graph_hash", drop=False)
-    planned = inputs.planned
-    if planned.known:
-        hashes = [h for h in planned.listed if h in archs.index]
-    else:
-        listed_phases = inputs.trials[inputs.trials["phase"].isin(["search", "final"])]
-        source = listed_phases if not listed_phases.empty else inputs.trials
-        hashes = list(dict.fromkeys(source.sort_values("id")["graph_hash"]))
-    rows = archs.loc[hashes] if hashes else archs.iloc[0:0]
-    frame = pd.DataFrame(
-        {
-            "graph_hash": rows["graph_hash"].to_numpy(),
-            "architecture": rows["notation"].to_numpy(),
-            "label": [short_label(n, f) for n, f in zip(rows["notation"], rows["family"], strict=True)],
-            "family": rows["family"].to_numpy(),
-            "kernel_size": rows["kernel_size"].to_numpy(),
-            "parameters": rows["n_params"].to_numpy(),
-            "paths": rows["paths"].to_numpy(dtype=float),
-            "S": rows["depth_cubed_sum"].to_numpy(dtype=float),
-            "principled_scale": rows["principled_scale"].to_numpy(dtype=float),
-        }
-    )
-    return unique_labels(frame)
-
-
 def unique_labels(frame: pd.DataFrame) -> pd.DataFrame:
+    """Labels made unique: the kernel size added when CNN kernels differ, then `#2`, `#3`, ..."""
     labels = frame["label"].tolist()
     if "kernel_size" in frame and frame["family"].eq("cnn").any() and frame["kernel_size"].nunique() > 1:
         kernels = frame["kernel_size"]
@@ -111,258 +91,288 @@ def unique_labels(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(label=unique)
 
 
-def base_row(inputs: Inputs) -> pd.Series | None:
-    """The base network: the plan's, else the architecture with principled scale 1 and the smallest S."""
-    archs = inputs.architectures
-    if inputs.planned.base_hash is not None:
-        match = archs[archs["graph_hash"] == inputs.planned.base_hash]
-        if not match.empty:
-            return match.iloc[0]
-    ones = archs[np.isclose(archs["principled_scale"].to_numpy(dtype=float), 1.0)]
-    if ones.empty:
+def listed(plan: StudyPlan) -> pd.DataFrame:
+    """The plan's listed architectures in their listed order."""
+    archs = plan.architectures
+    return archs[archs["listed"].astype(bool)].sort_values("position", kind="stable")
+
+
+def architecture_rows(inputs: Inputs) -> pd.DataFrame:
+    """One row per compared architecture: the listed ones, in order, that have trials."""
+    have = set(inputs.trials["graph_hash"])
+    rows = listed(inputs.plan)
+    rows = rows[rows["graph_hash"].isin(have)]
+    frame = pd.DataFrame(
+        {
+            "graph_hash": rows["graph_hash"].to_numpy(),
+            "architecture": rows["notation"].to_numpy(),
+            "label": [short_label(n, f) for n, f in zip(rows["notation"], rows["family"], strict=True)],
+            "family": rows["family"].to_numpy(),
+            "kernel_size": rows["kernel_size"].to_numpy(),
+            "width": rows["width"].to_numpy(),
+            "parameters": rows["parameters"].to_numpy(),
+            "paths": floats(rows["paths"]),
+            "S": floats(rows["S"]),
+            "principled_scale": floats(rows["principled_scale"]),
+        }
+    )
+    return unique_labels(frame)
+
+
+def base_info(plan: StudyPlan, compared: Sequence[str]) -> dict[str, Any] | None:
+    """The base network (architecture, label, S, listed among the compared ones), or None."""
+    base = plan.architectures[plan.architectures["is_base"].astype(bool)]
+    if base.empty:
         return None
-    return ones.sort_values(["depth_cubed_sum", "id"]).iloc[0]
+    row = base.iloc[0]
+    return {
+        "architecture": str(row["notation"]),
+        "label": short_label(str(row["notation"]), str(row["family"])),
+        "S": float(row["S"]),
+        "listed": str(row["graph_hash"]) in set(compared),
+    }
 
 
-# --- learning rates -----------------------------------------------------------------------------
+# --- arms ---------------------------------------------------------------------------------------
+
+
+def final_arms(plan: StudyPlan) -> list[str]:
+    """The arms with final runs, in the plan's order."""
+    arms = plan.arms.sort_values("position", kind="stable")
+    return [str(a) for a, final in zip(arms["arm"], arms["final"], strict=True) if bool(final)]
+
+
+def labels(plan: StudyPlan) -> dict[str, str]:
+    """arm → display label."""
+    return {str(a): str(lab) for a, lab in zip(plan.arms["arm"], plan.arms["label"], strict=True)}
+
+
+def charged_searches(plan: StudyPlan, arm: str) -> pd.DataFrame:
+    """The plan's searches whose cost is charged to `arm`."""
+    s = plan.searches
+    return s[[arm in tuple(arms) for arms in s["arms"]]] if len(s) else s
+
+
+def search_repeats(plan: StudyPlan, arm: str) -> int:
+    """How many times the searches charged to `arm` ran (1 without searches): its costs are divided by it."""
+    return max(1, int(charged_searches(plan, arm)["repeat"].nunique())) if len(plan.searches) else 1
+
+
+def repeats_finals(plan: StudyPlan, arm: str) -> bool:
+    """Whether `arm`'s final runs ran once per search repeat (its LR comes from a repeated search)."""
+    repeats = set(charged_searches(plan, arm)["repeat"]) if len(plan.searches) else set()
+    if len(plan.choices):
+        repeats |= set(plan.choices.loc[plan.choices["arm"] == arm, "repeat"])
+    return plan.search_repeats > 1 and any(int(r) > 0 for r in repeats)
+
+
+def searches_per_architecture(plan: StudyPlan, arm: str) -> bool:
+    """Whether `arm` chooses its LR by a search of each architecture (scope "architecture")."""
+    mine = charged_searches(plan, arm)
+    return bool(len(mine)) and bool((mine["scope"] == ARCHITECTURE_SCOPE).any())
+
+
+def charges(inputs: Inputs) -> pd.DataFrame:
+    """Every non-final trial once per arm it is charged to: the trial's columns plus `charged_arm`,
+    `scope` and `search` (the search's name; "" for trials of no search, charged to their own arm
+    and architecture)."""
+    trials = inputs.trials[inputs.trials["phase"] != Phase.FINAL]
+    searches = inputs.plan.searches
+    by_name = {
+        str(n): (tuple(a), str(s))
+        for n, a, s in zip(searches["name"], searches["arms"], searches["scope"], strict=True)
+    }
+    names = trials["optuna_study"] if "optuna_study" in trials else pd.Series([None] * len(trials), index=trials.index)
+    rows: list[tuple[Any, str, str, str]] = []
+    for index, name, arm in zip(trials.index, names, trials["arm"], strict=True):
+        found = by_name.get(str(name)) if isinstance(name, str) else None
+        if found is None:
+            rows.append((index, str(arm), ARCHITECTURE_SCOPE, ""))
+        else:
+            rows += [(index, charged, found[1], str(name)) for charged in found[0]]
+    picked = trials.loc[[r[0] for r in rows]].reset_index(drop=True)
+    return picked.assign(charged_arm=[r[1] for r in rows], scope=[r[2] for r in rows], search=[r[3] for r in rows])
 
 
 def floats(series: pd.Series) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").astype("float64").to_numpy(dtype=float, na_value=np.nan)
 
 
-def best_search_lr(search: pd.DataFrame) -> float:
-    """The LR a search chose: its best completed trial by validation accuracy (what the searches
-    maximise; ties: the smaller LR), NaN if none completed."""
-    done = search[(search["status"] == "completed") & search["val_accuracy"].notna()]
-    if done.empty:
-        return math.nan
-    best = done.sort_values(["val_accuracy", "hp_lr"], ascending=[False, True]).iloc[0]
-    return float(best["hp_lr"])
-
-
-def base_lr(inputs: Inputs) -> float:
-    """The base LR the study used: given in the YAML, else the best of the base-LR search."""
-    if inputs.planned.principled_base_lr is not None:
-        return inputs.planned.principled_base_lr
-    return best_search_lr(inputs.trials[inputs.trials["phase"] == "base-search"])
-
-
-def final_lrs(final: pd.DataFrame) -> dict[tuple[str, str], float]:
-    """(strategy, graph hash) → the median LR of its final runs."""
-    lrs = final.assign(_lr=floats(final["hp_lr"])).dropna(subset=["_lr"])
-    return {key: float(v) for key, v in lrs.groupby(["strategy", "graph_hash"])["_lr"].median().items()}
-
-
-def by_architecture(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The rows of each architecture (graph hash), in the frame's order."""
-    return {str(h): group for h, group in frame.groupby("graph_hash", sort=False)}
-
-
 # --- scores -------------------------------------------------------------------------------------
 
 
-def seeds_of(inputs: Inputs) -> list[int]:
-    final = inputs.trials[inputs.trials["phase"] == "final"]
-    observed = sorted({int(s) for s in final["seed"]})
-    planned = list(inputs.planned.seeds)
-    return planned + [s for s in observed if s not in planned]
+def diverged_score(higher_is_better: bool, chance: float | None) -> float:
+    """The score of a diverged final run: chance accuracy (higher is better), or the loss of a uniform
+    guess, −ln chance (lower is better); NaN when chance is unknown."""
+    if chance is None or not chance > 0:
+        return math.nan
+    return chance if higher_is_better else -math.log(chance)
 
 
-def score_matrix(final: pd.DataFrame, strategy: str, hashes: Sequence[str], seeds: Sequence[int], column: str) -> Any:
-    """(architectures × seeds) of `column` for completed final runs; NaN where there is none."""
-    out = np.full((len(hashes), len(seeds)), np.nan)
-    rows = final[(final["strategy"] == strategy) & (final["status"] == "completed")]
+@dataclass(frozen=True)
+class Scores:
+    """Per arm with final runs: its scores as (architectures × repeats × seeds) cubes, of the metric
+    (`test`) and of its validation counterpart (`val`); an arm whose finals do not repeat has one repeat."""
+
+    seeds: list[int]
+    repeats: int
+    test: dict[str, Any]
+    val: dict[str, Any]
+
+    def paired(self, a: str, b: str, which: str = "test") -> Any:
+        """a − b on the same (architecture, repeat, seed), broadcast over repeats."""
+        cubes = self.test if which == "test" else self.val
+        left, right = np.broadcast_arrays(cubes[a], cubes[b])
+        return left - right
+
+
+def score_cube(
+    final: pd.DataFrame, hashes: Sequence[str], seeds: Sequence[int], repeats: int, column: str, diverged: float
+) -> Any:
+    """(architectures × repeats × seeds) of `column` for completed final runs and `diverged` for
+    diverged ones; NaN where there is no finished run."""
+    out = np.full((len(hashes), repeats, len(seeds)), np.nan)
     where_hash = {h: i for i, h in enumerate(hashes)}
     where_seed = {s: j for j, s in enumerate(seeds)}
-    for h, s, v in zip(rows["graph_hash"], rows["seed"], floats(rows[column]), strict=True):
-        if h in where_hash and int(s) in where_seed:
-            out[where_hash[h], where_seed[int(s)]] = v
+    done = final[final["status"].isin(FINISHED)]
+    values = floats(done[column])
+    for h, r, s, status, v in zip(
+        done["graph_hash"], done["repeat"], done["seed"], done["status"], values, strict=True
+    ):
+        i, j, k = where_hash.get(h), int(r), where_seed.get(int(s))
+        if i is None or k is None or not 0 <= j < repeats:
+            continue
+        out[i, j, k] = diverged if status == TrialStatus.DIVERGED else v
     return out
+
+
+def scores_of(inputs: Inputs, metric: Metric, hashes: Sequence[str]) -> Scores:
+    plan = inputs.plan
+    final = inputs.trials[inputs.trials["phase"] == Phase.FINAL]
+    seeds = list(plan.seeds)
+    diverged = diverged_score(metric.higher_is_better, plan.chance)
+    test, val = {}, {}
+    for arm in final_arms(plan):
+        mine = final[final["arm"] == arm]
+        repeats = plan.search_repeats if repeats_finals(plan, arm) else 1
+        test[arm] = score_cube(mine, hashes, seeds, repeats, metric.column, diverged)
+        val[arm] = score_cube(mine, hashes, seeds, repeats, metric.val_column, diverged)
+    return Scores(seeds, plan.search_repeats, test, val)
 
 
 # --- the per-architecture frame -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Scores:
-    """Per compared strategy: final-run scores (architectures × seeds) of the metric and its validation
-    counterpart, and the seeds' order."""
-
-    seeds: list[int]
-    test: dict[str, Any]
-    val: dict[str, Any]
-
-
-def present_strategies(inputs: Inputs) -> list[str]:
-    """Compared strategies the study planned, or (plan unknown) that have trials."""
-    if inputs.planned.known:
-        return [s for s in COMPARED if s in inputs.planned.strategies]
-    have = set(inputs.trials["strategy"])
-    return [s for s in COMPARED if s in have]
+def chosen_lrs(inputs: Inputs, arm: str, hashes: Sequence[str]) -> list[float]:
+    """Per architecture: the plan's chosen LR for `arm` (median over repeats), else its final runs'."""
+    choices = inputs.plan.choices
+    mine = choices[choices["arm"] == arm] if len(choices) else choices
+    planned = mine.assign(_lr=floats(mine["lr"])).groupby("graph_hash")["_lr"].median().to_dict() if len(mine) else {}
+    trials = inputs.trials
+    final = trials[(trials["phase"] == Phase.FINAL) & (trials["arm"] == arm)]
+    ran = final.assign(_lr=floats(final["hp_lr"])).groupby("graph_hash")["_lr"].median().to_dict()
+    out = []
+    for h in hashes:
+        value = planned.get(h, math.nan)
+        out.append(float(value) if math.isfinite(value) else float(ran.get(h, math.nan)))
+    return out
 
 
 def per_architecture(inputs: Inputs, metric: Metric, rows: pd.DataFrame) -> tuple[pd.DataFrame, Scores]:
-    trials = inputs.trials
-    final = trials[trials["phase"] == "final"]
+    """The per-architecture frame (see the module docstring) and the scores it was computed from."""
+    plan = inputs.plan
     hashes = rows["graph_hash"].tolist()
-    seeds = seeds_of(inputs)
-    strategies = present_strategies(inputs)
-    scores = Scores(
-        seeds,
-        {s: score_matrix(final, s, hashes, seeds, metric.column) for s in strategies},
-        {s: score_matrix(final, s, hashes, seeds, metric.val_column) for s in strategies},
-    )
-    the_base_lr = base_lr(inputs)
-    scale = rows["principled_scale"].to_numpy(dtype=float)
-    searches = by_architecture(trials[(trials["phase"] == "search") & (trials["strategy"] == "tuned")])
-    chosen = final_lrs(final)
-    nan = math.nan
-    columns: dict[str, Any] = {
-        "principled_lr": [chosen.get(("principled", h), the_base_lr * k) for h, k in zip(hashes, scale, strict=True)],
-        "tuned_lr": [chosen.get(("tuned", h), best_search_lr(searches[h]) if h in searches else nan) for h in hashes],
-    }
-    fixed_default = _fixed_default(inputs, the_base_lr) if "fixed" in strategies else nan
-    columns["fixed_lr"] = [chosen.get(("fixed", h), fixed_default) for h in hashes]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        columns["lr_ratio"] = np.asarray(columns["tuned_lr"], dtype=float) / np.asarray(
-            columns["principled_lr"], dtype=float
-        )
-    for strategy in COMPARED:
-        matrix = scores.test.get(strategy, np.full((len(hashes), len(seeds)), np.nan))
-        estimates = [stats.mean_ci(row) for row in matrix]
-        finite = [row[np.isfinite(row)] for row in matrix]
-        columns[f"{strategy}_mean"] = [e.value for e in estimates]
-        columns[f"{strategy}_std"] = [float(np.std(v, ddof=1)) if v.size > 1 else nan for v in finite]
-        columns[f"{strategy}_n"] = [e.n for e in estimates]
-        columns[f"{strategy}_ci_lo"] = [e.lo for e in estimates]
-        columns[f"{strategy}_ci_hi"] = [e.hi for e in estimates]
-        columns[f"{strategy}_rank"] = stats.ranks(columns[f"{strategy}_mean"], metric.higher_is_better)
+    scores = scores_of(inputs, metric, hashes)
+    arms = final_arms(plan)
+    columns: dict[str, Any] = {}
+    for arm in arms:
+        columns[f"{arm}_lr"] = chosen_lrs(inputs, arm, hashes)
+    for arm in arms:
+        cube = scores.test[arm]
+        estimates = [stats.mean_estimate(row) for row in cube]
+        flat = [row[np.isfinite(row)] for row in cube.reshape(len(hashes), -1)]
+        columns[f"{arm}_mean"] = [e.value for e in estimates]
+        columns[f"{arm}_std"] = [float(np.std(v, ddof=1)) if v.size > 1 else math.nan for v in flat]
+        columns[f"{arm}_n"] = [int(v.size) for v in flat]
+        columns[f"{arm}_ci_lo"] = [e.lo for e in estimates]
+        columns[f"{arm}_ci_hi"] = [e.hi for e in estimates]
+        columns[f"{arm}_ci_method"] = [e.method for e in estimates]
+        columns[f"{arm}_rank"] = stats.ranks(columns[f"{arm}_mean"], metric.higher_is_better)
+    for a, b in plan.pairs:
+        if a not in scores.test or b not in scores.test:
+            continue
+        key = pair_key(a, b)
+        diffs = [stats.mean_estimate(row) for row in scores.paired(a, b)]
+        columns[f"{key}_diff"] = [e.value for e in diffs]
+        columns[f"{key}_lo"] = [e.lo for e in diffs]
+        columns[f"{key}_hi"] = [e.hi for e in diffs]
+        columns[f"{key}_n"] = [e.n for e in diffs]
+        columns[f"{key}_method"] = [e.method for e in diffs]
+        columns[f"{key}_outcome"] = [stats.outcome(e, metric.higher_is_better) for e in diffs]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            columns[f"{key}_lr_ratio"] = np.asarray(columns[f"{a}_lr"]) / np.asarray(columns[f"{b}_lr"])
     frame = rows.assign(**columns)
-    for a, b in PAIRS[:2]:
-        frame[f"{a}_vs_{b}"] = [
-            stats.compare_intervals((alo, ahi), (blo, bhi), metric.higher_is_better)
-            for alo, ahi, blo, bhi in zip(
-                frame[f"{a}_ci_lo"], frame[f"{a}_ci_hi"], frame[f"{b}_ci_lo"], frame[f"{b}_ci_hi"], strict=True
-            )
-        ]
-    frame = frame.assign(**_search_costs(inputs, hashes, strategies, searches))
-    frame = frame.assign(**_status_counts(inputs, hashes, seeds, strategies, searches))
-    frame["cost_to_match_s"] = _costs_to_match(metric, hashes, scores, searches)
-    frame["notes"] = [_row_note(r, strategies, len(seeds)) for r in frame.to_dict("records")]
+    frame = frame.assign(**_search_costs(inputs, hashes, arms))
+    frame = frame.assign(**_final_counts(inputs, hashes, arms))
+    frame["notes"] = [_row_note(r, inputs.plan, arms) for r in frame.to_dict("records")]
     return frame.reset_index(drop=True), scores
 
 
-def _fixed_default(inputs: Inputs, the_base_lr: float) -> float:
-    lr = inputs.planned.fixed_lr
-    if lr == "base" or (lr is None and not inputs.planned.known):
-        return the_base_lr
-    return float(lr) if lr is not None else math.nan
+def _search_costs(inputs: Inputs, hashes: Sequence[str], arms: Sequence[str]) -> dict[str, Any]:
+    """Per arm and architecture: its search trials, epochs and device-seconds (means over repeats; a
+    study-scope search amortised over the listed architectures), and pruned and diverged search trials."""
+    charged = charges(inputs)
+    n_listed = max(len(listed(inputs.plan)), 1)
+    out: dict[str, Any] = {}
+    for arm in arms:
+        repeats = search_repeats(inputs.plan, arm)
+        mine = charged[charged["charged_arm"] == arm]
+        study = mine[mine["scope"] == STUDY_SCOPE]
+        local = mine[mine["scope"] != STUDY_SCOPE]
+        shared = _totals(study) / (repeats * n_listed)
+        per = {h: _totals(group) / repeats for h, group in local.groupby("graph_hash")}
+        none = np.zeros(5)
+        values = [per.get(h, none) + np.append(shared[:3], [0.0, 0.0]) for h in hashes]
+        for i, name in enumerate(("trials", "epochs", "device_s", "pruned", "diverged")):
+            out[f"{arm}_search_{name}"] = [float(v[i]) for v in values]
+    return out
 
 
-def base_search_charged_to(inputs: Inputs) -> list[str]:
-    """The strategies whose search cost is the base-LR search (principled; fixed with `lr: base`)."""
-    if inputs.trials[inputs.trials["phase"] == "base-search"].empty:
-        return []
-    planned = inputs.planned
-    if planned.known:
-        out = ["principled"] if "principled" in planned.strategies else []
-        if planned.fixed_lr == "base" or planned.base_search_owner == "fixed":
-            out.append("fixed")
-        return out
-    return ["principled", "fixed"]
-
-
-def _search_costs(
-    inputs: Inputs, hashes: Sequence[str], strategies: Sequence[str], searches: dict[str, pd.DataFrame]
-) -> dict[str, Any]:
-    trials, n = inputs.trials, max(len(hashes), 1)
-    base = trials[trials["phase"] == "base-search"]
-    base_cost = (
-        float(len(base)),
-        float(np.nansum(floats(base["budget_reached"]))),
-        float(np.nansum(floats(base["device_seconds"]))),
+def _totals(trials: pd.DataFrame) -> np.ndarray:
+    """trials, epochs, device-seconds, pruned, diverged of a set of trials."""
+    status = trials["status"]
+    return np.array(
+        [
+            float(len(trials)),
+            float(np.nansum(floats(trials["budget_reached"]))),
+            float(np.nansum(floats(trials["device_seconds"]))),
+            float((status == TrialStatus.PRUNED).sum()),
+            float((status == TrialStatus.DIVERGED).sum()),
+        ]
     )
-    charged = base_search_charged_to(inputs)
+
+
+def _final_counts(inputs: Inputs, hashes: Sequence[str], arms: Sequence[str]) -> dict[str, Any]:
+    final = inputs.trials[inputs.trials["phase"] == Phase.FINAL]
+    counts = final.groupby(["arm", "graph_hash", "status"]).size().to_dict()
     out: dict[str, Any] = {}
-    for strategy in COMPARED:
-        if strategy not in strategies:
-            values = [(math.nan,) * 3] * len(hashes)
-        elif strategy == "tuned":
-            empty = trials.iloc[0:0]
-            values = [
-                (
-                    float(len(mine)),
-                    float(np.nansum(floats(mine["budget_reached"]))),
-                    float(np.nansum(floats(mine["device_seconds"]))),
-                )
-                for mine in (searches.get(h, empty) for h in hashes)
-            ]
-        elif strategy in charged:
-            values = [tuple(v / n for v in base_cost)] * len(hashes)
-        else:
-            values = [(0.0, 0.0, 0.0)] * len(hashes)
-        out[f"{strategy}_search_trials"] = [v[0] for v in values]
-        out[f"{strategy}_search_epochs"] = [v[1] for v in values]
-        out[f"{strategy}_search_device_s"] = [v[2] for v in values]
+    for arm in arms:
+        planned = len(inputs.plan.seeds) * (inputs.plan.search_repeats if repeats_finals(inputs.plan, arm) else 1)
+        finished = [sum(counts.get((arm, h, str(st)), 0) for st in FINISHED) for h in hashes]
+        out[f"{arm}_diverged"] = [int(counts.get((arm, h, str(TrialStatus.DIVERGED)), 0)) for h in hashes]
+        out[f"{arm}_missing"] = [max(planned - f, 0) for f in finished]
     return out
 
 
-def _status_counts(
-    inputs: Inputs,
-    hashes: Sequence[str],
-    seeds: Sequence[int],
-    strategies: Sequence[str],
-    searches: dict[str, pd.DataFrame],
-) -> dict[str, Any]:
-    final = inputs.trials[inputs.trials["phase"] == "final"]
-    counts = final.groupby(["strategy", "graph_hash", "status"]).size().to_dict()
-    out: dict[str, Any] = {}
-    for strategy in COMPARED:
-        present = strategy in strategies
-        diverged = [counts.get((strategy, h, "diverged"), 0) if present else 0 for h in hashes]
-        finished = [sum(counts.get((strategy, h, st), 0) for st in FINISHED) for h in hashes]
-        out[f"{strategy}_diverged"] = diverged
-        out[f"{strategy}_missing"] = [max(len(seeds) - f, 0) if present else 0 for f in finished]
-    status = {h: searches[h]["status"].value_counts().to_dict() if h in searches else {} for h in hashes}
-    out["tuned_pruned"] = [int(status[h].get("pruned", 0)) for h in hashes]
-    out["tuned_search_diverged"] = [int(status[h].get("diverged", 0)) for h in hashes]
-    return out
-
-
-def search_order(search: pd.DataFrame) -> pd.DataFrame:
-    """Search trials in the order they finished (unfinished last, then by trial number)."""
-    return search.sort_values(["finished_at", "trial_number", "id"], na_position="last")
-
-
-def _costs_to_match(
-    metric: Metric, hashes: Sequence[str], scores: Scores, searches: dict[str, pd.DataFrame]
-) -> list[float]:
-    """Per architecture: device-seconds of the tuned search until its best-so-far validation score
-    first reached principled's (mean over seeds of its final runs); NaN if it never did."""
-    if "principled" not in scores.val:
-        return [math.nan] * len(hashes)
-    out = []
-    for i, h in enumerate(hashes):
-        if h not in searches:
-            out.append(math.nan)
-            continue
-        mine = search_order(searches[h])
-        usable = np.where(mine["status"].to_numpy() == "completed", floats(mine[metric.val_column]), np.nan)
-        target = stats.nanmean(scores.val["principled"][i])
-        out.append(stats.cost_to_match(floats(mine["device_seconds"]), usable, target, metric.higher_is_better))
-    return out
-
-
-def _row_note(row: dict[str, Any], strategies: Sequence[str], n_seeds: int) -> str:
+def _row_note(row: dict[str, Any], plan: StudyPlan, arms: Sequence[str]) -> str:
     parts = []
-    for strategy in strategies:
-        if row[f"{strategy}_diverged"]:
-            parts.append(f"{strategy}: {row[f'{strategy}_diverged']} of {n_seeds} seeds diverged")
-        if row[f"{strategy}_missing"]:
-            parts.append(f"{strategy}: {row[f'{strategy}_missing']} of {n_seeds} final runs missing")
-    if "tuned" in strategies and row["tuned_search_trials"]:
-        pruned, diverged = row["tuned_pruned"], row["tuned_search_diverged"]
+    for arm in arms:
+        runs = len(plan.seeds) * (plan.search_repeats if repeats_finals(plan, arm) else 1)
+        if row[f"{arm}_diverged"]:
+            parts.append(f"{arm}: {row[f'{arm}_diverged']} of {runs} final runs diverged")
+        if row[f"{arm}_missing"]:
+            parts.append(f"{arm}: {row[f'{arm}_missing']} of {runs} final runs missing")
+        pruned, diverged = row[f"{arm}_search_pruned"], row[f"{arm}_search_diverged"]
         if pruned or diverged:
-            parts.append(f"tuned search: {pruned} pruned, {diverged} diverged of {int(row['tuned_search_trials'])}")
+            parts.append(f"{arm} search: {pruned:g} pruned, {diverged:g} diverged of {row[f'{arm}_search_trials']:g}")
     return "; ".join(parts)

@@ -1,10 +1,13 @@
 """The comparison's pictures as PNG bytes (matplotlib's Agg canvas, no pyplot global state).
 
-- `learning_rates`: principled (predicted) vs tuned LR per architecture, log-log, identity line;
-- `probe`: predicted vs probed maximal LR (probe studies), and `probe_depth`: probed LR vs depth;
-- `accuracy`: the metric per architecture per strategy with 95% interval error bars;
-- `search_cost`: best-so-far validation score vs cumulative search device time per strategy;
-- `rank_shift`: a slope chart of the architectures' ranks under two strategies.
+- `learning_rates`: per pair with an arm that searches each architecture, its LR vs the other arm's;
+- `probe`: predicted vs probed maximal LR per probe arm, and `probe_depth`: probed LR vs depth;
+- `accuracy`: the metric per architecture per arm with its 95% interval;
+- `search_cost`: best-so-far validation score vs cumulative search device time per arm and repeat;
+- `cost_to_match`: an arm's score after k search trials vs the paired arm's final mean;
+- `rank_shift`: a slope chart of the architectures' ranks under the two arms of the first pair.
+
+Colours and markers follow the arm's position in the plan, so an arm looks the same in every picture.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from archscale.report.display import compared
+from archscale.report.display import compared_pairs
+from archscale.report.frames import pair_key
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -23,10 +27,23 @@ if TYPE_CHECKING:
 
     from archscale.report.comparison import Comparison
 
-COLORS = {"principled": "#1f77b4", "tuned": "#d62728", "fixed": "#7f7f7f", "probe": "#2ca02c"}
-MARKERS = {"principled": "o", "tuned": "s", "fixed": "^"}
+PALETTE = ("#1f77b4", "#d62728", "#7f7f7f", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+MARKER_CYCLE = ("o", "s", "^", "D", "v", "P", "X", "<", ">")
 DPI = 110
 MAX_POINT_LABELS = 20
+
+
+def color(c: Comparison, arm: str) -> str:
+    return PALETTE[_position(c, arm) % len(PALETTE)]
+
+
+def marker(c: Comparison, arm: str) -> str:
+    return MARKER_CYCLE[_position(c, arm) % len(MARKER_CYCLE)]
+
+
+def _position(c: Comparison, arm: str) -> int:
+    arms = c.plan.arms.sort_values("position", kind="stable")["arm"].tolist()
+    return arms.index(arm) if arm in arms else len(arms)
 
 
 def figures(c: Comparison) -> dict[str, bytes]:
@@ -38,6 +55,7 @@ def figures(c: Comparison) -> dict[str, bytes]:
         ("probe_depth", probe_depth),
         ("accuracy", accuracy),
         ("search_cost", search_cost),
+        ("cost_to_match", cost_to_match),
         ("rank_shift", rank_shift),
     ):
         figure = draw(c)
@@ -73,6 +91,11 @@ def _scatter_log(axes: Axes, x: np.ndarray, y: np.ndarray, labels: list[str], co
             axes.annotate(
                 text, (xi, yi), xytext=(4, 4 if i % 2 == 0 else -10), textcoords="offset points", fontsize=7, alpha=0.8
             )
+
+
+def _identity(axes: Axes, x: np.ndarray, y: np.ndarray) -> None:
+    """The y = x line over the positive finite points, equal log axes."""
+    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
     if keep.any():
         low, high = min(x[keep].min(), y[keep].min()), max(x[keep].max(), y[keep].max())
         pad = (high / low) ** 0.12 if high > low else 2.0
@@ -111,28 +134,40 @@ def _pairs(x: np.ndarray, y: np.ndarray) -> int:
         return int((np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)).sum())
 
 
+def _lr_pairs(c: Comparison) -> list[tuple[str, str]]:
+    """(searching arm, other arm) for each pair with LR statistics (an arm that searches each architecture)."""
+    searching = {str(r["arms"]) for r in c.summary.to_dict("records") if str(r["key"]).startswith("lr.slope.")}
+    out = []
+    for a, b in c.plan.pairs:
+        if c.row(f"lr.spearman.{pair_key(a, b)}") is not None:
+            out.append((a, b) if a in searching else (b, a))
+    return out
+
+
 def learning_rates(c: Comparison) -> Figure | None:
     pa = c.per_architecture
-    if "tuned" not in c.strategies or not _pairs(
-        pa["principled_lr"].to_numpy(dtype=float), pa["tuned_lr"].to_numpy(dtype=float)
-    ):
+    pairs = [
+        (y, x)
+        for y, x in _lr_pairs(c)
+        if _pairs(pa[f"{x}_lr"].to_numpy(dtype=float), pa[f"{y}_lr"].to_numpy(dtype=float))
+    ]
+    if not pairs:
         return None
     figure, axes = _figure()
-    _scatter_log(
-        axes,
-        pa["principled_lr"].to_numpy(dtype=float),
-        pa["tuned_lr"].to_numpy(dtype=float),
-        pa["label"].tolist(),
-        COLORS["tuned"],
-        "architecture",
-    )
-    axes.set_xlabel("principled LR (base LR × architecture scale)")
-    axes.set_ylabel("tuned LR (best found by Optuna)")
-    axes.set_title(f"{c.study}: predicted vs tuned learning rate")
-    text = _stat_text(
-        c, [("lr.spearman.tuned-principled", "Spearman ρ"), ("lr.pearson_log.tuned-principled", "Pearson r (log)")]
-    )
-    _annotate(axes, text)
+    xs, ys, text = [], [], []
+    for y, x in pairs:
+        xv, yv = pa[f"{x}_lr"].to_numpy(dtype=float), pa[f"{y}_lr"].to_numpy(dtype=float)
+        _scatter_log(axes, xv, yv, pa["label"].tolist(), color(c, y), f"{y} (y) vs {x} (x)")
+        xs.append(xv)
+        ys.append(yv)
+        a, b = (x, y) if (x, y) in c.plan.pairs else (y, x)
+        stat = _stat_text(c, [(f"lr.spearman.{pair_key(a, b)}", f"{y} vs {x}: Spearman ρ")])
+        text += [stat] if stat else []
+    _identity(axes, np.concatenate(xs), np.concatenate(ys))
+    axes.set_xlabel("LR of the paired arm")
+    axes.set_ylabel("LR found by the per-architecture search")
+    axes.set_title(f"{c.study}: searched vs paired learning rate")
+    _annotate(axes, "\n".join(text))
     return figure
 
 
@@ -156,30 +191,29 @@ def probe(c: Comparison) -> Figure | None:
     if p is None or not _pairs(p["predicted_lr"].to_numpy(dtype=float), p["probed_lr"].to_numpy(dtype=float)):
         return None
     figure, axes = _figure()
-    labels = [f"{lab} (base)" if b else lab for lab, b in zip(p["label"], p["is_base"], strict=True)]
-    _scatter_log(
-        axes,
-        p["predicted_lr"].to_numpy(dtype=float),
-        p["probed_lr"].to_numpy(dtype=float),
-        labels,
-        COLORS["probe"],
-        "architecture",
-    )
+    text = []
+    for arm, mine in p.groupby("arm", sort=False):
+        labels = [f"{lab} (base)" if b else lab for lab, b in zip(mine["label"], mine["is_base"], strict=True)]
+        x, y = mine["predicted_lr"].to_numpy(dtype=float), mine["probed_lr"].to_numpy(dtype=float)
+        _scatter_log(axes, x, y, labels, color(c, str(arm)), f"{arm}: architecture")
+        text.append(
+            _stat_text(
+                c,
+                [
+                    (f"probe.pearson_raw.{arm}", "Pearson r (with base)"),
+                    (f"probe.pearson_raw_without_base.{arm}", "Pearson r (without base)"),
+                    (f"probe.pearson_log.{arm}", "Pearson r (log)"),
+                ],
+            )
+        )
+        row = c.row(f"probe.pearson_raw.{arm}")
+        if row is not None and math.isfinite(row["expected"]):
+            text.append(f"paper: r = {row['expected']:g}")
+    _identity(axes, p["predicted_lr"].to_numpy(dtype=float), p["probed_lr"].to_numpy(dtype=float))
     axes.set_xlabel("predicted maximal LR (base's probed LR × scale)")
-    axes.set_ylabel("probed maximal LR (lowest training loss)")
+    axes.set_ylabel("probed maximal LR (lowest training-loss criterion)")
     axes.set_title(f"{c.study}: predicted vs probed maximal learning rate")
-    text = _stat_text(
-        c,
-        [
-            ("probe.pearson_raw", "Pearson r"),
-            ("probe.pearson_log", "Pearson r (log)"),
-            ("probe.spearman", "Spearman ρ"),
-        ],
-    )
-    row = c.row("probe.pearson_raw")
-    if row is not None and math.isfinite(row["expected"]):
-        text += f"\npaper: r = {row['expected']:g}"
-    _annotate(axes, text)
+    _annotate(axes, "\n".join(t for t in text if t))
     return figure
 
 
@@ -188,23 +222,26 @@ def probe_depth(c: Comparison) -> Figure | None:
     if p is None:
         return None
     chains = p[p["depth"].notna() & np.isfinite(p["probed_lr"].to_numpy(dtype=float))]
-    if chains["depth"].nunique() < 2:
+    arms = [str(a) for a, group in chains.groupby("arm", sort=False) if group["depth"].nunique() >= 2]
+    if not arms:
         return None
     figure, axes = _figure()
-    depth, probed = chains["depth"].to_numpy(dtype=float), chains["probed_lr"].to_numpy(dtype=float)
-    axes.scatter(depth, probed, color=COLORS["probe"], zorder=3, label="probed maximal LR")
-    grid = np.geomspace(depth.min(), depth.max(), 50)
-    row = c.row("probe.depth_exponent")
-    if row is not None and math.isfinite(row["value"]):
-        intercept = np.mean(np.log(probed) - row["value"] * np.log(depth))
-        axes.plot(
-            grid,
-            np.exp(intercept) * grid ** row["value"],
-            color=COLORS["probe"],
-            label=f"fit: LR ∝ L^{row['value']:.2f}",
-        )
-    anchor = np.exp(np.mean(np.log(probed) + 1.5 * np.log(depth)))
-    axes.plot(grid, anchor * grid**-1.5, color="black", linestyle="--", linewidth=1, label="paper: LR ∝ L^-1.5")
+    for arm in arms:
+        mine = chains[chains["arm"] == arm]
+        depth, probed = mine["depth"].to_numpy(dtype=float), mine["probed_lr"].to_numpy(dtype=float)
+        axes.scatter(depth, probed, color=color(c, arm), zorder=3, label=f"{arm}: probed maximal LR")
+        grid = np.geomspace(depth.min(), depth.max(), 50)
+        row = c.row(f"probe.depth_exponent.{arm}")
+        if row is not None and math.isfinite(row["value"]):
+            intercept = np.mean(np.log(probed) - row["value"] * np.log(depth))
+            axes.plot(
+                grid,
+                np.exp(intercept) * grid ** row["value"],
+                color=color(c, arm),
+                label=f"fit: LR ∝ L^{row['value']:.2f}",
+            )
+        anchor = np.exp(np.mean(np.log(probed) + 1.5 * np.log(depth)))
+        axes.plot(grid, anchor * grid**-1.5, color="black", linestyle="--", linewidth=1, label="paper: LR ∝ L^-1.5")
     _log_axes(axes)
     axes.set_xlabel("depth L (layers on the path, S = L³)")
     axes.set_ylabel("probed maximal LR")
@@ -215,27 +252,27 @@ def probe_depth(c: Comparison) -> Figure | None:
 
 def accuracy(c: Comparison) -> Figure | None:
     pa = c.per_architecture
-    strategies = [s for s in compared(c) if pa[f"{s}_n"].gt(0).any()]
-    if not strategies or pa.empty:
+    arms = [arm for arm in c.arms if pa[f"{arm}_n"].gt(0).any()]
+    if not arms or pa.empty:
         return None
     order = np.argsort(pa["S"].to_numpy(dtype=float), kind="stable")
     n = len(pa)
     figure, axes = _figure(max(6.4, 0.55 * n + 2.5), 4.8)
-    offsets = np.linspace(-0.25, 0.25, len(strategies)) if len(strategies) > 1 else [0.0]
+    offsets = np.linspace(-0.25, 0.25, len(arms)) if len(arms) > 1 else [0.0]
     scale = 100.0 if c.metric.percent else 1.0
-    for strategy, offset in zip(strategies, offsets, strict=True):
-        mean = pa[f"{strategy}_mean"].to_numpy(dtype=float)[order] * scale
-        lo = pa[f"{strategy}_ci_lo"].to_numpy(dtype=float)[order] * scale
-        hi = pa[f"{strategy}_ci_hi"].to_numpy(dtype=float)[order] * scale
+    for arm, offset in zip(arms, offsets, strict=True):
+        mean = pa[f"{arm}_mean"].to_numpy(dtype=float)[order] * scale
+        lo = pa[f"{arm}_ci_lo"].to_numpy(dtype=float)[order] * scale
+        hi = pa[f"{arm}_ci_hi"].to_numpy(dtype=float)[order] * scale
         errors = np.vstack([np.nan_to_num(mean - lo), np.nan_to_num(hi - mean)])
         axes.errorbar(
             np.arange(n) + offset,
             mean,
             yerr=errors,
-            fmt=MARKERS[strategy],
-            color=COLORS[strategy],
+            fmt=marker(c, arm),
+            color=color(c, arm),
             capsize=3,
-            label=strategy,
+            label=c.label(arm),
             markersize=6,
         )
     tilt = n > 4
@@ -248,67 +285,84 @@ def accuracy(c: Comparison) -> Figure | None:
     )
     axes.set_xlabel("architecture (ordered by S = Σ path depth³)")
     axes.set_ylabel(f"{c.metric.label}{' (%)' if c.metric.percent else ''}")
-    axes.set_title(f"{c.study}: final {c.metric.label} per strategy (mean, 95% interval over seeds)")
+    axes.set_title(f"{c.study}: final {c.metric.label} per arm (mean, 95% interval; none with too few runs)")
     axes.legend(fontsize=8)
     return figure
+
+
+def _time_unit(hours: np.ndarray) -> tuple[str, float]:
+    top = np.nanmax(hours) if hours.size else 0.0
+    if top >= 2:
+        return "device-hours", 1.0
+    return ("device-minutes", 60.0) if top * 60 >= 2 else ("device-seconds", 3600.0)
 
 
 def search_cost(c: Comparison) -> Figure | None:
     curves = c.curves
     if curves.empty or not np.isfinite(curves["score"].to_numpy(dtype=float)).any():
         return None
-    hours = curves["device_hours"].to_numpy(dtype=float)
-    top = np.nanmax(hours) if hours.size else 0.0
-    unit, factor = (
-        ("device-hours", 1.0) if top >= 2 else ("device-minutes", 60.0) if top * 60 >= 2 else ("device-seconds", 3600.0)
-    )
+    unit, factor = _time_unit(curves["device_hours"].to_numpy(dtype=float))
     scale = 100.0 if c.metric.percent else 1.0
     figure, axes = _figure(7.0, 4.6)
-    tuned = curves[(curves["strategy"] == "tuned") & curves["score"].notna()]
-    if not tuned.empty:
+    searched = curves[(curves["kind"] == "search") & curves["score"].notna()]
+    for (arm, repeat), line in searched.groupby(["arm", "repeat"], sort=False):
         axes.step(
-            tuned["device_hours"] * factor,
-            tuned["score"] * scale,
+            line["device_hours"] * factor,
+            line["score"] * scale,
             where="post",
-            color=COLORS["tuned"],
-            label="tuned: best-so-far (mean over architectures)",
+            color=color(c, str(arm)),
+            alpha=1.0 if repeat == 0 else 0.45,
+            label=f"{arm}: best-so-far (mean over architectures)" if repeat == 0 else None,
         )
-    for strategy in ("principled", "fixed"):
-        point = curves[(curves["strategy"] == strategy) & curves["score"].notna()]
-        if point.empty:
-            continue
-        x, y = float(point["device_hours"].iloc[0]) * factor, float(point["score"].iloc[0]) * scale
-        axes.scatter(
-            [x],
-            [y],
-            color=COLORS[strategy],
-            marker=MARKERS[strategy],
-            s=70,
-            zorder=4,
-            label=f"{strategy}: final runs (search = base-LR search)" if x > 0 else f"{strategy}: final runs",
-        )
-        if strategy == "principled":
-            axes.axhline(y, color=COLORS[strategy], linestyle=":", linewidth=1)
+    for point in curves[(curves["kind"] == "final") & curves["score"].notna()].to_dict("records"):
+        arm = str(point["arm"])
+        x, y = float(point["device_hours"]) * factor, float(point["score"]) * scale
+        axes.scatter([x], [y], color=color(c, arm), marker=marker(c, arm), s=70, zorder=4, label=f"{arm}: final runs")
+        axes.axhline(y, color=color(c, arm), linestyle=":", linewidth=1)
     val = "validation accuracy (%)" if c.metric.percent else c.metric.val_column.replace("_", " ")
-    axes.set_xlabel(f"cumulative search cost ({unit})")
+    axes.set_xlabel(f"cumulative search cost per repeat ({unit})")
     axes.set_ylabel(f"{val}, mean over architectures")
     axes.set_title(f"{c.study}: search cost vs best validation score")
     axes.legend(fontsize=8, loc="lower right")
     return figure
 
 
-def rank_shift(c: Comparison) -> Figure | None:
-    pair = next(
-        (
-            (a, b)
-            for a, b in (("principled", "tuned"), ("principled", "fixed"), ("tuned", "fixed"))
-            if a in c.strategies and b in c.strategies
-        ),
-        None,
-    )
-    if pair is None:
+def cost_to_match(c: Comparison) -> Figure | None:
+    curves = c.match_curves
+    if curves.empty or not np.isfinite(curves["score"].to_numpy(dtype=float)).any():
         return None
-    a, b = pair
+    scale = 100.0 if c.metric.percent else 1.0
+    figure, axes = _figure(7.0, 4.6)
+    for (arm, against), mine in curves.groupby(["arm", "against"], sort=False):
+        for _, line in mine.groupby("repeat"):
+            axes.step(line["k"], line["score"] * scale, where="post", color=color(c, str(arm)), alpha=0.35, linewidth=1)
+        mean = mine.groupby("k")["score"].mean()
+        axes.step(
+            mean.index,
+            mean.to_numpy() * scale,
+            where="post",
+            color=color(c, str(arm)),
+            linewidth=2,
+            label=f"{arm}: after k trials (mean over repeats)"
+            if mine["repeat"].nunique() > 1
+            else f"{arm}: after k trials",
+        )
+        target = float(mine["target"].mean()) * scale
+        axes.axhline(
+            target, color=color(c, str(against)), linestyle="--", linewidth=1.2, label=f"{against}: final mean"
+        )
+    axes.set_xlabel("search trials per architecture (k, in Optuna's trial order)")
+    axes.set_ylabel(f"{c.metric.label}{' (%)' if c.metric.percent else ''}, mean over architectures")
+    axes.set_title(f"{c.study}: cost to match (estimated from search trials)")
+    axes.legend(fontsize=8, loc="lower right")
+    return figure
+
+
+def rank_shift(c: Comparison) -> Figure | None:
+    pairs = compared_pairs(c)
+    if not pairs:
+        return None
+    a, b = pairs[0]
     pa = c.per_architecture
     ra, rb = pa[f"{b}_rank"].to_numpy(dtype=float), pa[f"{a}_rank"].to_numpy(dtype=float)
     keep = np.isfinite(ra) & np.isfinite(rb)
@@ -319,8 +373,8 @@ def rank_shift(c: Comparison) -> Figure | None:
     labels = pa["label"].to_numpy()[keep]
     for left, right, label in zip(ra[keep], rb[keep], labels, strict=True):
         moved = abs(left - right) >= 1
-        color = COLORS[a] if right < left else COLORS["tuned"] if right > left else "#555555"
-        axes.plot([0, 1], [left, right], color=color if moved else "#999999", marker="o", linewidth=1.5 if moved else 1)
+        shade = color(c, a) if right < left else color(c, b) if right > left else "#555555"
+        axes.plot([0, 1], [left, right], color=shade if moved else "#999999", marker="o", linewidth=1.5 if moved else 1)
         if n <= 40:
             axes.annotate(
                 label, (0, left), xytext=(-6, 0), textcoords="offset points", ha="right", va="center", fontsize=7
@@ -332,7 +386,7 @@ def rank_shift(c: Comparison) -> Figure | None:
     axes.set_ylim(n + 0.5, 0.5)
     axes.set_xticks([0, 1], [f"rank under {b}", f"rank under {a}"])
     axes.set_ylabel("rank (1 = best)")
-    tau = c.row(f"rank.kendall.{a}-{b}")
+    tau = c.row(f"rank.kendall.{pair_key(a, b)}")
     extra = f" (Kendall τ = {tau['value']:.2f})" if tau is not None and math.isfinite(tau["value"]) else ""
     axes.set_title(f"{c.study}: rank shift, {b} → {a}{extra}")
     axes.grid(False)

@@ -1,11 +1,12 @@
-"""Probe studies: the empirical maximal LR of each architecture from its LR grid, against the
-principled prediction (the paper's Figs. 2, 3 and 5).
+"""Probe arms: the empirical maximal LR of each architecture from its LR grid, against the principled
+prediction (the paper's Figs. 2, 3 and 5).
 
-Per architecture and seed, an LR's score is the training loss of its last epoch (the epoch-average
-training loss; diverged = +inf); the probed maximal LR is the LR with the lowest mean score over seeds
-(the largest among equal ones): "the maximal LR which achieves the smallest training loss after one
-epoch". The predicted maximal LR of an architecture is the base network's probed LR × its
-principled scale.
+Per architecture and seed, an LR's score is the arm's criterion (its `criterion` setting naming an
+epoch column: `train_loss`, the epoch-average training loss, or `train_loss_tail`, the mean loss of
+the epoch's last steps) at the last epoch; diverged = +inf. The probed maximal LR is the LR with the
+lowest mean score over seeds (the largest among equal ones): "the maximal LR which achieves the
+smallest training loss after one epoch". The predicted maximal LR of an architecture is the base
+network's probed LR × its principled scale.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ import numpy as np
 import pandas as pd
 
 from archscale.report import stats
-from archscale.report.frames import Inputs, base_row, floats, short_label, unique_labels
+from archscale.report.frames import Inputs, floats, short_label, unique_labels
+from archscale.vocabulary import Phase, TrialStatus
 
-GRID_COLUMNS = ["graph_hash", "label", "grid_index", "lr", "score", "seeds", "diverged"]
+DEFAULT_CRITERION = "train_loss"
+GRID_COLUMNS = ["arm", "graph_hash", "label", "grid_index", "lr", "score", "seeds", "diverged"]
 PROBE_COLUMNS = [
+    "arm",
     "graph_hash",
     "architecture",
     "label",
@@ -29,6 +33,7 @@ PROBE_COLUMNS = [
     "depth",
     "principled_scale",
     "is_base",
+    "criterion",
     "probed_lr",
     "predicted_lr",
     "ratio",
@@ -40,39 +45,79 @@ PROBE_COLUMNS = [
 ]
 
 
-def trial_scores(inputs: Inputs) -> pd.DataFrame:
-    """Probe trials that finished (completed or diverged), with their score."""
+def criterion(inputs: Inputs, arm: str) -> tuple[str, str]:
+    """(the epoch column an arm's probe is scored by, a note when its setting cannot be honoured)."""
+    arms = inputs.plan.arms
+    settings = arms.loc[arms["arm"] == arm, "settings"]
+    wanted = (
+        settings.iloc[0].get("criterion", DEFAULT_CRITERION)
+        if len(settings) and isinstance(settings.iloc[0], dict)
+        else DEFAULT_CRITERION
+    )
+    epochs = inputs.epochs
+    if epochs is not None and wanted in epochs.columns:
+        return str(wanted), ""
+    return (
+        DEFAULT_CRITERION,
+        f"probe {arm}: criterion {wanted} is not in the stored epochs; {DEFAULT_CRITERION} is used",
+    )
+
+
+def trial_scores(inputs: Inputs, arm: str, column: str) -> pd.DataFrame:
+    """The arm's probe trials that finished (completed or diverged), with their score."""
     trials = inputs.trials
-    probe = trials[(trials["phase"] == "probe") & trials["status"].isin(["completed", "diverged"])]
-    epochs = inputs.epochs if inputs.epochs is not None else pd.DataFrame(columns=["trial_id", "epoch", "train_loss"])
+    probe = trials[
+        (trials["phase"] == Phase.PROBE)
+        & (trials["arm"] == arm)
+        & trials["status"].isin([TrialStatus.COMPLETED, TrialStatus.DIVERGED])
+    ]
+    epochs = inputs.epochs if inputs.epochs is not None else pd.DataFrame(columns=["trial_id", "epoch", column])
     last = epochs.sort_values(["trial_id", "epoch"]).groupby("trial_id", sort=False).tail(1)
-    loss = dict(zip(last["trial_id"], floats(last["train_loss"]), strict=True))
+    loss = dict(zip(last["trial_id"], floats(last[column]), strict=True))
     scores = [_score(status, loss.get(tid)) for tid, status in zip(probe["id"], probe["status"], strict=True)]
     return probe.assign(score=scores)
 
 
 def _score(status: str, loss: float | None) -> float:
     """+inf for a diverged run or a non-finite loss; NaN when no epoch was recorded."""
-    if status == "diverged":
+    if status == TrialStatus.DIVERGED:
         return math.inf
     if loss is None:
         return math.nan
     return loss if math.isfinite(loss) else math.inf
 
 
-def probe_frames(inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """(per-architecture frame, per-grid-point frame), or None without probe trials."""
-    scored = trial_scores(inputs)
-    if scored.empty:
+def probe_arms(inputs: Inputs) -> list[str]:
+    """Arms with probe trials, in the plan's order."""
+    have = set(inputs.trials.loc[inputs.trials["phase"] == Phase.PROBE, "arm"])
+    arms = inputs.plan.arms.sort_values("position", kind="stable")["arm"]
+    return [str(a) for a in arms if a in have]
+
+
+def probe_frames(inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame, list[str]] | None:
+    """(per arm and architecture, per grid point, notes), or None without probe trials."""
+    arms = probe_arms(inputs)
+    if not arms:
         return None
-    archs = inputs.architectures[inputs.architectures["graph_hash"].isin(set(scored["graph_hash"]))]
-    archs = archs.sort_values(["depth_cubed_sum", "id"])
-    base = base_row(inputs)
-    base_hash = base["graph_hash"] if base is not None else None
+    frames, grids, notes = [], [], []
+    for arm in arms:
+        column, note = criterion(inputs, arm)
+        notes += [note] if note else []
+        frame, grid = _arm_frames(inputs, arm, column)
+        frames.append(frame)
+        grids.append(grid)
+    return pd.concat(frames, ignore_index=True), pd.concat(grids, ignore_index=True), notes
+
+
+def _arm_frames(inputs: Inputs, arm: str, column: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    scored = trial_scores(inputs, arm, column)
+    archs = inputs.plan.architectures
+    archs = archs[archs["graph_hash"].isin(set(scored["graph_hash"]))].sort_values(["S", "position"], kind="stable")
     grid_rows, rows = [], []
-    for arch in archs.itertuples(index=False):
-        mine = scored[scored["graph_hash"] == arch.graph_hash]
-        label = short_label(arch.notation, arch.family)
+    for arch in archs.to_dict("records"):
+        h = arch["graph_hash"]
+        mine = scored[scored["graph_hash"] == h]
+        label = short_label(str(arch["notation"]), str(arch["family"]))
         points = []
         for index, point in mine.groupby("trial_number", sort=True):
             values = point["score"].to_numpy(dtype=float)
@@ -91,25 +136,28 @@ def probe_frames(inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame] | None:
                     int(np.isinf(values).sum()),
                 )
             )
-        grid_rows += [dict(zip(GRID_COLUMNS, (arch.graph_hash, label, *p), strict=True)) for p in points]
+        grid_rows += [dict(zip(GRID_COLUMNS, (arm, h, label, *p), strict=True)) for p in points]
         lrs = [p[1] for p in points]
         means = [p[2] if math.isfinite(p[2]) else math.nan for p in points]
         probed = stats.argbest_lr(lrs, means)
         edge = ""
         if math.isfinite(probed) and lrs:
             edge = "low" if probed == min(lrs) else "high" if probed == max(lrs) else ""
-        paths, s = float(arch.paths), float(arch.depth_cubed_sum)
+        paths, s = float(arch["paths"]), float(arch["S"])
         rows.append(
             {
-                "graph_hash": arch.graph_hash,
-                "architecture": arch.notation,
+                "arm": arm,
+                "graph_hash": h,
+                "architecture": arch["notation"],
                 "label": label,
-                "family": arch.family,
+                "family": arch["family"],
+                "kernel_size": arch["kernel_size"],
                 "paths": paths,
                 "S": s,
                 "depth": round(s ** (1 / 3)) if paths == 1 and s > 0 else math.nan,
-                "principled_scale": float(arch.principled_scale),
-                "is_base": arch.graph_hash == base_hash,
+                "principled_scale": float(arch["principled_scale"]),
+                "is_base": bool(arch["is_base"]),
+                "criterion": column,
                 "probed_lr": probed,
                 "best_score": float(np.nanmin(means)) if any(math.isfinite(m) for m in means) else math.nan,
                 "seeds": int(mine["seed"].nunique()),
@@ -123,11 +171,7 @@ def probe_frames(inputs: Inputs) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     base_probed = float(base_lr.iloc[0]) if len(base_lr) else math.nan
     frame["predicted_lr"] = base_probed * frame["principled_scale"]
     frame["ratio"] = frame["probed_lr"] / frame["predicted_lr"]
-    frame = unique_labels(
-        frame.assign(
-            kernel_size=inputs.architectures.set_index("graph_hash").loc[frame["graph_hash"], "kernel_size"].to_numpy()
-        )
-    )
+    frame = unique_labels(frame)
     return frame[PROBE_COLUMNS].reset_index(drop=True), pd.DataFrame(grid_rows, columns=GRID_COLUMNS)
 
 

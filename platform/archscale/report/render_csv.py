@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,8 +13,18 @@ if TYPE_CHECKING:
 
 
 def frames(c: Comparison) -> dict[str, pd.DataFrame]:
-    """The comparison's frames by file stem (probe frames only for probe studies)."""
-    out = {"per_architecture": c.per_architecture, "summary": c.summary, "rankings": c.rankings, "cost": c.cost}
+    """The comparison's frames by file stem (probe frames only with probes; a pair's differences as JSON)."""
+    pairs = c.pairs.assign(differences=[json.dumps(d, default=str) for d in c.pairs["differences"]])
+    out = {
+        "per_architecture": c.per_architecture,
+        "summary": c.summary,
+        "pairs": pairs,
+        "rankings": c.rankings,
+        "cost": c.cost,
+        "searches": c.searches,
+        "cost_to_match": c.match,
+        "cost_to_match_curves": c.match_curves,
+    }
     if c.probe is not None and c.probe_grid is not None:
         out |= {"probe": c.probe, "probe_grid": c.probe_grid}
     return out

@@ -16,13 +16,18 @@ if TYPE_CHECKING:
     from archscale.report.comparison import Comparison
 
 CAPTIONS = {
-    "learning_rates": "Principled (predicted) vs tuned learning rate per architecture; the dashed line is y = x.",
-    "probe": "Predicted vs probed maximal learning rate (the LR with the lowest training loss); dashed: y = x.",
+    "learning_rates": "The LR an arm searched per architecture against the LR of the arm it is paired with; "
+    "dashed: y = x.",
+    "probe": "Predicted vs probed maximal learning rate (the LR with the lowest training-loss criterion); the "
+    "base network is included, as in the paper; dashed: y = x.",
     "probe_depth": "Probed maximal LR vs depth for chain networks, with the fitted power law and the paper's L^-1.5.",
-    "accuracy": "Final score per architecture and strategy: mean over seeds with its 95% bootstrap interval.",
-    "search_cost": "Best-so-far validation score of the tuned search vs its cumulative device time; principled "
-    "and fixed are single points at the cost of their (shared) base-LR search.",
-    "rank_shift": "How each architecture's rank changes between two strategies (1 = best).",
+    "accuracy": "Final score per architecture and arm: mean over seeds with its 95% interval (method in the tables).",
+    "search_cost": "Best-so-far validation score of each per-architecture search vs its cumulative device time "
+    "(one line per repeat); other arms are single points at the cost of their searches.",
+    "cost_to_match": "Score after the first k trials of a per-architecture search (estimated from the search's "
+    "trials: the test score of the trial it would pick by validation accuracy), mean over architectures, against "
+    "the paired arm's final mean (dashed).",
+    "rank_shift": "How each architecture's rank changes between the two arms of a pair (1 = best).",
 }
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px;
@@ -53,7 +58,7 @@ SCRIPT = """
   if (document.readyState === "complete") { check(); } else { window.addEventListener("load", check); }
 })();
 """
-TEXT_COLUMNS = {"notes", "note", "statistic"}
+TEXT_COLUMNS = {"notes", "note", "statistic", "budget"}
 
 
 def render_html(c: Comparison, figures: dict[str, bytes] | None = None) -> str:
@@ -97,6 +102,8 @@ def render_html(c: Comparison, figures: dict[str, bytes] | None = None) -> str:
         ("Summary statistics", display.summary_table(c) if len(c.summary) else None),
         ("Rank agreement", display.rankings_table(c) if len(c.rankings) else None),
         ("Cost", display.cost_table(c) if len(c.cost) else None),
+        ("Search budgets", display.budgets_table(c) if len(c.searches) else None),
+        ("Searches", display.searches_table(c) if len(c.searches) else None),
     ]
     for title, frame in sections:
         if frame is not None:

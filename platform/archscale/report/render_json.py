@@ -1,42 +1,79 @@
-"""`--format json`: one stable JSON document for scripts (`"format": "archscale.compare/1"`; a key is
-only ever added within version 1, never renamed or removed).
+"""`--format json`: one stable JSON document for scripts (`"format": "archscale.compare/2"`; within
+version 2 a key is only ever added, never renamed or removed). Missing numbers (NaN, ±inf) are null.
 
-Top level: `format`, `study`, `status` (the study's: completed, running, interrupted, failed),
-`metric` {name, column, higher_is_better, unit ("fraction" for accuracies, else "loss")},
-`strategies` (of fixed, principled, tuned, probe, those the study has), `seeds`, `base` {architecture,
-label, S, listed} or null, `notes` [str: what is missing or partial], `per_architecture` [row],
-`summary` {key: {section, statistic, value, lo, hi, n, expected, unit}}, `rankings` [row], `cost` [row],
-`probe` [row] or null, `probe_grid` [row] or null. Missing numbers (NaN, ±inf) are null.
+Names: ARM is an arm of the study (`^[A-Za-z0-9][A-Za-z0-9._-]*$`); a pair (a, b) is named `a:b` and
+its differences are a − b. Prefer the explicit `arms` fields to splitting keys (arm names may hold
+`.` and `-`).
 
-per_architecture rows (S = Σ_p L_p³; STRATEGY is principled, tuned, fixed):
-  graph_hash, architecture (notation), label (short), family, kernel_size, parameters, paths, S,
-  principled_scale, principled_lr (final runs', else base LR × scale), tuned_lr (final runs', else the
-  search's best), fixed_lr, lr_ratio (tuned ÷ principled);
-  STRATEGY_mean, _std, _n, _ci_lo, _ci_hi (the metric over seeds: mean, sample std, runs, 95% bootstrap
-  interval), STRATEGY_rank (1 = best); principled_vs_tuned, principled_vs_fixed ("win" | "tie" | "loss" |
-  "": tie when the intervals overlap); STRATEGY_search_trials, _search_epochs, _search_device_s (the
-  base-LR search amortised over the architectures for principled and fixed: {lr: base});
-  STRATEGY_diverged, STRATEGY_missing (final runs), tuned_pruned, tuned_search_diverged,
-  cost_to_match_s (tuned search device-seconds until its best validation score reached principled's
-  mean; null if never), notes.
-summary keys: accuracy.mean.S, accuracy.diff.A-B, accuracy.{wins,ties,losses}.A-B (A-B: principled-tuned,
-  principled-fixed); cost.search_device_h.S, cost.total_device_h.S, cost.{search,total}_ratio.tuned-principled,
-  cost.to_match.reached, cost.to_match.median_s; lr.spearman.tuned-principled, lr.pearson_log.tuned-principled,
-  lr.median_abs_log2_ratio.tuned-principled, lr.slope.log_tuned-log_S (expected −0.5);
-  rank.kendall.A-B, rank.spearman.A-B, rank.top25_overlap.A-B (A-B also tuned-fixed);
-  probe.pearson_raw (expected: the paper's r for the study's kind), probe.pearson_log, probe.spearman,
-  probe.median_abs_log2_ratio, probe.depth_exponent (expected −1.5). Intervals: bootstrap over seeds
-  (accuracy), Fisher z (correlations, n ≥ 4), t (slopes, n ≥ 3).
-rankings rows: strategy_a, strategy_b, top_percent (100, 50, 25, 10: the top by strategy_b), n,
-  kendall_tau, spearman_rho, top_overlap (shared top-K% ÷ its size).
-cost rows: strategy, architectures, search_trials, search_completed, search_pruned, search_diverged,
-  search_failed, search_epochs, search_device_s, search_device_s_per_architecture, final_trials,
-  final_epochs, final_device_s, total_device_s, search_device_h, total_device_h, note.
-probe rows: graph_hash, architecture, label, family, paths, S, depth (chains: S^(1/3)), principled_scale,
-  is_base, probed_lr, predicted_lr, ratio (probed ÷ predicted), best_score (training loss), seeds, runs,
-  diverged_runs, at_grid_edge ("low" | "high" | "").
-probe_grid rows: graph_hash, label, grid_index, lr, score (mean last-epoch training loss over seeds;
+Top level: `format`, `study`, `status` (completed, running, interrupted, failed), `metric` {name,
+column, higher_is_better, unit ("fraction" for accuracies, else "loss"), diverged_score (what a
+diverged final run scores: chance, or −ln chance for losses; null if unknown)}, `arms` [{arm, kind,
+label, position, final (has final runs), settings, recipe}], `pairs` [{a, b, key, like_with_like,
+differences [{field, a, b}: recipe fields other than how the LR is chosen], note (the one-line
+warning, or null)}], `seeds` (final runs), `search_seeds`, `search_repeats`, `chance`, `intervals`
+{level, units ("seeds" or "search repeats"), min_bootstrap, rule}, `base` {architecture, label, S,
+listed} or null, `notes` [str], `per_architecture` [row], `summary` {key: entry}, `rankings` [row],
+`cost` [row], `searches` [row], `cost_to_match` [row], `cost_to_match_curves` [row], `probe` [row] or
+null, `probe_grid` [row] or null.
+
+Intervals: 95%. Accuracy intervals are paired on (architecture, repeat, seed) and computed over the
+units (seeds; search repeats when search_repeats ≥ 2): a percentile bootstrap with ≥ 5 units ("two-level
+bootstrap" of repeats then seeds when both number ≥ 5, "bootstrap over repeats" otherwise), a Student t
+interval on the per-unit values with 2–4 ("t", "t over repeats"), none with fewer ("too few for an
+interval"). Correlations: "fisher-z" (n ≥ 4); slopes: "t (regression, n − 2 dof)" (n ≥ 3). Every
+interval comes with its `method` and `n`.
+
+per_architecture rows (S = Σ_p L_p³):
+  graph_hash, architecture (notation), label, family, kernel_size, width, parameters, paths, S,
+  principled_scale; per ARM with final runs: ARM_lr (the plan's chosen LR, median over repeats; else
+  the final runs'), ARM_mean, ARM_std, ARM_n (finished final runs, diverged ones scored), ARM_ci_lo,
+  ARM_ci_hi, ARM_ci_method (the mean's interval), ARM_rank (1 = best), ARM_search_trials,
+  ARM_search_epochs, ARM_search_device_s (means over repeats; a study-scope search amortised over the
+  listed architectures), ARM_search_pruned, ARM_search_diverged, ARM_diverged, ARM_missing (final
+  runs); per pair a:b: a:b_diff, a:b_lo, a:b_hi, a:b_n, a:b_method (the paired difference and its
+  interval), a:b_outcome ("win" | "tie" | "loss" for a by that interval; "" with no interval),
+  a:b_lr_ratio (a's LR ÷ b's); per cost-to-match pair A:B (A searches each architecture):
+  A:B_match_trials, A:B_match_device_s (median over repeats; null when not matched); notes.
+summary entries: {section, statistic, value, lo, hi, n, method (null for costs and counts), arms [..],
+  expected (the paper's value), unit}. Keys:
+  accuracy.mean.ARM, accuracy.diverged.ARM (rate; n = finished final runs), accuracy.diff.a:b,
+  accuracy.{wins,ties,losses,undecided}.a:b (n = architectures with a difference);
+  cost.search_device_h.ARM, cost.total_device_h.ARM (per repeat), cost.{search,total}_ratio.a:b (a ÷ b);
+  cost.to_match.{trials,device_s}.A:B (first k where the mean over architectures of A's picked search
+  trial reaches B's final mean; mean over repeats with its interval; null unless every repeat matched),
+  cost.to_match.reached.A:B (repeats that matched), cost.to_match.architectures.A:B (architectures whose
+  own search matched, mean over repeats);
+  lr.spearman.a:b, lr.pearson_log.a:b, lr.median_abs_log2_ratio.a:b (pairs with an arm that searches
+  each architecture), lr.slope.log_lr-log_S.ARM (such arms; expected −0.5);
+  rank.kendall.a:b, rank.spearman.a:b, rank.top25_overlap.a:b;
+  probe.pearson_raw.ARM (the base network included, as the paper's Fig. 5 / App. D; expected: the
+  paper's r), probe.pearson_raw_without_base.ARM, probe.pearson_log[_without_base].ARM,
+  probe.spearman[_without_base].ARM, probe.median_abs_log2_ratio.ARM (without the base),
+  probe.depth_exponent.ARM (expected −1.5).
+rankings rows: a, b, top_percent (100, 50, 25, 10: the top by b), n, kendall_tau, spearman_rho, top_overlap.
+cost rows (search and final columns are means over repeats): arm, kind, architectures, repeats,
+  search_trials, search_completed, search_pruned, search_diverged, search_failed, search_epochs,
+  search_device_s, search_device_s_per_architecture, final_trials, final_diverged, final_epochs,
+  final_device_s, total_device_s, search_device_h, total_device_h, note.
+searches rows: search, phase, arms, scope ("architecture" | "study"), graph_hash, label, repeat,
+  budget_trials, sampler, low, high, early_stopping, init, epochs (the budget), trials, completed, pruned,
+  diverged, failed, device_s (what ran), chosen_lr.
+cost_to_match rows: arm (A), against (B), graph_hash, label, repeat, trials, target (B's final mean),
+  final_pick (A's picked trial's score after all its trials), trials_to_match, device_s_to_match.
+cost_to_match_curves rows: arm, against, repeat, k, score (mean over architectures after k trials),
+  target, device_s (mean per architecture after k trials).
+probe rows: arm, graph_hash, architecture, label, family, paths, S, depth (chains: S^(1/3)),
+  principled_scale, is_base, criterion (the epoch column scored), probed_lr, predicted_lr, ratio,
+  best_score, seeds, runs, diverged_runs, at_grid_edge ("low" | "high" | "").
+probe_grid rows: arm, graph_hash, label, grid_index, lr, score (mean last-epoch criterion over seeds;
   null = diverged), seeds, diverged.
+
+From version 1: `strategies` became `arms` (objects); columns and keys of a pair name it `a:b` (was
+`a-b`, and `a_vs_b` for outcomes), ties come from the paired interval (were overlapping marginal
+intervals), diverged final runs are scored (were left out), rankings' strategy_a/strategy_b are a/b,
+cost's strategy is arm, `cost_to_match_s` became the cost_to_match frames, probe keys end in the arm
+and include the base network. Version 1 is not written any more: its names encode the four fixed
+strategies and its intervals are the ones version 2 replaces.
 """
 
 from __future__ import annotations
@@ -48,15 +85,23 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from archscale.report import stats
+from archscale.report.display import units
+
 if TYPE_CHECKING:
     from archscale.report.comparison import Comparison
 
-FORMAT = "archscale.compare/1"
+FORMAT = "archscale.compare/2"
 
 
 def to_document(c: Comparison) -> dict[str, Any]:
-    """The JSON document as Python objects (finite floats, ints, strings, None)."""
-    summary = {row["key"]: {k: _plain(v) for k, v in row.items() if k != "key"} for row in c.summary.to_dict("records")}
+    """The JSON document as Python objects (finite floats, ints, strings, lists, dicts, None)."""
+    summary = {
+        row["key"]: {k: _plain(v) for k, v in row.items() if k != "key"} | _summary_extras(row)
+        for row in c.summary.to_dict("records")
+    }
+    plan = c.plan
+    arms = plan.arms.sort_values("position", kind="stable")
     return {
         "format": FORMAT,
         "study": c.study,
@@ -66,18 +111,40 @@ def to_document(c: Comparison) -> dict[str, Any]:
             "column": c.metric.column,
             "higher_is_better": c.metric.higher_is_better,
             "unit": "fraction" if c.metric.percent else "loss",
+            "diverged_score": _plain(c.diverged_score),
         },
-        "strategies": list(c.strategies),
+        "arms": records(arms[["arm", "kind", "label", "position", "final", "settings", "recipe"]]),
+        "pairs": [
+            {**{k: _plain(v) for k, v in row.items()}, "note": row["note"] or None}
+            for row in c.pairs.to_dict("records")
+        ],
         "seeds": [int(s) for s in c.seeds],
+        "search_seeds": [int(s) for s in plan.search_seeds],
+        "search_repeats": int(plan.search_repeats),
+        "chance": _plain(plan.chance),
+        "intervals": {
+            "level": stats.LEVEL,
+            "units": units(c),
+            "min_bootstrap": stats.MIN_BOOTSTRAP,
+            "rule": f"bootstrap with >= {stats.MIN_BOOTSTRAP} units, Student t with 2 to {stats.MIN_BOOTSTRAP - 1}, "
+            "none with fewer; paired on (architecture, repeat, seed)",
+        },
         "base": {k: _plain(v) for k, v in c.base.items()} if c.base is not None else None,
         "notes": list(c.notes),
         "per_architecture": records(c.per_architecture),
         "summary": summary,
         "rankings": records(c.rankings),
         "cost": records(c.cost),
+        "searches": records(c.searches),
+        "cost_to_match": records(c.match),
+        "cost_to_match_curves": records(c.match_curves),
         "probe": records(c.probe) if c.probe is not None else None,
         "probe_grid": records(c.probe_grid) if c.probe_grid is not None else None,
     }
+
+
+def _summary_extras(row: dict[str, Any]) -> dict[str, Any]:
+    return {"arms": str(row["arms"]).split(","), "method": row["method"] or None}
 
 
 def render_json(c: Comparison) -> str:
@@ -89,6 +156,10 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(v) for v in value]
     if value is None or value is pd.NA or value is pd.NaT:
         return None
     if isinstance(value, bool | np.bool_):

@@ -1,5 +1,5 @@
 """`--format markdown`: the whole comparison as GitHub-flavoured markdown (notes, key results,
-per-architecture table, summary statistics, rankings, cost ledger, probe)."""
+per-architecture table, probe, summary statistics, rankings, cost ledger, search budgets, searches)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,9 @@ def render_markdown(c: Comparison, images: dict[str, str] | None = None) -> str:
         out += ["## Rank agreement", "", table(display.rankings_table(c)), ""]
     if len(c.cost):
         out += ["## Cost", "", table(display.cost_table(c)), ""]
+    if len(c.searches):
+        out += ["## Search budgets", "", table(display.budgets_table(c)), ""]
+        out += ["## Searches", "", table(display.searches_table(c)), ""]
     return "\n".join(out)
 
 

@@ -1,6 +1,6 @@
 """`--format table` (and the end of `archscale run`): a compact terminal view that fits 80–120
-columns: one row per architecture (label, S, LRs, score mean ± std per strategy), then the key
-summary lines and the notes."""
+columns: one row per architecture (label, S, LR and score mean ± std per arm, the outcome per pair),
+then the key summary lines (search budgets included) and the notes (like-with-like lines included)."""
 
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ PROBE_HEADERS = {
     "predicted max LR": "predicted\nmax LR",
     "probed max LR": "probed\nmax LR",
     "probed ÷ predicted": "probed ÷\npredicted",
-    "train loss": "train\nloss",
+    "criterion": "crite-\nrion",
 }
-RIGHT = ("S", "LR", "test", "val", "paths", "depth", "predicted", "probed", "train", "runs")
+RIGHT = ("S", "LR", "test", "val", "paths", "depth", "predicted", "probed", "crite", "runs")
 
 
 def print_table(c: Comparison, console: Console | None = None) -> None:
@@ -40,7 +40,7 @@ def print_table(c: Comparison, console: Console | None = None) -> None:
             console = Console(highlight=False, width=WIDTH)
     console.print(Text(display.heading(c), style="bold"))
     narrow = console.width < NARROW
-    if len(c.per_architecture) and display.compared(c):
+    if len(c.per_architecture) and c.arms:
         console.print(_table(display.architecture_table(c, full=False, narrow=narrow)))
     probe = display.probe_table(c)
     if probe is not None:

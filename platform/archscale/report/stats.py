@@ -1,4 +1,4 @@
-"""Statistics on plain arrays: bootstrap intervals, correlations, slopes, rank agreement, cost-to-match.
+"""Statistics on plain arrays: honest intervals, correlations, slopes, rank agreement, cost-to-match.
 
 Every function is pure, takes numpy arrays (or sequences), ignores nothing silently: missing values
 (NaN) are dropped only where the docstring says so, and an estimate that cannot be computed (too
@@ -23,12 +23,35 @@ Floats = NDArray[np.float64]
 
 
 class Estimate(NamedTuple):
-    """A value with its interval (`lo`, `hi`; NaN when there is none) and the number of points used."""
+    """A value with its interval (`lo`, `hi`; NaN when there is none), the number of independent units
+    the interval rests on (or of points, for correlations and slopes) and how it was computed
+    (`method`: one of METHODS; NO_INTERVAL when n is too small)."""
 
     value: float
     lo: float
     hi: float
     n: int
+    method: str
+
+
+BOOTSTRAP = "bootstrap"
+"""Percentile bootstrap over the units (seeds), n ≥ MIN_BOOTSTRAP."""
+T = "t"
+"""Student t on the per-unit values, n − 1 degrees of freedom, centred on the estimate (2 ≤ n < MIN_BOOTSTRAP)."""
+TWO_LEVEL = "two-level bootstrap"
+"""Bootstrap of search repeats, then of seeds within each repeat (repeats and seeds ≥ MIN_BOOTSTRAP)."""
+REPEAT_BOOTSTRAP = "bootstrap over repeats"
+"""Bootstrap of search repeats, each with all its seeds (repeats ≥ MIN_BOOTSTRAP, seeds fewer)."""
+T_REPEATS = "t over repeats"
+"""Student t on the per-repeat values (each a mean over its seeds), 2 ≤ repeats < MIN_BOOTSTRAP."""
+FISHER = "fisher-z"
+REGRESSION_T = "t (regression, n − 2 dof)"
+NO_INTERVAL = "too few for an interval"
+POINT = "point estimate"
+"""A statistic reported without an interval (Kendall τ, medians, counts)."""
+METHODS = (BOOTSTRAP, T, TWO_LEVEL, REPEAT_BOOTSTRAP, T_REPEATS, FISHER, REGRESSION_T, NO_INTERVAL, POINT)
+MIN_BOOTSTRAP = 5
+"""The fewest resampled units a bootstrap interval is computed from."""
 
 
 def _finite_pairs(x: ArrayLike, y: ArrayLike) -> tuple[Floats, Floats]:
@@ -52,10 +75,10 @@ def bootstrap_ci(
 
     `statistic` is vectorised: it receives every replicate at once, shape (n_boot, *values.shape),
     and returns n_boot values. One draw of last-axis indices per replicate is shared by every row of
-    `values`, so rows measured on the same seeds (architectures, strategies) stay paired. The draws
-    are `numpy.random.default_rng(seed).integers(0, n, size=(n_boot, n))`: the same inputs and seed
-    always give the same interval. Replicates whose statistic is NaN are dropped; with none left, or
-    an empty last axis, the interval is (NaN, NaN).
+    `values`, so rows measured on the same seeds stay paired. The draws are
+    `numpy.random.default_rng(seed).integers(0, n, size=(n_boot, n))`: the same inputs and seed always
+    give the same interval. Replicates whose statistic is NaN are dropped; with none left, or an empty
+    last axis, the interval is (NaN, NaN). It applies no minimum n: `mean_estimate` does.
     """
     data = np.asarray(values, dtype=float)
     size = data.shape[-1] if data.ndim else 0
@@ -64,12 +87,16 @@ def bootstrap_ci(
     rng = np.random.default_rng(seed)
     indices = rng.integers(0, size, size=(n_boot, size))
     samples = np.moveaxis(data[..., indices], -2, 0)
-    replicates = np.asarray(statistic(samples), dtype=float).reshape(n_boot)
-    replicates = replicates[np.isfinite(replicates)]
-    if replicates.size == 0:
+    return _percentiles(statistic(samples), n_boot, level)
+
+
+def _percentiles(replicates: ArrayLike, n_boot: int, level: float) -> tuple[float, float]:
+    values = np.asarray(replicates, dtype=float).reshape(n_boot)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
         return NAN, NAN
     tail = (1 - level) / 2 * 100
-    lo, hi = np.percentile(replicates, [tail, 100 - tail])
+    lo, hi = np.percentile(values, [tail, 100 - tail])
     return float(lo), float(hi)
 
 
@@ -88,50 +115,89 @@ def nanmean(values: ArrayLike) -> float:
     return float(row_means(np.ravel(np.asarray(values, dtype=float))))
 
 
-def mean_ci(values: ArrayLike, *, n_boot: int = N_BOOT, seed: int = BOOT_SEED, level: float = LEVEL) -> Estimate:
-    """The mean of the finite values of a 1-D array with its bootstrap interval."""
-    data = np.asarray(values, dtype=float)
-    data = data[np.isfinite(data)]
-    lo, hi = bootstrap_ci(data, row_means, n_boot=n_boot, seed=seed, level=level)
-    return Estimate(nanmean(data), lo, hi, int(data.size))
-
-
 def grand_mean(values: ArrayLike) -> Floats:
-    """Mean over rows (architectures) of each row's mean over the last axis (seeds), ignoring NaN."""
-    return row_means(row_means(values))
+    """For (..., rows, repeats, seeds): the mean over rows (architectures) of each row's mean over its
+    finite (repeat, seed) values; rows without one are left out. Vectorised over leading axes."""
+    data = np.asarray(values, dtype=float)
+    flat = data.reshape(*data.shape[:-2], data.shape[-2] * data.shape[-1])
+    return row_means(row_means(flat))
 
 
-def mean_difference(a: ArrayLike, b: ArrayLike) -> Floats:
-    """Mean over rows (architectures) of the per-row difference of means over the last axis (seeds);
-    rows where either side has no finite value are left out. Works on stacks of replicates too."""
-    return row_means(row_means(a) - row_means(b))
+def as_cube(values: ArrayLike) -> Floats:
+    """1-D (seeds) → (1, 1, seeds); 2-D (rows, seeds) → (rows, 1, seeds); 3-D is kept."""
+    data = np.asarray(values, dtype=float)
+    if data.ndim == 1:
+        return data[None, None, :]
+    if data.ndim == 2:
+        return data[:, None, :]
+    if data.ndim != 3:
+        raise ValueError(f"expected 1 to 3 axes (rows, repeats, seeds), got shape {data.shape}")
+    return data
 
 
-def paired_difference(
-    a: ArrayLike, b: ArrayLike, *, n_boot: int = N_BOOT, seed: int = BOOT_SEED, level: float = LEVEL
-) -> Estimate:
-    """`mean_difference(a, b)` of two (architectures × seeds) arrays, with a bootstrap interval over
-    seeds (one draw of seeds shared by both arrays and every architecture). `n` counts the
-    architectures with a finite value on both sides."""
-    left, right = np.atleast_2d(np.asarray(a, dtype=float)), np.atleast_2d(np.asarray(b, dtype=float))
-    if left.shape != right.shape:
-        raise ValueError(f"shapes differ: {left.shape} vs {right.shape}")
-    both = np.isfinite(left).any(axis=1) & np.isfinite(right).any(axis=1)
-    value = float(mean_difference(left, right))
-    stacked = np.stack([left, right])
-    lo, hi = bootstrap_ci(stacked, lambda s: mean_difference(s[:, 0], s[:, 1]), n_boot=n_boot, seed=seed, level=level)
-    return Estimate(value, lo, hi, int(both.sum()))
+def t_interval(units: ArrayLike, center: float | None = None, level: float = LEVEL) -> tuple[float, float]:
+    """center ± t(level, n − 1) · sd(units) / √n over the finite unit values (center: their mean);
+    NaN for n < 2."""
+    from scipy import stats
+
+    data = np.asarray(units, dtype=float)
+    data = data[np.isfinite(data)]
+    n = int(data.size)
+    if n < 2:
+        return NAN, NAN
+    mid = float(data.mean()) if center is None else center
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * float(data.std(ddof=1)) / math.sqrt(n)
+    return mid - half, mid + half
 
 
-def compare_intervals(a: tuple[float, float], b: tuple[float, float], higher_is_better: bool = True) -> str:
-    """'win' when a's interval lies entirely on the better side of b's, 'loss' for the reverse, 'tie'
-    when they overlap (touching counts as overlapping), '' when either is missing."""
-    (a_lo, a_hi), (b_lo, b_hi) = a, b
-    if not all(math.isfinite(v) for v in (a_lo, a_hi, b_lo, b_hi)):
+def mean_estimate(values: ArrayLike, *, n_boot: int = N_BOOT, seed: int = BOOT_SEED, level: float = LEVEL) -> Estimate:
+    """`grand_mean` of a (rows, repeats, seeds) array (1-D: seeds; 2-D: rows × seeds) with its interval.
+
+    For a paired difference pass a − b: the pairing on (row, repeat, seed) is then exact. The units are
+    the seeds with one repeat, else the repeats (each keeping its seeds); a unit counts when it has a
+    finite value. With n units: n ≥ MIN_BOOTSTRAP → a percentile bootstrap (one repeat: over seeds,
+    shared by every row; several: TWO_LEVEL, or REPEAT_BOOTSTRAP with fewer seeds than MIN_BOOTSTRAP);
+    2 ≤ n < MIN_BOOTSTRAP → a Student t interval on the per-unit grand means (T or T_REPEATS), centred
+    on the estimate; n < 2 → NO_INTERVAL (lo = hi = NaN). Deterministic for a given `seed`.
+    """
+    data = as_cube(values)
+    value = float(grand_mean(data))
+    repeats, seeds = data.shape[1], data.shape[2]
+    axis = 2 if repeats == 1 else 1
+    units = np.asarray([grand_mean(np.take(data, [i], axis=axis)) for i in range(data.shape[axis])], dtype=float)
+    keep = np.isfinite(units)
+    n = int(keep.sum())
+    if n < 2:
+        return Estimate(value, NAN, NAN, n, NO_INTERVAL)
+    if n < MIN_BOOTSTRAP:
+        lo, hi = t_interval(units, value, level)
+        return Estimate(value, lo, hi, n, T if axis == 2 else T_REPEATS)
+    data = np.compress(keep, data, axis=axis)
+    rng = np.random.default_rng(seed)
+    if axis == 2:
+        lo, hi = bootstrap_ci(data, grand_mean, n_boot=n_boot, seed=seed, level=level)
+        return Estimate(value, lo, hi, n, BOOTSTRAP)
+    pick_repeats = rng.integers(0, n, size=(n_boot, n))
+    if seeds >= MIN_BOOTSTRAP:
+        pick_seeds = rng.integers(0, seeds, size=(n_boot, n, seeds))
+        samples = data[:, pick_repeats[..., None], pick_seeds]  # (rows, n_boot, n, seeds)
+        method = TWO_LEVEL
+    else:
+        samples = data[:, pick_repeats, :]
+        method = REPEAT_BOOTSTRAP
+    lo, hi = _percentiles(grand_mean(np.moveaxis(samples, 1, 0)), n_boot, level)
+    return Estimate(value, lo, hi, n, method)
+
+
+def outcome(e: Estimate, higher_is_better: bool = True) -> str:
+    """The outcome for a of a paired difference a − b: 'win' when its interval lies entirely on the
+    better side of 0, 'loss' on the worse side, 'tie' when it contains 0 (an end at 0 counts), '' when
+    there is no interval (too few units)."""
+    if not (math.isfinite(e.lo) and math.isfinite(e.hi)):
         return ""
-    if a_lo > b_hi:
+    if e.lo > 0:
         return "win" if higher_is_better else "loss"
-    if a_hi < b_lo:
+    if e.hi < 0:
         return "loss" if higher_is_better else "win"
     return "tie"
 
@@ -148,6 +214,11 @@ def _fisher_interval(r: float, n: int, variance_factor: float, level: float) -> 
     return math.tanh(z - half), math.tanh(z + half)
 
 
+def _correlation(r: float, n: int, variance_factor: float, level: float) -> Estimate:
+    lo, hi = _fisher_interval(r, n, variance_factor, level)
+    return Estimate(r, lo, hi, n, FISHER if math.isfinite(lo) else NO_INTERVAL)
+
+
 def pearson(x: ArrayLike, y: ArrayLike, level: float = LEVEL) -> Estimate:
     """Pearson r over the finite pairs, with the Fisher-z interval (n ≥ 4); NaN for n < 3 or a constant side."""
     from scipy import stats
@@ -155,9 +226,9 @@ def pearson(x: ArrayLike, y: ArrayLike, level: float = LEVEL) -> Estimate:
     xs, ys = _finite_pairs(x, y)
     n = int(xs.size)
     if n < 3 or np.ptp(xs) == 0 or np.ptp(ys) == 0:
-        return Estimate(NAN, NAN, NAN, n)
+        return Estimate(NAN, NAN, NAN, n, NO_INTERVAL)
     r = float(stats.pearsonr(xs, ys).statistic)
-    return Estimate(r, *_fisher_interval(r, n, 1.0, level), n)
+    return _correlation(r, n, 1.0, level)
 
 
 def spearman(x: ArrayLike, y: ArrayLike, level: float = LEVEL) -> Estimate:
@@ -167,9 +238,9 @@ def spearman(x: ArrayLike, y: ArrayLike, level: float = LEVEL) -> Estimate:
     xs, ys = _finite_pairs(x, y)
     n = int(xs.size)
     if n < 3 or np.ptp(xs) == 0 or np.ptp(ys) == 0:
-        return Estimate(NAN, NAN, NAN, n)
+        return Estimate(NAN, NAN, NAN, n, NO_INTERVAL)
     rho = float(stats.spearmanr(xs, ys).statistic)
-    return Estimate(rho, *_fisher_interval(rho, n, 1.06, level), n)
+    return _correlation(rho, n, 1.06, level)
 
 
 def kendall(x: ArrayLike, y: ArrayLike) -> Estimate:
@@ -179,8 +250,8 @@ def kendall(x: ArrayLike, y: ArrayLike) -> Estimate:
     xs, ys = _finite_pairs(x, y)
     n = int(xs.size)
     if n < 2 or np.ptp(xs) == 0 or np.ptp(ys) == 0:
-        return Estimate(NAN, NAN, NAN, n)
-    return Estimate(float(stats.kendalltau(xs, ys).statistic), NAN, NAN, n)
+        return Estimate(NAN, NAN, NAN, n, NO_INTERVAL)
+    return Estimate(float(stats.kendalltau(xs, ys).statistic), NAN, NAN, n, POINT)
 
 
 class Slope(NamedTuple):
@@ -194,7 +265,8 @@ class Slope(NamedTuple):
 
     @property
     def estimate(self) -> Estimate:
-        return Estimate(self.slope, self.lo, self.hi, self.n)
+        method = REGRESSION_T if math.isfinite(self.lo) else NO_INTERVAL
+        return Estimate(self.slope, self.lo, self.hi, self.n, method)
 
 
 def slope(x: ArrayLike, y: ArrayLike, level: float = LEVEL) -> Slope:
@@ -230,8 +302,8 @@ def median_abs_log2_ratio(a: ArrayLike, b: ArrayLike) -> Estimate:
     """The median of |log2(a/b)| over positive finite pairs (1.0 = a factor of two apart)."""
     xs, ys = _positive_logs(a, b)
     if xs.size == 0:
-        return Estimate(NAN, NAN, NAN, 0)
-    return Estimate(float(np.median(np.abs(xs - ys) / math.log(2))), NAN, NAN, int(xs.size))
+        return Estimate(NAN, NAN, NAN, 0, NO_INTERVAL)
+    return Estimate(float(np.median(np.abs(xs - ys) / math.log(2))), NAN, NAN, int(xs.size), POINT)
 
 
 # --- rankings -----------------------------------------------------------------------------------
@@ -304,21 +376,31 @@ def best_so_far(scores: ArrayLike, higher_is_better: bool = True) -> Floats:
     return out
 
 
-def cost_to_match(costs: ArrayLike, scores: ArrayLike, target: float, higher_is_better: bool = True) -> float:
-    """The cumulative cost when the running best of `scores` first reaches `target` (≥ for
-    higher-is-better), counting every trial up to and including that one; NaN if it never does.
+def picked_so_far(selection: ArrayLike, reported: ArrayLike, lrs: ArrayLike) -> Floats:
+    """After each of a search's trials (in order): the `reported` value of the trial a search stopped
+    there would pick: the highest finite `selection` so far, ties to the smaller LR. NaN until a trial
+    has a finite selection score (pruned, diverged and failed trials have none)."""
+    select, report, lr = (np.asarray(v, dtype=float) for v in (selection, reported, lrs))
+    out = np.full(select.shape, NAN)
+    best: tuple[float, float] | None = None
+    picked = NAN
+    for i, (value, shown, rate) in enumerate(zip(select, report, lr, strict=True)):
+        if math.isfinite(value) and (best is None or value > best[0] or (value == best[0] and rate < best[1])):
+            best, picked = (value, rate), shown
+        out[i] = picked
+    return out
 
-    `costs` and `scores` are in the order the trials finished; a trial without a usable score (pruned,
-    diverged, failed: NaN) still adds its cost.
-    """
+
+def first_reaching(curve: ArrayLike, target: float, higher_is_better: bool = True) -> float:
+    """The 1-based position where `curve` first reaches `target` (≥, or ≤ for lower-is-better); NaN if
+    it never does or the target is NaN."""
+    data = np.asarray(curve, dtype=float)
     if not math.isfinite(target):
         return NAN
-    spent = np.cumsum(np.nan_to_num(np.asarray(costs, dtype=float), nan=0.0))
-    running = best_so_far(scores, higher_is_better)
     with np.errstate(invalid="ignore"):
-        reached = running >= target if higher_is_better else running <= target
-    hits = np.flatnonzero(reached)
-    return float(spent[hits[0]]) if hits.size else NAN
+        reached = data >= target if higher_is_better else data <= target
+    hits = np.flatnonzero(reached & np.isfinite(data))
+    return float(hits[0] + 1) if hits.size else NAN
 
 
 def argbest_lr(lrs: Sequence[float], scores: ArrayLike) -> float:

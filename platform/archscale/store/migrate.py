@@ -8,6 +8,8 @@ same new database create the schema once.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from importlib.resources import files
 
@@ -55,13 +57,32 @@ def current_revision(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine) -> tuple[str | None, str]:
     """Upgrade the schema to head; return (revision before, revision after)."""
-    with engine.begin() as connection:
+    with engine.connect() as connection, _sqlite_foreign_keys_off(connection), connection.begin():
         _lock(connection)
         before = _revision(connection)
         _check_known(before, engine)
         if before != head_revision():
             command.upgrade(_config(connection), "head")
     return before, head_revision()
+
+
+@contextmanager
+def _sqlite_foreign_keys_off(connection: Connection) -> Iterator[None]:
+    """SQLite migrations recreate tables (batch mode); with foreign keys on, dropping the old table would
+    cascade-delete the rows that reference it. Switch them off for the migration (outside its transaction,
+    where SQLite honours the pragma), check the result, and switch them on again."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    raw = connection.connection.driver_connection
+    raw.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise RuntimeError(f"the migration left {len(broken)} rows whose foreign keys point nowhere: {broken[:3]}")
+    finally:
+        raw.execute("PRAGMA foreign_keys = ON")
 
 
 def ensure_schema(engine: Engine, *, upgrade: bool = False) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Double, Engine, Integer, Select, String, func, select
@@ -16,17 +17,17 @@ from sqlalchemy.orm import Session
 
 from archscale.errors import UserError
 from archscale.store.engine import make_engine
-from archscale.store.enums import TrialStatus
 from archscale.store.migrate import require_schema
-from archscale.store.models import Architecture, Epoch, Study, Trial
+from archscale.store.models import Architecture, Choice, Epoch, Study, StudyArchitecture, StudyArm, StudySearch, Trial
 from archscale.store.models.base import UTCDateTime
 from archscale.store.url import shown
+from archscale.vocabulary import TrialStatus
 
 if TYPE_CHECKING:
     import pandas as pd
 
 HP_PREFIX = "hp_"
-_TRIAL_KEY = (Trial.strategy, Trial.phase, Trial.seed, Trial.trial_number)
+_TRIAL_KEY = (Trial.arm, Trial.kind, Trial.phase, Trial.seed, Trial.trial_number, Trial.repeat)
 
 
 def read_studies(db: str | Engine) -> pd.DataFrame:
@@ -42,9 +43,18 @@ def read_studies(db: str | Engine) -> pd.DataFrame:
     )
     query = (
         select(
-            Study.name, Study.status, func.coalesce(counts.c.trials, 0).label("trials"),
-            func.coalesce(counts.c.completed, 0).label("completed"), Study.created_at, Study.finished_at,
-            Study.package_version, Study.git_revision, Study.host, Study.devices, Study.yaml_sha256, Study.yaml_text,
+            Study.name,
+            Study.status,
+            func.coalesce(counts.c.trials, 0).label("trials"),
+            func.coalesce(counts.c.completed, 0).label("completed"),
+            Study.created_at,
+            Study.finished_at,
+            Study.package_version,
+            Study.git_revision,
+            Study.host,
+            Study.devices,
+            Study.yaml_sha256,
+            Study.yaml_text,
             Study.id,
         )
         .outerjoin(counts, counts.c.study_id == Study.id)
@@ -55,13 +65,111 @@ def read_studies(db: str | Engine) -> pd.DataFrame:
 
 
 def read_architectures(db: str | Engine, study: str | None = None) -> pd.DataFrame:
-    """One row per architecture (of `study`'s trials, or all), in id order."""
+    """One row per architecture graph (of `study`'s plan and trials, or all), in id order: what the graph
+    determines. A study's own facts about them (S, scale, parameters, ...) are in `read_plan`."""
     query = select(*Architecture.__table__.columns).order_by(Architecture.id)
     with _session(db) as session:
         if study is not None:
-            used = select(Trial.architecture_id).where(Trial.study_id == _study_id(session, study))
+            study_id = _study_id(session, study)
+            used = (
+                select(Trial.architecture_id)
+                .where(Trial.study_id == study_id)
+                .union(select(StudyArchitecture.architecture_id).where(StudyArchitecture.study_id == study_id))
+            )
             query = query.where(Architecture.id.in_(used))
         return _frame(session, query)
+
+
+@dataclass(frozen=True)
+class StudyPlan:
+    """What a study planned, as stored by its driver (see `archscale.store.models.plan`).
+
+    - `seeds` (final runs), `search_seeds` (one per search repeat), `search_repeats`, `pairs` (arms
+      compared as a − b), `chance` (1/classes: the score of a diverged final run; None if unknown);
+    - `architectures`: graph_hash, notation, family, kernel_size, width, position, listed, is_base,
+      convention, paths, S, principled_scale, parameters;
+    - `arms`: arm, kind, position, label, final, settings (dict), recipe (dict);
+    - `searches`: name, phase, graph_hash, repeat, seed, arms (tuple), scope, budget (dict);
+    - `choices`: arm, graph_hash, repeat, lr, search, source.
+    """
+
+    seeds: tuple[int, ...]
+    search_seeds: tuple[int, ...]
+    search_repeats: int
+    pairs: tuple[tuple[str, str], ...]
+    chance: float | None
+    architectures: pd.DataFrame
+    arms: pd.DataFrame
+    searches: pd.DataFrame
+    choices: pd.DataFrame
+
+
+def read_plan(db: str | Engine, study: str) -> StudyPlan:
+    """The stored plan of `study` (UserError naming the known studies if there is none of that name)."""
+    a, sa_ = Architecture, StudyArchitecture
+    with _session(db) as session:
+        study_id = _study_id(session, study)
+        plan = session.get(Study, study_id).plan or {}  # type: ignore[union-attr]
+        architectures = _frame(
+            session,
+            select(
+                a.graph_hash,
+                a.notation,
+                a.family,
+                sa_.kernel_size,
+                sa_.width,
+                sa_.position,
+                sa_.listed,
+                sa_.is_base,
+                sa_.convention,
+                sa_.paths,
+                sa_.depth_cubed_sum.label("S"),
+                sa_.principled_scale,
+                sa_.n_params.label("parameters"),
+            )
+            .join(a, a.id == sa_.architecture_id)
+            .where(sa_.study_id == study_id)
+            .order_by(sa_.listed.desc(), sa_.position, a.id),
+        )
+        arms = _frame(
+            session,
+            select(*StudyArm.__table__.columns).where(StudyArm.study_id == study_id).order_by(StudyArm.position),
+        )
+        searches = _frame(
+            session,
+            select(
+                StudySearch.name,
+                StudySearch.phase,
+                a.graph_hash,
+                StudySearch.repeat,
+                StudySearch.seed,
+                StudySearch.arms,
+                StudySearch.scope,
+                StudySearch.budget,
+            )
+            .join(a, a.id == StudySearch.architecture_id)
+            .where(StudySearch.study_id == study_id)
+            .order_by(StudySearch.repeat, StudySearch.name),
+        )
+        choices = _frame(
+            session,
+            select(Choice.arm, a.graph_hash, Choice.repeat, Choice.lr, Choice.search, Choice.source)
+            .join(a, a.id == Choice.architecture_id)
+            .where(Choice.study_id == study_id)
+            .order_by(Choice.repeat, Choice.arm, a.id),
+        )
+    searches["arms"] = [tuple(x) for x in searches["arms"]]
+    return StudyPlan(
+        seeds=tuple(plan.get("seeds", ())),
+        search_seeds=tuple(plan.get("search_seeds", ())),
+        search_repeats=int(plan.get("search_repeats", 1)),
+        pairs=tuple((str(x), str(y)) for x, y in plan.get("pairs", ())),
+        chance=plan.get("chance"),
+        architectures=architectures.astype({"listed": bool, "is_base": bool}),
+        arms=arms.drop(columns=["study_id"]).astype({"final": bool}),
+        searches=searches,
+        choices=choices,
+    )
 
 
 def read_trials(db: str | Engine, study: str | None = None) -> pd.DataFrame:
@@ -70,8 +178,12 @@ def read_trials(db: str | Engine, study: str | None = None) -> pd.DataFrame:
     columns = [c for c in Trial.__table__.columns if c.name != "hyperparameters"]
     query = (
         select(
-            Study.name.label("study"), Architecture.notation.label("architecture"), Architecture.family,
-            Architecture.graph_hash, *columns, Trial.hyperparameters,
+            Study.name.label("study"),
+            Architecture.notation.label("architecture"),
+            Architecture.family,
+            Architecture.graph_hash,
+            *columns,
+            Trial.hyperparameters,
         )
         .join(Study, Study.id == Trial.study_id)
         .join(Architecture, Architecture.id == Trial.architecture_id)
@@ -89,11 +201,13 @@ def read_trials(db: str | Engine, study: str | None = None) -> pd.DataFrame:
 
 
 def read_epochs(db: str | Engine, study: str | None = None) -> pd.DataFrame:
-    """Long: one row per (trial, epoch), with the trial's study, architecture, strategy, phase, seed and
-    trial number, ordered by trial id and epoch."""
+    """Long: one row per (trial, epoch), with the trial's study, architecture, arm, kind, phase, seed,
+    trial number and search repeat, ordered by trial id and epoch."""
     query = (
         select(
-            Study.name.label("study"), Architecture.notation.label("architecture"), *_TRIAL_KEY,
+            Study.name.label("study"),
+            Architecture.notation.label("architecture"),
+            *_TRIAL_KEY,
             *Epoch.__table__.columns,
         )
         .join(Trial, Trial.id == Epoch.trial_id)

@@ -6,9 +6,10 @@ Contract:
   `__init__`; pickling drops the engine. A Writer can therefore be handed to `tune.Tuner`, which
   pickles its callbacks when built.
 - Idempotent: rows are upserted on natural keys: a study on its name, an architecture on its graph
-  hash, a trial on (study, architecture, strategy, phase, seed, trial_number), an epoch on (trial,
-  epoch). Writing a key again leaves one row holding the latest values: for a trial, the fields
-  given in the latest call; for an architecture, the statistics not passed as None.
+  hash, a trial on (study, architecture, arm, phase, seed, trial_number, repeat), an epoch on (trial,
+  epoch), a plan row on (study, architecture | arm | search name), a choice on (study, arm,
+  architecture, repeat). Writing a key again leaves one row holding the latest values: for a trial,
+  the fields given in the latest call.
 - Transactions: every call is one transaction. Epochs are buffered and written in batches: when
   `batch_size` rows are waiting, when the oldest has waited `max_delay_s`, on `flush()` and
   `close()`, and at the start of every other write's transaction, so a trial stored as finished
@@ -37,14 +38,25 @@ from sqlalchemy.orm import Session
 import archscale
 from archscale.errors import UserError
 from archscale.store.engine import make_engine
-from archscale.store.enums import Phase, Strategy, StudyStatus, TrialStatus
 from archscale.store.migrate import ensure_schema
-from archscale.store.models import NATURAL_KEY, Architecture, Epoch, Study, Trial
+from archscale.store.models import (
+    NATURAL_KEY,
+    Architecture,
+    Choice,
+    Epoch,
+    Study,
+    StudyArchitecture,
+    StudyArm,
+    StudySearch,
+    Trial,
+)
 from archscale.store.models.base import utcnow
 from archscale.store.url import mask_url
+from archscale.vocabulary import Phase, StudyStatus, TrialStatus
 
 EPOCH_METRICS = (
     "train_loss",
+    "train_loss_tail",
     "train_accuracy",
     "val_loss",
     "val_accuracy",
@@ -181,60 +193,94 @@ class Writer:
             return study.id
 
     def upsert_architecture(
-        self,
-        graph_hash: str,
-        notation: str,
-        family: str,
-        *,
-        kernel_size: int | None = None,
-        n_params: int | None = None,
-        paths: float | None = None,
-        depth_cubed_sum: float | None = None,
-        principled_scale: float | None = None,
+        self, graph_hash: str, notation: str, family: str, *, kernel_size: int | None = None
     ) -> int:
-        """Store an architecture keyed by its graph hash and return its id; statistics passed as None
-        keep their stored values (`paths` and `depth_cubed_sum` may be huge ints: stored as doubles)."""
-        stats = {
-            "kernel_size": _int(kernel_size),
-            "n_params": _int(n_params),
-            "paths": _float(paths),
-            "depth_cubed_sum": _float(depth_cubed_sum),
-            "principled_scale": _float(principled_scale),
-        }
+        """Store an architecture graph keyed by its hash (shared by every study) and return its id."""
         table = Architecture.__table__
-        insert = self._insert(table).values(graph_hash=graph_hash, notation=notation, family=str(family), **stats)
-        changes = {"notation": insert.excluded.notation, "family": insert.excluded.family} | {
-            key: func.coalesce(insert.excluded[key], table.c[key]) for key in stats
-        }
+        insert = self._insert(table).values(
+            graph_hash=graph_hash, notation=notation, family=str(family), kernel_size=_int(kernel_size)
+        )
+        changes = {"notation": insert.excluded.notation, "family": insert.excluded.family}
         insert = insert.on_conflict_do_update(index_elements=["graph_hash"], set_=changes).returning(table.c.id)
         with self._transaction() as session:
             return session.execute(insert).scalar_one()
+
+    def write_plan(
+        self,
+        study_id: int,
+        plan: dict[str, Any],
+        architectures: list[dict[str, Any]],
+        arms: list[dict[str, Any]],
+        searches: list[dict[str, Any]],
+    ) -> None:
+        """Store the study's plan in one transaction: the study-level `plan` (JSON), its architectures
+        (rows of `archscale_study_architecture` without `study_id`; a stored parameter count is kept
+        when the new row has none), its arms and its searches (rows of their tables without `study_id`)."""
+        json.dumps(plan, allow_nan=False)
+        with self._transaction() as session:
+            session.execute(update(Study.__table__).where(Study.__table__.c.id == study_id).values(plan=plan))
+            for model, rows, keys in (
+                (StudyArchitecture, architectures, ["study_id", "architecture_id"]),
+                (StudyArm, arms, ["study_id", "arm"]),
+                (StudySearch, searches, ["study_id", "name"]),
+            ):
+                table = model.__table__
+                for row in rows:
+                    insert = self._insert(table).values(study_id=study_id, **row)
+                    changes = {
+                        name: func.coalesce(insert.excluded[name], table.c[name])
+                        if name == "n_params"
+                        else insert.excluded[name]
+                        for name in row
+                        if name not in keys
+                    }
+                    session.execute(insert.on_conflict_do_update(index_elements=keys, set_=changes))
+
+    def record_choice(
+        self, study_id: int, arm: str, architecture_id: int, repeat: int, lr: float, search: str | None, source: str
+    ) -> None:
+        """Store the LR an arm's final runs use on an architecture in a search repeat, and its origin."""
+        if not 0 < float(lr) < math.inf:
+            raise ValueError(f"a chosen LR must be a positive finite number, got {lr!r}")
+        table = Choice.__table__
+        values = {"lr": float(lr), "search": search, "source": source, "chosen_at": utcnow()}
+        insert = self._insert(table).values(
+            study_id=study_id, arm=arm, architecture_id=architecture_id, repeat=int(repeat), **values
+        )
+        insert = insert.on_conflict_do_update(
+            index_elements=["study_id", "arm", "architecture_id", "repeat"],
+            set_={k: insert.excluded[k] for k in values},
+        )
+        with self._transaction() as session:
+            session.execute(insert)
 
     def upsert_trial(
         self,
         study_id: int,
         architecture_id: int,
-        strategy: Strategy | str,
+        arm: str,
+        kind: str,
         phase: Phase | str,
         seed: int,
         trial_number: int,
+        repeat: int = 0,
         **fields: Unpack[TrialFields],
     ) -> int:
-        """Create or update the trial with this natural key and return its id.
-
-        Only the fields given are written; a new trial starts `pending` with empty hyperparameters.
-        """
+        """Create or update the trial with this natural key (`kind` is the arm's strategy kind) and
+        return its id. Only the fields given are written; a new trial starts `pending` with empty
+        hyperparameters."""
         key = {
             "study_id": int(study_id),
             "architecture_id": int(architecture_id),
-            "strategy": Strategy(strategy).value,
+            "arm": str(arm),
             "phase": Phase(phase).value,
             "seed": int(seed),
             "trial_number": int(trial_number),
+            "repeat": int(repeat),
         }
         values = _trial_values(dict(fields))
         table = Trial.__table__
-        insert = self._insert(table).values(**key, **values)
+        insert = self._insert(table).values(**key, kind=str(kind), **values)
         changes = {name: insert.excluded[name] for name in values} or {"status": table.c.status}
         insert = insert.on_conflict_do_update(index_elements=list(NATURAL_KEY), set_=changes)
         with self._transaction() as session:
@@ -248,6 +294,7 @@ class Writer:
         epoch: int,
         *,
         train_loss: float | None = None,
+        train_loss_tail: float | None = None,
         train_accuracy: float | None = None,
         val_loss: float | None = None,
         val_accuracy: float | None = None,
@@ -261,7 +308,17 @@ class Writer:
             raise ValueError(f"trial id {trial_id} was not upserted by this writer")
         if not self._epochs:
             self._oldest = time.monotonic()
-        metrics = (train_loss, train_accuracy, val_loss, val_accuracy, test_loss, test_accuracy, lr, seconds)
+        metrics = (
+            train_loss,
+            train_loss_tail,
+            train_accuracy,
+            val_loss,
+            val_accuracy,
+            test_loss,
+            test_accuracy,
+            lr,
+            seconds,
+        )
         row = dict(zip(EPOCH_METRICS, map(_float, metrics), strict=True))
         self._epochs[(trial_id, int(epoch))] = {"trial_id": trial_id, "epoch": int(epoch), **row}
         if len(self._epochs) >= self.batch_size or time.monotonic() - self._oldest >= self.max_delay_s:
@@ -273,11 +330,12 @@ class Writer:
             with self._transaction():
                 pass
 
-    def set_parameter_count(self, architecture_id: int, n_params: int) -> None:
-        """Record an architecture's parameter count (counted where its model is built: on a worker)."""
-        table = Architecture.__table__
+    def set_parameter_count(self, study_id: int, architecture_id: int, n_params: int) -> None:
+        """Record an architecture's parameter count in a study (counted where its model is built: on a worker)."""
+        table = StudyArchitecture.__table__
+        where = (table.c.study_id == study_id) & (table.c.architecture_id == architecture_id)
         with self._transaction() as session:
-            session.execute(update(table).where(table.c.id == architecture_id).values(n_params=int(n_params)))
+            session.execute(update(table).where(where).values(n_params=int(n_params)))
 
     def finish_study(self, study_id: int, status: StudyStatus | str) -> None:
         """Write the buffered epochs and record the study's final status and finishing time."""

@@ -1,39 +1,27 @@
-"""Plans of trials: the search phase (base-LR search, per-architecture tuning, LR probes) and the
-final phase (every strategy's chosen LR, every seed, the full budget).
+"""The study's plan, pure and serialisable: the search phase (every arm's searches, deduplicated, per
+search repeat; trials with a known LR such as probe grids) and the final phase (every arm's chosen LR,
+per listed architecture, search repeat and final seed, with the full budget).
 
 A `Unit` is one trial with its LR fixed; a `Search` is an Optuna study whose trials get their LR from
 the sampler. Both carry the natural key of their database rows, so a resumed study re-plans only what
-is missing.
+is missing. Seeds: search trials of repeat r train with `spec.repeat_seeds()[r]`, never a final seed.
 """
 
 from __future__ import annotations
 
-import math
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from archscale.graph import Architecture, Family, parse_architecture
-from archscale.principles import Convention, Scale, default_base, lr_scale
-from archscale.store.enums import Phase, Strategy
-from archscale.strategies.choose import ChosenLrs
-from archscale.study.spec import EarlyStopping, SearchSpec, StudySpec
+from archscale.strategies.context import ArchInfo, StudyContext
+from archscale.strategies.needs import Choice, Found, Scope, SearchNeed
+from archscale.strategies.registry import get_strategy
+from archscale.study.spec import SearchSpec
+from archscale.vocabulary import Phase
 
-Key = tuple[str, str, str, int, int]
-"""(architecture digest, strategy, phase, seed, trial number): a trial's natural key."""
-
-
-@dataclass(frozen=True)
-class ArchInfo:
-    """An architecture of the study with its principled scale (under the principled convention).
-
-    `listed`: the user asked for it (final runs and tuning); `is_base`: it is the base network that
-    the base LR is searched (and probed) on.
-    """
-
-    key: str
-    arch: Architecture
-    scale: Scale
-    listed: bool = True
-    is_base: bool = False
+Key = tuple[str, str, str, int, int, int]
+"""(architecture digest, arm, phase, seed, trial number, repeat): a trial's natural key."""
 
 
 @dataclass(frozen=True)
@@ -41,30 +29,49 @@ class Unit:
     """One trial whose LR is known before it starts."""
 
     arch_key: str
-    strategy: Strategy
+    arm: str
+    kind: str
     phase: Phase
     seed: int
     trial_number: int
+    repeat: int
     lr: float
-    init: dict[str, str]
+    init: Mapping[str, str]
+    recipe: Mapping[str, Any]
 
     @property
     def key(self) -> Key:
-        return (self.arch_key, self.strategy.value, self.phase.value, self.seed, self.trial_number)
+        return (self.arch_key, self.arm, self.phase.value, self.seed, self.trial_number, self.repeat)
 
 
 @dataclass(frozen=True)
 class Search:
-    """An Optuna search of the LR of one architecture; its trials use `seed` and the study recipe."""
+    """One Optuna search (one repeat of a `SearchNeed`): its trials train with `seed`; its trial rows
+    are filed under `arms[0]`, and its cost is charged to every arm of `arms` (by `scope`)."""
 
     name: str
-    arch_key: str
-    strategy: Strategy
-    phase: Phase
-    spec: SearchSpec
+    need: SearchNeed
+    arms: tuple[str, ...]
+    kind: str
+    repeat: int
     seed: int
-    init: dict[str, str]
-    early_stopping: EarlyStopping | None = None
+    notation: str
+
+    @property
+    def spec(self) -> SearchSpec:
+        return self.need.search
+
+    @property
+    def arch_key(self) -> str:
+        return self.need.arch_key
+
+    @property
+    def phase(self) -> Phase:
+        return self.need.phase
+
+    @property
+    def scope(self) -> Scope:
+        return self.need.scope
 
 
 @dataclass
@@ -75,127 +82,114 @@ class PhasePlan:
 
 
 @dataclass(frozen=True)
-class StudyContext:
-    """The study's validated spec and its architectures, the base network included when needed."""
+class ArmChoice:
+    """The LR an arm's final runs use on one architecture in one search repeat."""
 
-    name: str
-    spec: StudySpec
-    archs: dict[str, ArchInfo]
-    base_key: str | None
-
-    @classmethod
-    def build(cls, name: str, spec: StudySpec, archs: list[Architecture]) -> StudyContext:
-        convention = principled_convention(spec)
-        base = base_architecture(spec)
-        infos = {a.digest(): ArchInfo(a.digest(), a, lr_scale(a, convention, base)) for a in archs}
-        if not (base_search_spec(spec) or spec.strategies.probe):
-            return cls(name, spec, infos, None)
-        key = base.digest()
-        listed = key in infos
-        infos[key] = ArchInfo(key, base, lr_scale(base, convention, base), listed=listed, is_base=True)
-        return cls(name, spec, infos, key)
-
-    def study_archs(self) -> list[ArchInfo]:
-        """The architectures the user listed, in their order."""
-        return [info for info in self.archs.values() if info.listed]
-
-
-def principled_convention(spec: StudySpec) -> Convention:
-    principled, probe = spec.strategies.principled, spec.strategies.probe
-    if principled is not None:
-        return Convention(principled.convention)
-    return Convention(probe.convention) if probe is not None else Convention.OFFICIAL
-
-
-def base_architecture(spec: StudySpec) -> Architecture:
-    """`principled.base`, else the family's shallowest network (kernel 3 for CNNs, as in the paper)."""
-    family = Family(spec.model.family)
-    principled = spec.strategies.principled
-    if principled is not None and principled.base is not None:
-        return parse_architecture(principled.base, family, spec.model.kernel_size)
-    return default_base(principled_convention(spec), family)
-
-
-def base_search_spec(spec: StudySpec) -> tuple[Strategy, SearchSpec] | None:
-    """Who owns the base-LR search and how it runs, or None when no strategy needs one."""
-    principled, fixed = spec.strategies.principled, spec.strategies.fixed
-    if principled is not None and not isinstance(principled.base_lr, float | int):
-        return Strategy.PRINCIPLED, principled.base_lr.search
-    if fixed is not None and fixed.lr == "base":
-        return Strategy.FIXED, SearchSpec()
-    return None
-
-
-def init_settings(spec: StudySpec, strategy: Strategy) -> dict[str, str]:
-    s = spec.strategies
-    if strategy is Strategy.PRINCIPLED and s.principled is not None:
-        return {"init": s.principled.init, "degree_rule": s.principled.degree_rule, "readout": s.principled.readout}
-    chosen = {Strategy.FIXED: s.fixed, Strategy.TUNED: s.tuned, Strategy.PROBE: s.probe}.get(strategy)
-    return {"init": chosen.init if chosen is not None else "kaiming"}
+    arm: str
+    arch_key: str
+    repeat: int
+    choice: Choice
 
 
 def search_plan(ctx: StudyContext) -> PhasePlan:
-    """The base-LR search, the per-architecture searches of `tuned`, and the probe grid."""
+    """Every arm's searches (identical needs merged, one per search repeat) and its known-LR trials."""
     spec, plan = ctx.spec, PhasePlan("search")
-    search_seed = spec.seeds[0]
-    owner = base_search_spec(spec)
-    if owner is not None and ctx.base_key is not None:
-        strategy, search = owner
-        init = init_settings(spec, Strategy.PRINCIPLED if spec.strategies.principled else strategy)
-        plan.searches.append(
-            Search(f"{ctx.name}/base-search", ctx.base_key, strategy, Phase.BASE_SEARCH, search, search_seed, init)
+    merged: dict[str, tuple[SearchNeed, list[str], str]] = {}
+    for name, arm in spec.strategies.items():
+        strategy = get_strategy(arm.kind)
+        for need in strategy.searches(name, arm, ctx):
+            entry = merged.setdefault(need.identity, (need, [], arm.kind))
+            if name not in entry[1]:
+                entry[1].append(name)
+        plan.units.extend(
+            Unit(u.arch_key, name, arm.kind, u.phase, u.seed, u.trial_number, 0, u.lr, u.init, u.recipe)
+            for u in strategy.units(name, arm, ctx)
         )
-    tuned = spec.strategies.tuned
-    if tuned is not None:
+    names = search_names(ctx, [need for need, _, _ in merged.values()])
+    for repeat, seed in enumerate(spec.repeat_seeds()):
+        for need, arms, kind in merged.values():
+            name = names[need.identity] + (f"/r{repeat}" if spec.search_repeats > 1 else "")
+            notation = str(ctx.archs[need.arch_key].arch.notation)
+            plan.searches.append(Search(name, need, tuple(arms), kind, repeat, seed, notation))
+    return plan
+
+
+def search_names(ctx: StudyContext, needs: list[SearchNeed]) -> dict[str, str]:
+    """Readable, unique Optuna study names: `{study}/{label}/{architecture's short label}`, plus a
+    short hash of the search's identity only where two searches would otherwise share a name."""
+    base = {n.identity: f"{ctx.name}/{n.label}/{short_label(ctx.archs[n.arch_key])}" for n in needs}
+    counts: dict[str, int] = {}
+    for name in base.values():
+        counts[name] = counts.get(name, 0) + 1
+    return {
+        identity: name if counts[name] == 1 else f"{name}#{hashlib.sha256(identity.encode()).hexdigest()[:6]}"
+        for identity, name in base.items()
+    }
+
+
+def short_label(info: ArchInfo, width: int = 40) -> str:
+    """The architecture's label (its notation, or NAS-Bench-201 code), cut in the middle when long."""
+    text = info.arch.label
+    if len(text) <= width:
+        return text
+    return f"{text[: width // 2]}…{text[-(width // 2 - 1) :]}"
+
+
+def final_plan(ctx: StudyContext, found: list[Found]) -> tuple[PhasePlan, list[ArmChoice]]:
+    """Every arm with final runs: its LR per listed architecture for each search repeat (`found[r]`),
+    trained with every final seed. Arms whose searches have no result yet are left out."""
+    spec, plan, choices = ctx.spec, PhasePlan("final"), []
+    for name, arm in spec.strategies.items():
+        strategy = get_strategy(arm.kind)
+        if not strategy.has_finals:
+            continue
+        init, recipe = ctx.arm_init(arm), strategy.recipe(name, arm, ctx)
         for info in ctx.study_archs():
-            plan.searches.append(
-                Search(
-                    f"{ctx.name}/tuned/{info.key[:16]}",
-                    info.key,
-                    Strategy.TUNED,
-                    Phase.SEARCH,
-                    tuned,
-                    search_seed,
-                    init_settings(spec, Strategy.TUNED),
-                    tuned.early_stopping,
+            for repeat, results in enumerate(found):
+                choice = strategy.final_lr(name, arm, ctx, info, results)
+                if choice is None:
+                    continue
+                choices.append(ArmChoice(name, info.key, repeat, choice))
+                plan.units.extend(
+                    Unit(info.key, name, arm.kind, Phase.FINAL, seed, 0, repeat, choice.lr, init, recipe)
+                    for seed in spec.seeds
                 )
-            )
-    probe = spec.strategies.probe
-    if probe is not None:
-        grid = probe_grid(probe.low, probe.high, probe.points)
-        init = {"init": probe.init}
-        for info in ctx.archs.values():
-            plan.units.extend(
-                Unit(info.key, Strategy.PROBE, Phase.PROBE, seed, number, lr, init)
-                for number, lr in enumerate(grid)
-                for seed in spec.seeds
-            )
-    return plan
+    return plan, choices
 
 
-def probe_grid(low: float, high: float, points: int) -> list[float]:
-    """A geometric grid from `low` to `high` inclusive."""
-    ratio = math.log(high / low) / (points - 1)
-    return [low * math.exp(ratio * i) for i in range(points)]
+def arm_rows(ctx: StudyContext, searches: list[Search]) -> list[dict[str, Any]]:
+    """The plan's arms as rows: name, kind, position, label, whether it has final runs, its settings,
+    and its final runs' recipe with the LR search it relies on (what a fair comparison must match)."""
+    rows = []
+    for position, (name, arm) in enumerate(ctx.spec.strategies.items()):
+        strategy = get_strategy(arm.kind)
+        own = [s for s in searches if name in s.arms and s.repeat == 0]
+        lr_search = own[0].need.search.model_dump(mode="json") if own else None
+        recipe = {
+            "init": ctx.arm_init(arm),
+            **strategy.recipe(name, arm, ctx),
+            "lr_search": lr_search,
+        }
+        rows.append(
+            {
+                "arm": name,
+                "kind": arm.kind,
+                "position": position,
+                "label": strategy.label(name, arm),
+                "final": strategy.has_finals,
+                "settings": arm.model_dump(mode="json"),
+                "recipe": recipe,
+            }
+        )
+    return rows
 
 
-def final_plan(ctx: StudyContext, chosen: ChosenLrs) -> PhasePlan:
-    """Every strategy's chosen LR for every listed architecture and seed, with the full budget."""
-    spec, plan = ctx.spec, PhasePlan("final")
-    s = spec.strategies
-    for info in ctx.study_archs():
-        lrs: list[tuple[Strategy, float | None]] = []
-        if s.fixed is not None:
-            lrs.append((Strategy.FIXED, chosen.base_lr if s.fixed.lr == "base" else float(s.fixed.lr)))
-        if s.principled is not None:
-            given = s.principled.base_lr
-            base_lr = float(given) if isinstance(given, float | int) else chosen.base_lr
-            lrs.append((Strategy.PRINCIPLED, info.scale.lr(base_lr) if base_lr is not None else None))
-        if s.tuned is not None:
-            lrs.append((Strategy.TUNED, chosen.tuned.get(info.key)))
-        for strategy, lr in lrs:
-            if lr is None:
-                continue
-            init = init_settings(spec, strategy)
-            plan.units.extend(Unit(info.key, strategy, Phase.FINAL, seed, 0, lr, init) for seed in spec.seeds)
-    return plan
+def default_pairs(ctx: StudyContext) -> list[tuple[str, str]]:
+    """The study's `compare:` pairs, else every arm with final runs against `principled` (when there
+    is an arm of that name), else every pair of arms with final runs in YAML order."""
+    if ctx.spec.compare is not None:
+        return [tuple(p) for p in ctx.spec.compare]  # type: ignore[misc]
+    finals = [n for n, a in ctx.spec.strategies.items() if get_strategy(a.kind).has_finals]
+    if "principled" in finals:
+        return [("principled", other) for other in finals if other != "principled"]
+    return [(a, b) for i, a in enumerate(finals) for b in finals[i + 1 :]]

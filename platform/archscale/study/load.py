@@ -13,11 +13,15 @@ from pydantic import ValidationError
 from archscale.errors import UserError
 from archscale.study.spec import StudySpec
 
+EFFECTIVE_HEADER = "# archscale: the effective study (its YAML with every --set override applied)\n"
+LEGACY_SET_PREFIX = "# --set "
+"""Release 1 stored the YAML verbatim plus one `# --set key=value` line per override."""
+
 
 @dataclass(frozen=True)
 class LoadedStudy:
-    """A validated study with its source: `text` is the YAML verbatim, plus one `# --set` comment
-    line per override (the database keys a study's identity on this text)."""
+    """A validated study. `text` is the effective study (the YAML after its `--set` overrides, as
+    YAML): what the database stores, keys a study's identity on, and `--resume` runs."""
 
     spec: StudySpec
     text: str
@@ -25,8 +29,22 @@ class LoadedStudy:
 
 
 def study_schema() -> dict[str, Any]:
-    """The JSON Schema of a study YAML (for editors and validators)."""
-    return StudySpec.model_json_schema()
+    """The JSON Schema of a study YAML (for editors and validators): each arm is one of the registered
+    kinds' settings."""
+    from archscale.strategies import get_strategy, list_strategies
+
+    schema = StudySpec.model_json_schema()
+    kinds = []
+    for kind in list_strategies():
+        arm = get_strategy(kind).settings.model_json_schema()
+        for name, definition in arm.pop("$defs", {}).items():
+            schema.setdefault("$defs", {}).setdefault(name, definition)
+        arm["properties"]["kind"] = {"const": kind, "description": f"`{kind}` (optional when the arm is named {kind})"}
+        arm["required"] = [r for r in arm.get("required", []) if r != "kind"]
+        kinds.append(arm)
+    schema["properties"]["strategies"]["additionalProperties"] = {"oneOf": kinds}
+    schema["$defs"].pop("ArmSettings", None)
+    return schema
 
 
 def load_study(path: str | Path, overrides: list[str] | None = None) -> LoadedStudy:
@@ -39,7 +57,17 @@ def load_study(path: str | Path, overrides: list[str] | None = None) -> LoadedSt
     return parse_study(text, str(path), overrides or [], path)
 
 
+def parse_stored_study(text: str, name: str) -> LoadedStudy:
+    """The study stored in the database as it ran: the effective study (or, from release 1, the
+    verbatim YAML with its `# --set` lines, which are applied)."""
+    overrides = [
+        line.removeprefix(LEGACY_SET_PREFIX) for line in text.splitlines() if line.startswith(LEGACY_SET_PREFIX)
+    ]
+    return parse_study(text, f"stored study '{name}'", overrides)
+
+
 def parse_study(text: str, source: str, overrides: list[str], path: Path | None = None) -> LoadedStudy:
+    """Validate a study's YAML text after applying `overrides`; every error is a one-line UserError."""
     try:
         root = yaml.compose(text)
         data = yaml.safe_load(text)
@@ -52,6 +80,7 @@ def parse_study(text: str, source: str, overrides: list[str], path: Path | None 
         raise UserError(f"{source}: a study must be a YAML mapping (name, dataset, architectures, ...)")
     for override in overrides:
         _apply(data, override)
+    _check_arms(data, root, source)
     try:
         spec = StudySpec.model_validate(data)
     except ValidationError as exc:
@@ -63,9 +92,25 @@ def parse_study(text: str, source: str, overrides: list[str], path: Path | None 
         others = [e for e in exc.errors() if _field_path(e["loc"]) != loc[: len(_field_path(e["loc"]))]]
         more = f" (and {len(others)} more)" if others else ""
         raise UserError(f"{source}{where}: {field}: {_message(error)}{more}") from None
-    _check_registries(spec, source)
-    full_text = text + "".join(f"\n# --set {o}" for o in overrides)
-    return LoadedStudy(spec, full_text, path)
+    effective = EFFECTIVE_HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
+    return LoadedStudy(spec, effective, path)
+
+
+def _check_arms(data: dict[str, Any], root: yaml.Node | None, source: str) -> None:
+    """Validate each arm with its kind's settings, so that an error names the arm's field and line."""
+    from archscale.strategies.registry import ArmError, arm_settings
+
+    arms = data.get("strategies")
+    if not isinstance(arms, dict):
+        return
+    for name, raw in arms.items():
+        try:
+            arm_settings(str(name), raw)
+        except ArmError as exc:
+            loc = ("strategies", name, *_field_path(exc.loc))
+            line = _line_of(root, loc)
+            where = f":{line}" if line else ""
+            raise UserError(f"{source}{where}: {'.'.join(str(p) for p in loc)}: {exc.message}") from None
 
 
 def _field_path(loc: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -118,22 +163,18 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def _check_registries(spec: StudySpec, source: str) -> None:
+def check_registries(spec: StudySpec) -> None:
+    """The dataset and every arm's init scheme are registered (imports torch: called before a run,
+    not when a YAML is read)."""
     from archscale.data import list_datasets
     from archscale.nn import list_init_schemes
 
     if spec.dataset.name not in list_datasets():
         known = ", ".join(list_datasets())
-        raise UserError(f"{source}: dataset.name: unknown dataset '{spec.dataset.name}'; known: {known}")
+        raise UserError(f"dataset.name: unknown dataset '{spec.dataset.name}'; known: {known}")
     schemes = list_init_schemes()
-    strategies = spec.strategies
-    for name, strategy in (
-        ("fixed", strategies.fixed),
-        ("principled", strategies.principled),
-        ("tuned", strategies.tuned),
-        ("probe", strategies.probe),
-    ):
-        if strategy is not None and strategy.init not in schemes:
-            raise UserError(
-                f"{source}: strategies.{name}.init: unknown init scheme '{strategy.init}'; known: {', '.join(schemes)}"
-            )
+    for name, arm in spec.strategies.items():
+        scheme = spec.arm_init(arm)["init"]
+        if scheme not in schemes:
+            field = f"strategies.{name}.init" if arm.init else "model.init"
+            raise UserError(f"{field}: unknown init scheme '{scheme}'; known: {', '.join(schemes)}")

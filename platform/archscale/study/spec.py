@@ -1,21 +1,25 @@
 """The study schema. Every model forbids unknown keys; defaults are documented in the README.
 
-A study trains `architectures` under `strategies` with one `training` recipe on one `dataset`:
-- `fixed`: one LR for all architectures: a number, or `base` (the base network's searched LR, unscaled);
-- `principled`: the base LR (given, or searched on the base network) scaled by the paper's rule,
-  with architecture-aware initialisation;
-- `tuned`: an Optuna search per architecture, optionally with ASHA early stopping;
-- `probe`: an LR grid with a short budget per architecture (the paper's maximal-LR protocol).
-Then every strategy's chosen LR is trained with every seed and the full budget ("final runs").
+A study trains `architectures` under named **arms** (`strategies:`), each an instance of a registered
+strategy kind (`archscale.strategies`: `fixed`, `principled`, `tuned`, `probe`, ...) with its own
+settings, with one `training` recipe on one `dataset`. Every LR search of the study (the base-LR
+search and the per-architecture searches) shares the study's `search:` configuration unless an arm
+overrides a field. Arms with final runs then train their chosen LR with every seed of `seeds`.
+
+Shorthand: a `strategies:` key that names a kind (`fixed: {...}`) is an arm of that kind with that
+name; any other name needs `kind:` (`principled-kaiming: {kind: principled, init: kaiming}`).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
 
 PositiveFloat = Annotated[float, Field(gt=0)]
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+DEFAULT_SEARCH_SEED = 10_000
+"""Search repeat r trains its trials with seed DEFAULT_SEARCH_SEED + r unless `search_seeds` says otherwise."""
 
 
 class Strict(BaseModel):
@@ -33,17 +37,36 @@ class DatasetSpec(Strict):
     split_seed: int = Field(0, description="Seed of the train/validation split (fixed across trials).")
     limit: int | None = Field(None, ge=1, description="Use at most this many training examples.")
     test_limit: int | None = Field(None, ge=1, description="Use at most this many test examples.")
+    standardize: Literal["global", "per-feature"] = Field(
+        "global", description="Flat datasets: one mean/std for all features, or per feature (training split only)."
+    )
     options: dict[str, Any] = Field(default_factory=dict, description="Dataset-specific keywords.")
+
+    def load_options(self) -> dict[str, Any]:
+        """The keywords of `archscale.data.load_dataset` for this dataset."""
+        return {**self.model_dump(exclude={"options"}), **self.options}
 
 
 class ModelSpec(Strict):
-    """How every architecture of the study is built."""
+    """How every architecture of the study is built, and the init arms use unless they say otherwise."""
 
     family: Literal["mlp", "cnn", "nb201"] = Field("mlp", description="mlp, cnn or nb201.")
     width: int | None = Field(None, ge=1, description="Hidden width (MLP), channels (CNN), C (NB201).")
     cells: int = Field(5, ge=1, description="NAS-Bench-201 cells per stage (N).")
     kernel_size: int = Field(3, ge=1, description="CNN kernel size (the LR carries 3/k).")
     batch_norm: bool = Field(False, description="Batch norm in MLP/CNN blocks (NB201 always has it).")
+    activation: Literal["relu", "gelu"] = Field("relu", description="MLP and CNN nonlinearity (paper App. E.2).")
+    prune_dead_edges: bool = Field(
+        False,
+        description="NAS-Bench-201: leave out edges from nodes the cell's input never reaches (unlike the benchmark).",
+    )
+    init: str = Field(
+        "architecture-aware", description="The init scheme of every arm that names none (the paper's by default)."
+    )
+
+    def build_options(self) -> dict[str, Any]:
+        """The keywords of `archscale.nn.build_model` for every architecture of the study."""
+        return self.model_dump(include={"width", "cells", "batch_norm", "activation", "prune_dead_edges"})
 
 
 class OptimizerSpec(Strict):
@@ -54,7 +77,7 @@ class OptimizerSpec(Strict):
 
 
 class TrainingSpec(Strict):
-    """The recipe shared by every trial (searches and final runs)."""
+    """The recipe shared by every trial (searches and final runs) unless an arm's kind overrides it."""
 
     epochs: int = Field(5, ge=1)
     max_steps: int | None = Field(None, ge=1, description="Cap on optimizer steps per run.")
@@ -68,14 +91,21 @@ class TrainingSpec(Strict):
     channels_last: bool = False
 
 
+class EarlyStopping(Strict):
+    scheduler: Literal["asha"] = "asha"
+    grace_epochs: int = Field(1, ge=1, description="Epochs every trial runs before it can be stopped.")
+    reduction_factor: int = Field(3, ge=2)
+
+
 class SearchSpec(Strict):
-    """An Optuna search over a log-uniform LR range."""
+    """An Optuna search over a log-uniform LR range, optionally with ASHA early stopping within the search."""
 
     trials: int = Field(12, ge=1)
     low: PositiveFloat = 1e-3
     high: PositiveFloat = 1.0
     sampler: Literal["tpe", "random"] = "tpe"
-    seed: int = Field(0, description="Seed of the sampler.")
+    seed: int = Field(0, description="Seed of the sampler (mixed with each search's identity and repeat).")
+    early_stopping: EarlyStopping | None = None
 
     @model_validator(mode="after")
     def _range(self) -> SearchSpec:
@@ -84,64 +114,40 @@ class SearchSpec(Strict):
         return self
 
 
-class BaseLrSearch(Strict):
-    search: SearchSpec = SearchSpec()
+class SearchOverrides(Strict):
+    """Fields that replace the study's `search:` for one arm's searches; a field left out is inherited
+    (write `early_stopping: null` to switch early stopping off for this arm)."""
+
+    trials: int | None = Field(None, ge=1)
+    low: PositiveFloat | None = None
+    high: PositiveFloat | None = None
+    sampler: Literal["tpe", "random"] | None = None
+    seed: int | None = None
+    early_stopping: EarlyStopping | None = None
+
+    def over(self, study: SearchSpec) -> SearchSpec:
+        """The study's search with this arm's fields in place (validated: low < high)."""
+        given = {name: getattr(self, name) for name in self.model_fields_set}
+        merged = {
+            **study.model_dump(),
+            **{k: (v.model_dump() if isinstance(v, BaseModel) else v) for k, v in given.items()},
+        }
+        return SearchSpec.model_validate(merged)
+
+    @property
+    def overridden(self) -> bool:
+        return bool(self.model_fields_set)
 
 
-class FixedStrategy(Strict):
-    lr: PositiveFloat | Literal["base"] = Field(
-        "base", description="A number, or `base`: the searched base LR, unscaled."
-    )
-    init: str = "kaiming"
+class ArmSettings(Strict):
+    """What every arm has: its kind and its init (None: the study's `model.init`). Each strategy kind
+    subclasses this with its own fields (see `archscale.strategies`)."""
 
-
-class PrincipledStrategy(Strict):
-    base_lr: PositiveFloat | BaseLrSearch = Field(
-        BaseLrSearch(), description="The base network's LR, or {search: ...} to find it with Optuna."
-    )
-    base: str | list[dict[str, Any]] | None = Field(None, description="Base network; default: the family's shallowest.")
-    init: str = "architecture-aware"
-    convention: Literal["official", "paper"] = "official"
+    kind: str
+    init: str | None = Field(None, description="Init scheme of this arm's runs; default: model.init.")
     degree_rule: Literal["source", "target"] = "source"
     readout: Literal["official", "mup", "paper"] = "official"
-
-
-class EarlyStopping(Strict):
-    scheduler: Literal["asha"] = "asha"
-    grace_epochs: int = Field(1, ge=1, description="Epochs every trial runs before it can be stopped.")
-    reduction_factor: int = Field(3, ge=2)
-
-
-class TunedStrategy(SearchSpec):
-    early_stopping: EarlyStopping | None = None
-    init: str = "kaiming"
-
-
-class ProbeStrategy(Strict):
-    """A geometric LR grid; an architecture's maximal LR is the largest reaching the lowest training loss."""
-
-    low: PositiveFloat = 1e-4
-    high: PositiveFloat = 1.0
-    points: int = Field(17, ge=2)
-    epochs: int = Field(1, ge=1)
-    criterion: Literal["train_loss", "train_loss_tail"] = "train_loss"
-    init: str = "architecture-aware"
-    convention: Literal["official", "paper"] = "official"
-    optimizer: OptimizerSpec = OptimizerSpec(momentum=0.0)
-    schedule: Literal["constant", "cosine"] = "constant"
-
-
-class Strategies(Strict):
-    fixed: FixedStrategy | None = None
-    principled: PrincipledStrategy | None = None
-    tuned: TunedStrategy | None = None
-    probe: ProbeStrategy | None = None
-
-    @model_validator(mode="after")
-    def _some(self) -> Strategies:
-        if not any((self.fixed, self.principled, self.tuned, self.probe)):
-            raise ValueError("give at least one of fixed, principled, tuned, probe")
-        return self
+    gain: Literal["relu", "activation"] = "relu"
 
 
 class ResourcesSpec(Strict):
@@ -189,15 +195,34 @@ ArchitectureEntry = str | list[dict[str, Any]] | SpaceSample | DepthSweep | Kern
 class StudySpec(Strict):
     """A whole study; `name` identifies it in the database."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=120)
+    name: str = Field(pattern=NAME_PATTERN, max_length=120)
     description: str = ""
     dataset: DatasetSpec
     model: ModelSpec = ModelSpec()
     architectures: list[ArchitectureEntry] = Field(min_length=1)
     training: TrainingSpec = TrainingSpec()
-    seeds: list[int] = Field([0, 1, 2], min_length=1)
-    strategies: Strategies
+    seeds: list[int] = Field([0, 1, 2], min_length=1, description="Seeds of the final runs.")
+    search: SearchSpec = Field(SearchSpec(), description="The one configuration of every LR search of the study.")
+    search_repeats: int = Field(1, ge=1, description="Repeat every search with independent sampler and training seeds.")
+    search_seeds: list[int] | None = Field(
+        None, description=f"Training seed of each search repeat; default {DEFAULT_SEARCH_SEED} + repeat."
+    )
+    strategies: dict[str, SerializeAsAny[ArmSettings]] = Field(
+        min_length=1, description="Arms: name → settings with `kind` (a kind's name as the key needs no `kind`)."
+    )
+    compare: list[tuple[str, str]] | None = Field(
+        None, description="Arm pairs (a, b) reported as a − b; default: every arm with final runs against `principled`."
+    )
     resources: ResourcesSpec = ResourcesSpec()
+
+    @field_validator("strategies", mode="before")
+    @classmethod
+    def _arms(cls, value: Any) -> Any:
+        from archscale.strategies.registry import arm_settings
+
+        if not isinstance(value, dict):
+            return value
+        return {name: arm_settings(name, raw) for name, raw in value.items()}
 
     @field_validator("seeds")
     @classmethod
@@ -208,12 +233,40 @@ class StudySpec(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> StudySpec:
-        probe, tuned = self.strategies.probe, self.strategies.tuned
-        if probe is not None and probe.low >= probe.high:
-            raise ValueError(f"strategies.probe: low ({probe.low}) must be below high ({probe.high})")
-        if tuned is not None and tuned.early_stopping and tuned.early_stopping.grace_epochs > self.training.epochs:
+        import re
+
+        for name in self.strategies:
+            if not re.fullmatch(NAME_PATTERN, name) or len(name) > 60:
+                raise ValueError(f"arm name '{name}' must match {NAME_PATTERN} (at most 60 characters)")
+        seeds = self.repeat_seeds()
+        if len(seeds) != self.search_repeats:
+            raise ValueError(f"search_seeds has {len(seeds)} seeds for {self.search_repeats} search_repeats")
+        reused = sorted(set(seeds) & set(self.seeds))
+        if reused:
             raise ValueError(
-                f"strategies.tuned.early_stopping.grace_epochs ({tuned.early_stopping.grace_epochs}) must not "
-                f"exceed training.epochs ({self.training.epochs})"
+                f"search_seeds {reused} are also final-run seeds: a final run never reuses a search's seed"
             )
+        for a, b in self.compare or []:
+            for arm in (a, b):
+                if arm not in self.strategies:
+                    raise ValueError(f"compare: unknown arm '{arm}'; arms: {', '.join(self.strategies)}")
+        from archscale.strategies.registry import get_strategy
+
+        for name, arm in self.strategies.items():
+            get_strategy(arm.kind).check(name, arm, self)
         return self
+
+    def repeat_seeds(self) -> list[int]:
+        """The training seed of each search repeat."""
+        if self.search_seeds is not None:
+            return list(self.search_seeds)
+        return [DEFAULT_SEARCH_SEED + r for r in range(self.search_repeats)]
+
+    def arm_init(self, arm: ArmSettings) -> dict[str, str]:
+        """The `init_model` settings of an arm's runs: its scheme (or the study's) and the scheme options."""
+        return {
+            "init": arm.init or self.model.init,
+            "degree_rule": arm.degree_rule,
+            "readout": arm.readout,
+            "gain": arm.gain,
+        }

@@ -26,7 +26,7 @@ class EpochMetrics:
     - `train_loss`: the epoch's mean training loss, each step weighted by its batch size (the
       paper's code's "loss at the end of one epoch"); `train_loss_tail`: the mean loss of the last
       10% of the epoch's steps (at least one), the other reading of it (paper-spec §4.5, D17).
-    - `train_acc`: accuracy on the training batches as they were trained on (train mode, augmented).
+    - `train_accuracy`: accuracy on the training batches as they were trained on (train mode, augmented).
     - `val_*`: None when the validation split is empty.
     - `lr`: the learning rate the next step would use (0 after the last step of a cosine run).
     - `steps`: optimizer steps so far; `seconds`: this epoch, training and evaluation;
@@ -38,11 +38,11 @@ class EpochMetrics:
     lr: float
     train_loss: float
     train_loss_tail: float
-    train_acc: float
+    train_accuracy: float
     val_loss: float | None
-    val_acc: float | None
+    val_accuracy: float | None
     test_loss: float
-    test_acc: float
+    test_accuracy: float
     seconds: float
     device_seconds: float
 

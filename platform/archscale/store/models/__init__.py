@@ -3,7 +3,19 @@
 from archscale.store.models.architecture import Architecture
 from archscale.store.models.base import Base
 from archscale.store.models.epoch import Epoch
+from archscale.store.models.plan import Choice, StudyArchitecture, StudyArm, StudySearch
 from archscale.store.models.study import Study
 from archscale.store.models.trial import NATURAL_KEY, Trial
 
-__all__ = ["NATURAL_KEY", "Architecture", "Base", "Epoch", "Study", "Trial"]
+__all__ = [
+    "NATURAL_KEY",
+    "Architecture",
+    "Base",
+    "Choice",
+    "Epoch",
+    "Study",
+    "StudyArchitecture",
+    "StudyArm",
+    "StudySearch",
+    "Trial",
+]

@@ -1,8 +1,9 @@
-"""archscale_architecture: one row per distinct architecture graph, shared by all studies."""
+"""archscale_architecture: one row per distinct architecture graph, shared by all studies: only what
+the graph itself determines (study-specific facts are in `archscale_study_architecture`)."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, CheckConstraint, String, Text, select
+from sqlalchemy import CheckConstraint, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from archscale.graph import Family
@@ -10,13 +11,8 @@ from archscale.store.models.base import Base, one_of
 
 
 class Architecture(Base):
-    """An architecture, keyed by its graph hash (`archscale.graph.Architecture.digest()`).
-
-    `paths` (number of input→output paths) and `depth_cubed_sum` (S = Σ_p L_p³) are stored as
-    doubles, since path counts grow exponentially; `principled_scale` is the LR factor relative to
-    the base architecture. Statistics that depend on a study's convention or width are those of the
-    study that wrote the row last.
-    """
+    """An architecture, keyed by its graph hash (`archscale.graph.Architecture.digest()`, which
+    includes a width override and the kernel size)."""
 
     __tablename__ = "archscale_architecture"
     __table_args__ = (CheckConstraint(one_of("family", Family), name="family"),)
@@ -26,10 +22,6 @@ class Architecture(Base):
     notation: Mapped[str] = mapped_column(Text)
     family: Mapped[str] = mapped_column(String(16))
     kernel_size: Mapped[int | None]
-    n_params: Mapped[int | None] = mapped_column(BigInteger)
-    paths: Mapped[float | None]
-    depth_cubed_sum: Mapped[float | None]
-    principled_scale: Mapped[float | None]
 
     @classmethod
     def find(cls, session: Session, graph_hash: str) -> Architecture | None:

@@ -9,7 +9,8 @@ from archscale.store.models.base import Base
 
 
 class Epoch(Base):
-    """Metrics after one epoch, the learning rate used and the seconds the epoch took;
+    """Metrics after one epoch (`train_loss_tail`: the mean training loss over the epoch's last tenth
+    of steps), the learning rate used and the seconds the epoch took;
     the primary key (trial_id, epoch) makes a rewrite replace the row."""
 
     __tablename__ = "archscale_epoch"
@@ -18,6 +19,7 @@ class Epoch(Base):
     trial_id: Mapped[int] = mapped_column(ForeignKey("archscale_trial.id", ondelete="CASCADE"), primary_key=True)
     epoch: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     train_loss: Mapped[float | None]
+    train_loss_tail: Mapped[float | None]
     train_accuracy: Mapped[float | None]
     val_loss: Mapped[float | None]
     val_accuracy: Mapped[float | None]

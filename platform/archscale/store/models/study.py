@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from archscale.store.enums import StudyStatus
 from archscale.store.models.base import Base, one_of
+from archscale.vocabulary import StudyStatus
 
 
 class Study(Base):
     """A study: its name (unique), YAML text and SHA-256, lifecycle, and where it ran.
 
-    `host` and `devices` are free-text summaries of the driver's machine and the accelerators used.
+    `host` and `devices` are free-text summaries of the driver's machine and the accelerators used;
+    `plan` holds the study-level plan: final `seeds`, `search_seeds`, `search_repeats`, compared
+    `pairs` and `chance` (1/classes, the score of a diverged final run).
     """
 
     __tablename__ = "archscale_study"
@@ -31,6 +34,7 @@ class Study(Base):
     git_revision: Mapped[str | None] = mapped_column(String(64))
     host: Mapped[str | None] = mapped_column(Text)
     devices: Mapped[str | None] = mapped_column(Text)
+    plan: Mapped[dict[str, Any] | None]
 
     @classmethod
     def find(cls, session: Session, name: str) -> Study | None:

@@ -8,15 +8,16 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from archscale.store.enums import Phase, Strategy, TrialStatus
 from archscale.store.models.base import Base, one_of
+from archscale.vocabulary import Phase, TrialStatus
 
-NATURAL_KEY = ("study_id", "architecture_id", "strategy", "phase", "seed", "trial_number")
+NATURAL_KEY = ("study_id", "architecture_id", "arm", "phase", "seed", "trial_number", "repeat")
 
 
 class Trial(Base):
-    """A trial: who (study, architecture, strategy, phase, seed, trial number), with what
-    hyperparameters (JSON: lr, init scheme, convention, ...), and how it ended.
+    """A trial: who (study, architecture, arm, phase, seed, trial number, search repeat), the arm's
+    `kind` (a registered strategy kind, stored as free text), with what hyperparameters (JSON: lr,
+    init scheme, epochs, ...), and how it ended.
 
     `trial_number` is the Optuna trial number when `optuna_study` is set, the grid index of a probe,
     and 0 for a single run. `budget_reached` is the number of epochs trained (a pruned trial stops
@@ -26,21 +27,22 @@ class Trial(Base):
     __tablename__ = "archscale_trial"
     __table_args__ = (
         UniqueConstraint(*NATURAL_KEY, name="uq_archscale_trial_key"),
-        CheckConstraint(one_of("strategy", Strategy), name="strategy"),
         CheckConstraint(one_of("phase", Phase), name="phase"),
         CheckConstraint(one_of("status", TrialStatus), name="status"),
         CheckConstraint("seed >= 0 AND trial_number >= 0", name="numbers"),
-        Index("ix_archscale_trial_study_strategy", "study_id", "strategy", "phase"),
-        Index("ix_archscale_trial_architecture", "architecture_id", "strategy"),
+        Index("ix_archscale_trial_study_arm", "study_id", "arm", "phase"),
+        Index("ix_archscale_trial_architecture", "architecture_id", "arm"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("archscale_study.id", ondelete="CASCADE"))
     architecture_id: Mapped[int] = mapped_column(ForeignKey("archscale_architecture.id"))
-    strategy: Mapped[str] = mapped_column(String(16))
+    arm: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))
     phase: Mapped[str] = mapped_column(String(16))
     seed: Mapped[int]
     trial_number: Mapped[int]
+    repeat: Mapped[int] = mapped_column(default=0)
     hyperparameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16), default=TrialStatus.PENDING.value)
     budget_reached: Mapped[int | None]
@@ -61,9 +63,9 @@ class Trial(Base):
 
     @classmethod
     def find(
-        cls, session: Session, study_id: int, architecture_id: int, strategy: str, phase: str, seed: int,
-        trial_number: int,
+        cls, session: Session, study_id: int, architecture_id: int, arm: str, phase: str, seed: int,
+        trial_number: int, repeat: int = 0,
     ) -> Trial | None:
-        key = (study_id, architecture_id, strategy, phase, seed, trial_number)
+        key = (study_id, architecture_id, arm, phase, seed, trial_number, repeat)
         query = select(cls).where(*(getattr(cls, name) == value for name, value in zip(NATURAL_KEY, key, strict=True)))
         return session.scalars(query).one_or_none()

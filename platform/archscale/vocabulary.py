@@ -1,17 +1,13 @@
-"""The vocabularies of the results database; the tables enforce them with CHECK constraints."""
+"""The shared vocabulary of studies, plans and the results database: phases and statuses.
+
+Dependency-free (standard library only), so that `study`, `strategies` and `store` can share these
+names without importing each other's libraries. Strategy *kinds* are not listed here: they are
+whatever `archscale.strategies` has registered, and the database stores them as plain text.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
-
-
-class Strategy(StrEnum):
-    """How a trial's hyperparameters were chosen."""
-
-    FIXED = "fixed"
-    PRINCIPLED = "principled"
-    TUNED = "tuned"
-    PROBE = "probe"
 
 
 class Phase(StrEnum):
@@ -32,6 +28,10 @@ class TrialStatus(StrEnum):
     PRUNED = "pruned"
     DIVERGED = "diverged"
     FAILED = "failed"
+
+
+FINISHED = frozenset({TrialStatus.COMPLETED, TrialStatus.PRUNED, TrialStatus.DIVERGED})
+"""Statuses of a trial that needs no re-run (a failed or interrupted one does)."""
 
 
 class StudyStatus(StrEnum):

@@ -1,0 +1,79 @@
+"""Like with like: do two compared arms differ in anything but how the LR is chosen?
+
+An arm's `recipe` (from the plan) is what its final runs use besides the LR: init, optimizer,
+schedule, epochs, batch size, and `lr_search` (the budget of the search its LR comes from; None when
+the LR is not searched). Whether an LR is searched at all *is* how it is chosen, so `lr_search` only
+counts as a difference when both arms search.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from archscale.report.frames import pair_key
+
+if TYPE_CHECKING:
+    from archscale.report.plan import StudyPlan
+
+SEARCH = "lr_search"
+PAIR_COLUMNS = ["a", "b", "key", "like_with_like", "differences", "note"]
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as one dict with dotted keys (`optimizer.momentum`); other values as they are."""
+    if not isinstance(value, dict):
+        return {prefix: value}
+    out: dict[str, Any] = {}
+    for key, inner in value.items():
+        out |= flatten(inner, f"{prefix}.{key}" if prefix else str(key))
+    return out
+
+
+def differences(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    """The recipe fields where a and b differ ({field, a, b}, in a's then b's field order); `lr_search`
+    only when both have one."""
+    left, right = dict(a), dict(b)
+    if left.get(SEARCH) is None or right.get(SEARCH) is None:
+        left.pop(SEARCH, None)
+        right.pop(SEARCH, None)
+    flat_a, flat_b = flatten(left), flatten(right)
+    fields = list(dict.fromkeys([*flat_a, *flat_b]))
+    return [{"field": f, "a": flat_a.get(f), "b": flat_b.get(f)} for f in fields if flat_a.get(f) != flat_b.get(f)]
+
+
+def note(a: str, b: str, found: list[dict[str, Any]]) -> str:
+    """One line: what else differs between a and b ('' when nothing does)."""
+    if not found:
+        return ""
+    shown = "; ".join(f"{d['field']} {_show(d['a'])} vs {_show(d['b'])}" for d in found)
+    return f"{a} vs {b} differ in more than how the LR is chosen: {shown}"
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def pairs_frame(plan: StudyPlan) -> pd.DataFrame:
+    """One row per compared pair: a, b, key (`a:b`), like_with_like, differences (list of {field, a, b})
+    and the one-line note."""
+    recipes = {
+        str(arm): r if isinstance(r, dict) else {} for arm, r in zip(plan.arms["arm"], plan.arms["recipe"], strict=True)
+    }
+    rows = []
+    for a, b in plan.pairs:
+        found = differences(recipes.get(a, {}), recipes.get(b, {}))
+        rows.append(
+            {
+                "a": a,
+                "b": b,
+                "key": pair_key(a, b),
+                "like_with_like": not found,
+                "differences": found,
+                "note": note(a, b, found),
+            }
+        )
+    return pd.DataFrame(rows, columns=PAIR_COLUMNS)

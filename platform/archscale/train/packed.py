@@ -1,0 +1,442 @@
+"""Train a pack: K runs of one architecture as one `PackedModel`, each run as `train.loop.train` would.
+
+    packed = pack_models(models)                       # member k: models[k], with its own init
+    results = train_pack(packed, splits, configs)      # configs[k]: member k's TrainConfig
+
+Per member, exactly as its unpacked run: its batch order and augmentation (a generator seeded with
+its own `seed`, drawn in the same order), its LR schedule, momentum, Nesterov and weight decay
+(`PackedSGD`: torch.optim.SGD's update, member by member), its divergence detection (on the CPU after
+every step, on CUDA every `CUDA_CHECK_EVERY` steps and at the end of each epoch), its per-epoch
+`EpochMetrics` and its `TrainResult`. A diverged or stopped member is masked: its learning rate
+becomes 0 (its parameters stop changing) and its loss leaves the pack's; the others go on. The
+pack's time is shared out equally among the members that train in each epoch.
+
+Members differ only in `PER_MEMBER_FIELDS`; every other `TrainConfig` field must be equal
+(`pack_key`). Knows nothing of Ray or databases.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from archscale.data import BatchIterator, CropFlip, Split, Splits
+from archscale.errors import UserError
+from archscale.nn.packed import PackedModel, members_view
+from archscale.train.config import TrainConfig
+from archscale.train.loop import resolve_device
+from archscale.train.metrics import EpochMetrics, Status, TrainResult
+from archscale.train.schedule import LRSchedule
+
+CUDA_CHECK_EVERY = 32  # as train.loop: steps between divergence checks on CUDA (each one syncs)
+_TAIL = 0.1  # as train.loop: the share of an epoch's last steps averaged into `train_loss_tail`
+
+PER_MEMBER_FIELDS = frozenset({"lr", "momentum", "nesterov", "weight_decay", "schedule", "warmup_epochs", "seed"})
+"""The `TrainConfig` fields in which the members of a pack may differ."""
+
+PackForward = Callable[[Tensor], Tensor]
+MemberCallback = Callable[[int, EpochMetrics], bool | None]
+
+
+def pack_key(config: TrainConfig) -> tuple[object, ...]:
+    """The settings a pack shares: runs whose configs have equal keys can train in one pack."""
+    return tuple(getattr(config, f.name) for f in fields(config) if f.name not in PER_MEMBER_FIELDS)
+
+
+def _check_configs(configs: Sequence[TrainConfig], members: int) -> None:
+    if len(configs) != members:
+        raise ValueError(f"a pack of {members} members needs {members} configs, got {len(configs)}")
+    for f in fields(configs[0]):
+        values = {getattr(c, f.name) for c in configs}
+        if f.name not in PER_MEMBER_FIELDS and len(values) > 1:
+            raise UserError(f"the runs of a pack must share training setting {f.name}, got {sorted(map(str, values))}")
+
+
+class PackedSGD:
+    """torch.optim.SGD (no dampening) over member-major packed parameters, hyperparameters per member.
+
+    For each parameter, member by member: `g = grad + weight_decay·p`; with momentum the buffer is
+    `g` at the first step and `momentum·buf + g` after; the direction is `g + momentum·buf` (Nesterov)
+    or `buf`; `p -= lr·direction`. A member with momentum 0 steps on `g` alone, as SGD does. `step`
+    takes this step's K learning rates: a member given 0 keeps its parameters as they are.
+    """
+
+    def __init__(
+        self,
+        params: Iterable[nn.Parameter],
+        members: int,
+        *,
+        momentum: Sequence[float],
+        nesterov: Sequence[bool],
+        weight_decay: Sequence[float],
+    ) -> None:
+        self.params = list(params)
+        self.members = members
+        device = self.params[0].device
+        self._momentum = torch.tensor(momentum, dtype=torch.float32, device=device)
+        self._nesterov = torch.tensor(nesterov, dtype=torch.bool, device=device)
+        self._weight_decay = torch.tensor(weight_decay, dtype=torch.float32, device=device)
+        self._uses_momentum = any(m != 0 for m in momentum)
+        self._nesterov_mix = "none" if not any(nesterov) else "all" if all(nesterov) else "some"
+        self._uses_weight_decay = any(w != 0 for w in weight_decay)
+        self._buffers: list[Tensor | None] = [None] * len(self.params)
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self, lr: Tensor) -> None:
+        """One update with learning rates `lr` (K,) on the parameters' device."""
+        for i, param in enumerate(self.params):
+            if param.grad is None:
+                continue
+            p, g = members_view(param, self.members), members_view(param.grad, self.members)
+            shape = (self.members,) + (1,) * (p.dim() - 1)
+            if self._uses_weight_decay:
+                g = torch.addcmul(g, self._weight_decay.view(shape), p)
+            if self._uses_momentum:
+                momentum = self._momentum.view(shape)
+                buf = self._buffers[i]
+                if buf is None:
+                    buf = self._buffers[i] = g.clone()
+                else:
+                    buf.mul_(momentum).add_(g)
+                if self._nesterov_mix == "all":
+                    g = torch.addcmul(g, momentum, buf)
+                elif self._nesterov_mix == "some":
+                    g = torch.where(self._nesterov.view(shape), torch.addcmul(g, momentum, buf), buf)
+                else:
+                    g = buf
+            p.addcmul_(g, lr.view(shape), value=-1)
+
+
+@contextmanager
+def _threads(count: int | None) -> Iterator[None]:
+    previous = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+@dataclass(frozen=True)
+class _PackEpoch:
+    """One epoch's training statistics for the whole pack, back on the host."""
+
+    steps: int
+    losses: Tensor  # (steps, K) float64
+    sizes: Tensor  # (steps,) float64
+    correct: Tensor  # (K,) int64
+    diverged: dict[int, int]  # member -> steps into the epoch when its divergence was detected
+
+    def mean(self, k: int) -> float:
+        return float((self.losses[:, k] * self.sizes).sum() / self.sizes.sum())
+
+    def tail(self, k: int) -> float:
+        return float(self.losses[-max(1, math.ceil(_TAIL * self.steps)) :, k].mean())
+
+    def accuracy(self, k: int) -> float:
+        return int(self.correct[k]) / float(self.sizes.sum())
+
+
+class _MemberBatches:
+    """The training batches of every member for one pass: member k's order and augmentation come from
+    its own generator, drawn as `BatchIterator(split, batch_size, generator=g_k, augment=...)` would."""
+
+    def __init__(
+        self, split: Split, batch_size: int, generators: Sequence[torch.Generator], augments: Sequence[CropFlip] | None
+    ) -> None:
+        self.split = split
+        self.batch_size = batch_size
+        self.generators = generators
+        self.augments = augments
+        self._sizes = BatchIterator(split, batch_size).batch_sizes()
+
+    def __len__(self) -> int:
+        return len(self._sizes)
+
+    def batch_sizes(self) -> list[int]:
+        return self._sizes
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        """Yield (x (B, K, *input_shape), y (B, K)) batches."""
+        x, y, n = self.split.x, self.split.y, len(self.split)
+        orders = torch.stack([torch.randperm(n, generator=g, device=x.device) for g in self.generators])
+        for start in range(0, n, self.batch_size):
+            index = orders[:, start : start + self.batch_size]
+            if self.augments is None:
+                xb = x[index.T]
+            else:
+                xb = torch.stack([augment(x[row]) for augment, row in zip(self.augments, index, strict=True)], 1)
+            yield xb, y[index.T]
+
+
+def _train_epoch(
+    forward: PackForward,
+    batches: _MemberBatches,
+    optimizer: PackedSGD,
+    lr_table: Tensor,
+    active: Tensor,
+    training: Sequence[int],
+    first_step: int,
+    check_every: int,
+) -> _PackEpoch:
+    """Train the pack until the epoch or the schedule's steps run out, or every member in `training`
+    (those with `active[k] == 1`) has diverged; `active` (K,) is set to 0 for each member that diverges."""
+    members = active.shape[0]
+    device = batches.split.x.device
+    losses = torch.empty(len(batches), members, device=device)
+    correct = torch.zeros(members, dtype=torch.int64, device=device)
+    watching = list(training)
+    diverged: dict[int, int] = {}
+
+    def check(window: Tensor, steps: int) -> None:
+        finite = torch.isfinite(window).all(0).tolist()
+        for k in [k for k in watching if not finite[k]]:
+            diverged[k] = steps
+            active[k] = 0.0
+            watching.remove(k)
+
+    n = 0
+    for x, y in batches:
+        if first_step + n == lr_table.shape[0]:
+            break
+        logits = forward(x).float()  # (B, K, classes)
+        per_sample = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
+        member_loss = per_sample.view(y.shape).mean(0)
+        optimizer.zero_grad()
+        torch.where(active > 0, member_loss, 0.0).sum().backward()
+        optimizer.step(lr_table[first_step + n] * active)
+        losses[n] = member_loss.detach()
+        correct += (logits.argmax(-1) == y).sum(0)
+        n += 1
+        if n % check_every == 0:
+            check(losses[n - check_every : n], n)
+            if not watching:
+                break
+    if watching:
+        check(losses[:n], n)
+    sizes = torch.tensor(batches.batch_sizes()[:n], dtype=torch.float64)
+    return _PackEpoch(n, losses[:n].double().cpu(), sizes, correct.cpu(), diverged)
+
+
+@torch.inference_mode()
+def _evaluate(forward: PackForward, split: Split, batch_size: int, members: int) -> list[tuple[float, float]]:
+    """Per member (mean loss, top-1 accuracy) over a non-empty split that every member sees."""
+    loss_sum = torch.zeros(members, dtype=torch.float64, device=split.x.device)
+    correct = torch.zeros(members, dtype=torch.int64, device=split.x.device)
+    for x, y in BatchIterator(split, batch_size):
+        logits = forward(x).float()  # (B, K, classes)
+        targets = y.unsqueeze(1).expand(-1, members)
+        loss_sum += F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none").view(-1, members).sum(0)
+        correct += (logits.argmax(-1) == targets).sum(0)
+    return [(float(s) / len(split), int(c) / len(split)) for s, c in zip(loss_sum.cpu(), correct.cpu(), strict=True)]
+
+
+def _forwards(packed: PackedModel, *, bf16: bool, channels_last: bool) -> tuple[PackForward, PackForward]:
+    """(training forward on (B, K, ...) inputs, evaluation forward on (B, ...) inputs shared by all)."""
+
+    def run(merged: Tensor) -> Tensor:
+        if channels_last:
+            merged = merged.contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=bf16):
+            return packed.split(packed.net(merged))
+
+    return (lambda x: run(packed.merge(x))), (lambda x: run(packed.merge_shared(x)))
+
+
+def _augmentations(data: Splits, config: TrainConfig, generators: Sequence[torch.Generator]) -> list[CropFlip] | None:
+    if not config.augment:
+        return None
+    if data.augment_padding is None:
+        raise UserError(f"dataset {data.name} has no crop-and-flip augmentation (flat or non-image inputs)")
+    fill = data.normalization.raw_zero(data.input_shape[0]).to(data.device)
+    return [CropFlip(data.augment_padding, fill, g) for g in generators]
+
+
+def train_pack(
+    packed: PackedModel,
+    splits: Splits,
+    configs: Sequence[TrainConfig],
+    on_epoch: MemberCallback | None = None,
+) -> list[TrainResult]:
+    """Train member k of `packed` (moved to the configs' device) with `configs[k]`; one result per member.
+
+    Each member's metrics and status are those of `train(model_k, splits, configs[k], on_epoch)`
+    for its unpacked model, up to float rounding. After every epoch `on_epoch(k, metrics)` is called
+    for each member still training, in member order; True stops that member (STOPPED unless it was
+    the last epoch). A diverged or stopped member's parameters stop changing, but in a network with
+    BatchNorm its running statistics go on moving while the others train: take a member's checkpoint
+    in its `on_epoch`. `device_seconds` share each epoch's time equally among the members that
+    trained in it; `wall_seconds` add an equal share of the set-up, so that they sum to the call's time.
+    """
+    started = time.perf_counter()
+    members = packed.members
+    _check_configs(configs, members)
+    config = configs[0]
+    if len(splits.train) == 0 or len(splits.test) == 0:
+        raise UserError(f"dataset {splits.name}: the training and test splits must not be empty")
+    device = resolve_device(config.device)
+    cuda = device.type == "cuda"
+    with _threads(config.threads):
+        torch.manual_seed(config.seed)
+        data = splits.to(device)
+        packed.to(device)
+        channels_last = config.channels_last and cuda and len(data.input_shape) == 3
+        if channels_last:
+            packed.to(memory_format=torch.channels_last)
+        if cuda:
+            torch.backends.cudnn.benchmark = True
+        generators = [torch.Generator(device=device).manual_seed(c.seed) for c in configs]
+        batches = _MemberBatches(data.train, config.batch_size, generators, _augmentations(data, config, generators))
+        total_steps = config.epochs * len(batches)
+        if config.max_steps is not None:
+            total_steps = min(total_steps, config.max_steps)
+        schedules = [
+            LRSchedule(
+                lr=c.lr,
+                total_steps=total_steps,
+                warmup_steps=round(c.warmup_epochs * len(batches)),
+                cosine=c.schedule == "cosine",
+            )
+            for c in configs
+        ]
+        lr_table = torch.tensor(
+            [[s(step) for s in schedules] for step in range(total_steps)], dtype=torch.float32, device=device
+        )
+        optimizer = PackedSGD(
+            packed.parameters(),
+            members,
+            momentum=[c.momentum for c in configs],
+            nesterov=[c.nesterov for c in configs],
+            weight_decay=[c.weight_decay for c in configs],
+        )
+        train_forward, eval_forward = _forwards(packed, bf16=cuda and config.bf16, channels_last=channels_last)
+        active = torch.ones(members, device=device)
+        status: list[Status | None] = [None] * members  # None while a member trains
+        steps = [0] * members
+        device_seconds = [0.0] * members
+        histories: list[list[EpochMetrics]] = [[] for _ in range(members)]
+        epochs = math.ceil(total_steps / len(batches))
+        check_every = CUDA_CHECK_EVERY if cuda else 1
+        step = 0
+        for epoch in range(1, epochs + 1):
+            training = [k for k in range(members) if status[k] is None]
+            if not training:
+                break
+            epoch_start = time.perf_counter()
+            packed.train()
+            trained = _train_epoch(train_forward, batches, optimizer, lr_table, active, training, step, check_every)
+            for k, at in trained.diverged.items():
+                status[k], steps[k] = Status.DIVERGED, step + at
+            step += trained.steps
+            reporting = [k for k in training if status[k] is None]
+            evaluations: tuple[list[tuple[float, float]] | None, list[tuple[float, float]]] | None = None
+            if reporting:
+                packed.eval()
+                val = _evaluate(eval_forward, data.val, config.eval_batch_size, members) if len(data.val) else None
+                evaluations = val, _evaluate(eval_forward, data.test, config.eval_batch_size, members)
+            seconds = (time.perf_counter() - epoch_start) / len(training)
+            for k in training:
+                device_seconds[k] += seconds
+            if evaluations is None:
+                continue
+            val, test = evaluations
+            for k in reporting:
+                steps[k] = step
+                metrics = EpochMetrics(
+                    epoch=epoch,
+                    steps=step,
+                    lr=schedules[k](step),
+                    train_loss=trained.mean(k),
+                    train_loss_tail=trained.tail(k),
+                    train_accuracy=trained.accuracy(k),
+                    val_loss=None if val is None else val[k][0],
+                    val_accuracy=None if val is None else val[k][1],
+                    test_loss=test[k][0],
+                    test_accuracy=test[k][1],
+                    seconds=seconds,
+                    device_seconds=device_seconds[k],
+                )
+                histories[k].append(metrics)
+                if on_epoch is not None and on_epoch(k, metrics) is True and epoch < epochs:
+                    status[k] = Status.STOPPED
+                    active[k] = 0.0
+    overhead = (time.perf_counter() - started - sum(device_seconds)) / members
+    return [
+        TrainResult(s or Status.COMPLETED, h, n, d, d + overhead)
+        for s, h, n, d in zip(status, histories, steps, device_seconds, strict=True)
+    ]
+
+
+def _available_cpu_bytes() -> int | None:
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def member_bytes(model: nn.Module, input_shape: Sequence[int], batch_size: int) -> int:
+    """An estimate of one member's training memory: parameters, gradients and momentum (float32) plus
+    twice the float32 outputs of every leaf module for a batch (saved for backward, and their gradients)."""
+    outputs = 0
+
+    def count(module: nn.Module, inputs: object, output: object) -> None:
+        nonlocal outputs
+        if isinstance(output, Tensor):
+            outputs += output.numel()
+
+    hooks = [m.register_forward_hook(count) for m in model.modules() if next(m.children(), None) is None]
+    device = next(model.parameters()).device
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, *input_shape, device=device))
+    finally:
+        model.train(was_training)
+        for hook in hooks:
+            hook.remove()
+    params = sum(p.numel() for p in model.parameters())
+    return 4 * (3 * params + 2 * outputs * batch_size)
+
+
+def pack_size_auto(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    batch_size: int,
+    device: torch.device,
+    *,
+    runs: int,
+    cap: int = 64,
+    memory_fraction: float = 0.5,
+) -> int:
+    """How many of `runs` runs of `model` (one member, unpacked) to train per pack on `device`.
+
+    At most `cap` and as many as fit in `memory_fraction` of the device's free memory (CUDA) or of
+    the available RAM (CPU) by `member_bytes`; then balanced, so that ceil(runs / K) packs of K
+    members hold the runs with the smallest K (20 runs under a limit of 16 give packs of 10).
+    Always at least 1.
+    """
+    if runs < 1:
+        raise ValueError(f"runs must be >= 1, got {runs}")
+    if device.type == "cuda":
+        free: int | None = torch.cuda.mem_get_info(device)[0]
+    else:
+        free = _available_cpu_bytes()
+    limit = min(cap, runs)
+    if free is not None:
+        limit = min(limit, int(free * memory_fraction) // member_bytes(model, input_shape, batch_size))
+    limit = max(1, limit)
+    return math.ceil(runs / math.ceil(runs / limit))
