@@ -23,10 +23,10 @@ with Writer(url, upgrade_db=True, batch_size=50) as writer:
     study = writer.ensure_study("shared", "name: shared\\n")
     arch = writer.upsert_architecture("hash", "2_02_002", "mlp")
     for number in range(int(sys.argv[4])):
-        trial = writer.upsert_trial(study, arch, "tuned", "search", seed, number, status="running")
+        trial = writer.upsert_trial(study, arch, "tuned", "tuned", "search", seed, number, status="running")
         for epoch in range(1, int(sys.argv[5]) + 1):
             writer.add_epoch(trial, epoch, val_accuracy=epoch / 100)
-        writer.upsert_trial(study, arch, "tuned", "search", seed, number, status="completed")
+        writer.upsert_trial(study, arch, "tuned", "tuned", "search", seed, number, status="completed")
 """
 
 

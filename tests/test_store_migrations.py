@@ -1,7 +1,10 @@
 """Migrations on both backends: automatic creation (SQLite), clear messages, upgrades from the first
 revision with data kept, models identical to the migrated schema, and coexistence with Optuna."""
 
+import shutil
+import sqlite3
 from importlib.resources import files
+from pathlib import Path
 
 import optuna
 import pytest
@@ -14,7 +17,17 @@ from archscale.store import current_revision, ensure_schema, head_revision, make
 from archscale.store.migrate import VERSION_TABLE, _config
 from archscale.store.models import Base
 
-TABLES = {"archscale_study", "archscale_architecture", "archscale_trial", "archscale_epoch"}
+TABLES = {
+    "archscale_study",
+    "archscale_architecture",
+    "archscale_trial",
+    "archscale_epoch",
+    "archscale_study_architecture",
+    "archscale_study_arm",
+    "archscale_study_search",
+    "archscale_choice",
+}
+RELEASE_1 = Path(__file__).parent / "fixtures" / "release1.sqlite"
 
 
 def is_postgres(url: str) -> bool:
@@ -32,7 +45,7 @@ def test_migrations_ship_in_the_package():
     package = files("archscale.migrations")
     for name in ("alembic.ini", "env.py", "script.py.mako", "versions/0001_core_tables.py"):
         assert package.joinpath(name).is_file(), name
-    assert head_revision() == "0003"
+    assert head_revision() == "0004"
 
 
 def test_new_database_at_head_or_a_message_naming_the_command(db_url):
@@ -73,14 +86,14 @@ def test_upgrade_from_the_first_revision_keeps_data(db_url):
                 " hyperparameters, status) VALUES (1, 1, 1, 'tuned', 'search', 0, 0, '{\"lr\": 0.25}', 'completed')"
             )
         )
-    with pytest.raises(UserError, match="is at archscale schema revision 0001; this archscale needs revision 0003"):
+    with pytest.raises(UserError, match="is at archscale schema revision 0001; this archscale needs revision 0004"):
         ensure_schema(engine)  # behind: SQLite too is upgraded only when asked
-    assert upgrade(engine) == ("0001", "0003")
+    assert upgrade(engine) == ("0001", "0004")
     with engine.connect() as connection:
         row = connection.execute(text("SELECT study, architecture, lr, status FROM archscale_results")).one()
     assert tuple(row) == ("s", "2", 0.25, "completed")
-    assert "ix_archscale_trial_study_strategy" in {i["name"] for i in inspect(engine).get_indexes("archscale_trial")}
-    assert upgrade(engine) == ("0003", "0003")
+    assert "ix_archscale_trial_study_arm" in {i["name"] for i in inspect(engine).get_indexes("archscale_trial")}
+    assert upgrade(engine) == ("0004", "0004")
     engine.dispose()
 
 
@@ -130,3 +143,46 @@ def test_optuna_and_archscale_share_a_database(db_url, optuna_first):
     engine.dispose()
     loaded = optuna.load_study(study_name="shared", storage=db_url)  # a plain URL, as the dashboard uses
     assert [t.params["lr"] for t in loaded.trials][:1] == [0.1] and len(loaded.trials) == 2
+
+
+def test_a_release_1_database_upgrades_with_every_row_kept(tmp_path):
+    """tests/fixtures/release1.sqlite was written by release 1 (revision 0003): two studies over shared
+    graphs, official convention at width 16 and paper convention at width 8 (see fixtures/README.md)."""
+    path = tmp_path / "old.sqlite"
+    shutil.copy(RELEASE_1, path)
+    tables = ("archscale_study", "archscale_architecture", "archscale_trial", "archscale_epoch", "trials", "studies")
+    with sqlite3.connect(path) as connection:
+        before = {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+        strategies = connection.execute("SELECT id, strategy FROM archscale_trial ORDER BY id").fetchall()
+        epochs = connection.execute("SELECT * FROM archscale_epoch ORDER BY trial_id, epoch").fetchall()
+    engine = make_engine(f"sqlite:///{path}")
+    assert upgrade(engine) == ("0003", "0004")
+    engine.dispose()
+    with sqlite3.connect(path) as connection:
+        after = {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+        arms = connection.execute("SELECT id, arm, kind, repeat FROM archscale_trial ORDER BY id").fetchall()
+        kept = connection.execute(
+            "SELECT trial_id, epoch, train_loss, train_accuracy, val_loss, val_accuracy, test_loss, test_accuracy, lr,"
+            " seconds FROM archscale_epoch ORDER BY trial_id, epoch"
+        ).fetchall()
+        scales = dict(
+            connection.execute(
+                "SELECT s.name || ' ' || a.notation, sa.principled_scale FROM archscale_study_architecture sa"
+                " JOIN archscale_study s ON s.id = sa.study_id JOIN archscale_architecture a ON a.id = sa.architecture_id"
+            ).fetchall()
+        )
+        widths = set(connection.execute("SELECT study_id, width FROM archscale_study_architecture").fetchall())
+    assert after == before and before["archscale_trial"] == 37 and before["archscale_epoch"] == 62
+    assert [(i, s, s, 0) for i, s in strategies] == arms
+    assert kept == [row[:2] + row[2:] for row in epochs]
+    # each study has its own statistics under its own convention (release 1 kept the last writer's)
+    assert scales["release1-official 2_02"] == pytest.approx(0.464758, rel=1e-5)
+    assert scales["release1-paper-probe 2_02"] == pytest.approx(0.19245, rel=1e-4)
+    assert widths == {(1, 16), (2, 8)}
+    from archscale.store import read_plan
+
+    plan = read_plan(f"sqlite:///{path}", "release1-official")
+    assert list(plan.arms["arm"]) == ["fixed", "principled", "tuned"] and plan.seeds == (0, 1)
+    base = plan.searches[plan.searches["phase"] == "base-search"].iloc[0]
+    assert base["arms"] == ("principled", "fixed") and base["scope"] == "study"
+    assert len(plan.choices) == 9

@@ -28,7 +28,7 @@ def filled(module_results_url):
     """One database for the module: every test checks that it stays unchanged."""
     with Writer(module_results_url) as writer:
         study = writer.ensure_study("s", "a: 1\n")
-        trial = writer.upsert_trial(study, writer.upsert_architecture("h", "2", "mlp"), "fixed", "final", 0, 0)
+        trial = writer.upsert_trial(study, writer.upsert_architecture("h", "2", "mlp"), "fixed", "fixed", "final", 0, 0)
         for epoch in range(1, 4):
             writer.add_epoch(trial, epoch, val_accuracy=epoch / 10)
     return module_results_url
@@ -83,7 +83,7 @@ def test_read_only_messages_name_the_problem(filled):
 
 def test_reading_pragmas_and_catalogs_still_work(filled):
     if filled.startswith("sqlite"):
-        assert len(run_query(filled, "PRAGMA table_info(archscale_epoch)").rows) == 10
+        assert len(run_query(filled, "PRAGMA table_info(archscale_epoch)").rows) == 11
         assert run_query(filled, "PRAGMA user_version").rows == [(0,)]
     else:
         assert run_query(filled, "SHOW transaction_read_only").rows == [("on",)]

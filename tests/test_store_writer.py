@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from archscale.errors import UserError
-from archscale.store import Phase, Strategy, StudyConflict, StudyStatus, TrialStatus, Writer
-from archscale.store.models import Architecture, Epoch, Study, Trial
+from archscale.store import Phase, StudyConflict, StudyStatus, TrialStatus, Writer
+from archscale.store.models import Architecture, Choice, Epoch, Study, StudyArchitecture, StudyArm, Trial
 
 
 def count(writer: Writer, table: str) -> int:
@@ -29,7 +29,7 @@ def writer(results_url):
 @pytest.fixture
 def ids(writer):
     study = writer.ensure_study("study", "name: study\n", git_revision="abc123", host="node-1", devices="cpu")
-    arch = writer.upsert_architecture("hash-1", "2_02_002", "mlp", n_params=1234, paths=2, depth_cubed_sum=16)
+    arch = writer.upsert_architecture("hash-1", "2_02_002", "mlp")
     return study, arch
 
 
@@ -79,19 +79,36 @@ def test_ensure_study_reopens_the_same_yaml_and_refuses_another(writer):
         assert row.status == "completed" and row.finished_at is not None
 
 
-def test_architecture_upsert_keeps_known_statistics(writer, ids):
-    _, arch = ids
-    again = writer.upsert_architecture("hash-1", "2_02_002", "mlp", paths=2**70, principled_scale=0.5)
-    assert again == arch and count(writer, "archscale_architecture") == 1
+def test_architecture_rows_are_shared_and_plan_rows_are_per_study(writer, ids):
+    study, arch = ids
+    assert writer.upsert_architecture("hash-1", "2_02_002", "mlp") == arch and count(writer, "archscale_architecture") == 1
+    other = writer.ensure_study("other", "name: other\n")
+    row = {"architecture_id": arch, "position": 0, "listed": True, "is_base": False, "width": 64, "kernel_size": None,
+           "convention": "official", "paths": 2**70, "depth_cubed_sum": 16, "principled_scale": 0.5, "n_params": None}
+    arm = {"arm": "principled", "kind": "principled", "position": 0, "label": "principled", "final": True,
+           "settings": {"kind": "principled"}, "recipe": {"epochs": 2}}
+    writer.write_plan(study, {"seeds": [0]}, [row], [arm], [])
+    writer.set_parameter_count(study, arch, 1234)
+    writer.write_plan(study, {"seeds": [0, 1]}, [row], [arm], [])  # a re-run keeps the counted parameters
+    writer.write_plan(other, {"seeds": [5]}, [{**row, "width": 32, "principled_scale": 0.125}], [], [])
+    writer.record_choice(study, "principled", arch, 0, 0.05, None, "given")
+    writer.record_choice(study, "principled", arch, 0, 0.06, "s/base-search/1", "searched")
     with Session(writer.engine) as session:
-        row = Architecture.find(session, "hash-1")
-        assert (row.n_params, row.depth_cubed_sum, row.principled_scale) == (1234, 16.0, 0.5)
-        assert row.paths == float(2**70)
+        mine = session.get(StudyArchitecture, (study, arch))
+        theirs = session.get(StudyArchitecture, (other, arch))
+        assert (mine.width, mine.principled_scale, mine.n_params, mine.paths) == (64, 0.5, 1234, float(2**70))
+        assert (theirs.width, theirs.principled_scale, theirs.n_params) == (32, 0.125, None)
+        assert session.get(Study, study).plan == {"seeds": [0, 1]}
+        assert session.get(StudyArm, (study, "principled")).recipe == {"epochs": 2}
+        choice = session.get(Choice, (study, "principled", arch, 0))
+        assert (choice.lr, choice.search, choice.source) == (0.06, "s/base-search/1", "searched")
+    with pytest.raises(ValueError, match="positive finite"):
+        writer.record_choice(study, "principled", arch, 0, float("nan"), None, "given")
 
 
 def test_trial_upsert_is_idempotent_and_writes_only_given_fields(writer, ids):
     study, arch = ids
-    key = (study, arch, Strategy.TUNED, Phase.SEARCH, 0, 7)
+    key = (study, arch, "tuned", "tuned", Phase.SEARCH, 0, 7)
     started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     first = writer.upsert_trial(
         *key, hyperparameters={"lr": 0.1, "init": "kaiming"}, status=TrialStatus.RUNNING, started_at=started,
@@ -103,16 +120,19 @@ def test_trial_upsert_is_idempotent_and_writes_only_given_fields(writer, ids):
     assert first == second and count(writer, "archscale_trial") == 1
     with Session(writer.engine) as session:
         trial = Trial.find(session, study, arch, "tuned", "search", 0, 7)
+        assert (trial.arm, trial.kind, trial.repeat) == ("tuned", "tuned", 0)
         assert trial.hyperparameters == {"lr": 0.1, "init": "kaiming"}
         assert (trial.status, trial.selected_epoch, trial.ray_trial_id) == ("completed", 3, "abc_00001")
         assert trial.val_accuracy == pytest.approx(0.75) and trial.started_at == started
     assert writer.upsert_trial(*key) == first  # nothing to change: still one row
-    other = writer.upsert_trial(study, arch, "tuned", "search", 1, 7)
-    assert other != first and count(writer, "archscale_trial") == 2
+    other = writer.upsert_trial(study, arch, "tuned", "tuned", "search", 1, 7)
+    repeat = writer.upsert_trial(study, arch, "tuned", "tuned", "search", 0, 7, 1)
+    named = writer.upsert_trial(study, arch, "tuned-wide", "tuned", "search", 0, 7)
+    assert len({first, other, repeat, named}) == 4 and count(writer, "archscale_trial") == 4
 
 
 def test_new_trial_defaults(writer, ids):
-    trial_id = writer.upsert_trial(*ids, "fixed", "final", 0, 0)
+    trial_id = writer.upsert_trial(*ids, "fixed", "fixed", "final", 0, 0)
     with Session(writer.engine) as session:
         trial = session.get(Trial, trial_id)
         assert (trial.status, trial.hyperparameters) == ("pending", {})
@@ -130,44 +150,46 @@ def test_new_trial_defaults(writer, ids):
 )
 def test_bad_trial_values_are_refused(writer, ids, fields, error):
     with pytest.raises(error):
-        writer.upsert_trial(*ids, "tuned", "search", 0, 0, **fields)
+        writer.upsert_trial(*ids, "tuned", "tuned", "search", 0, 0, **fields)
     assert count(writer, "archscale_trial") == 0
 
 
-def test_bad_strategy_is_refused_by_writer_and_database(writer, ids):
-    with pytest.raises(ValueError):
-        writer.upsert_trial(*ids, "lucky", "search", 0, 0)
+def test_any_kind_is_stored_as_text_without_a_migration(writer, ids):
+    trial_id = writer.upsert_trial(*ids, "lucky", "a-new-kind", "search", 0, 0)
+    with Session(writer.engine) as session:
+        assert session.get(Trial, trial_id).kind == "a-new-kind"
     study, arch = ids
-    with pytest.raises(IntegrityError), writer.engine.begin() as connection:
+    with pytest.raises(IntegrityError), writer.engine.begin() as connection:  # phases are still checked
         connection.execute(
             text(
-                "INSERT INTO archscale_trial (study_id, architecture_id, strategy, phase, seed, trial_number,"
-                " hyperparameters, status) VALUES (:s, :a, 'lucky', 'search', 0, 0, '{}', 'pending')"
+                "INSERT INTO archscale_trial (study_id, architecture_id, arm, kind, phase, seed, trial_number, repeat,"
+                " hyperparameters, status) VALUES (:s, :a, 'x', 'x', 'lucky', 0, 0, 0, '{}', 'pending')"
             ),
             {"s": study, "a": arch},
         )
 
 
 def test_epochs_are_buffered_then_written_once_with_latest_values(writer, ids):
-    trial = writer.upsert_trial(*ids, "tuned", "search", 0, 0, status="running")
+    trial = writer.upsert_trial(*ids, "tuned", "tuned", "search", 0, 0, status="running")
     for epoch in (1, 2, 3):
-        writer.add_epoch(trial, epoch, train_loss=1.0 / epoch, val_accuracy=0.1 * epoch, lr=0.1, seconds=0.5)
+        writer.add_epoch(trial, epoch, train_loss=1.0 / epoch, train_loss_tail=0.9 / epoch, val_accuracy=0.1 * epoch, lr=0.1)
     assert count(writer, "archscale_epoch") == 0  # buffered
     writer.flush()
     assert count(writer, "archscale_epoch") == 3
     writer.add_epoch(trial, 3, train_loss=np.float64("nan"), val_accuracy=0.9, lr=np.float32(0.05))
     writer.add_epoch(trial, 4, val_accuracy=0.95)
-    writer.upsert_trial(*ids, "tuned", "search", 0, 0, status="completed")  # writes the buffer in its transaction
+    writer.upsert_trial(*ids, "tuned", "tuned", "search", 0, 0, status="completed")  # writes the buffer in its transaction
     with Session(writer.engine) as session:
         epochs = Epoch.for_trial(session, trial)
     assert [e.epoch for e in epochs] == [1, 2, 3, 4]
     assert epochs[2].train_loss is None and epochs[2].val_accuracy == 0.9 and epochs[2].lr == pytest.approx(0.05)
+    assert epochs[1].train_loss_tail == pytest.approx(0.45)
 
 
 def test_epochs_flush_by_batch_size_and_by_age(results_url):
     with Writer(results_url, batch_size=3, max_delay_s=60) as writer:
         study = writer.ensure_study("s", "a: 1\n")
-        trial = writer.upsert_trial(study, writer.upsert_architecture("h", "2", "mlp"), "fixed", "final", 0, 0)
+        trial = writer.upsert_trial(study, writer.upsert_architecture("h", "2", "mlp"), "fixed", "fixed", "final", 0, 0)
         writer.add_epoch(trial, 1)
         writer.add_epoch(trial, 2)
         assert count(writer, "archscale_epoch") == 0
@@ -186,7 +208,7 @@ def test_epochs_of_unknown_trials_are_refused(writer):
 def test_close_flushes(results_url):
     writer = Writer(results_url)
     study = writer.ensure_study("s", "a: 1\n")
-    trial = writer.upsert_trial(study, writer.upsert_architecture("h", "2", "mlp"), "fixed", "final", 0, 0)
+    trial = writer.upsert_trial(study, writer.upsert_architecture("h", "2", "mlp"), "fixed", "fixed", "final", 0, 0)
     writer.add_epoch(trial, 1, val_accuracy=0.5)
     writer.close()
     assert count(writer, "archscale_epoch") == 1
@@ -196,7 +218,7 @@ def test_close_flushes(results_url):
 def test_mark_stale_running_failed(writer, ids):
     study, arch = ids
     for seed, status in enumerate(["running", "completed", "running", "pending"]):
-        writer.upsert_trial(study, arch, "tuned", "search", seed, 0, status=status)
+        writer.upsert_trial(study, arch, "tuned", "tuned", "search", seed, 0, status=status)
     assert writer.mark_stale_running_failed(study) == 2
     with writer.engine.connect() as connection:
         rows = connection.execute(text("SELECT seed, status, error FROM archscale_trial ORDER BY seed")).all()
@@ -206,7 +228,7 @@ def test_mark_stale_running_failed(writer, ids):
 
 
 def test_deleting_a_study_deletes_its_trials_and_epochs(writer, ids):
-    trial = writer.upsert_trial(*ids, "fixed", "final", 0, 0)
+    trial = writer.upsert_trial(*ids, "fixed", "fixed", "final", 0, 0)
     writer.add_epoch(trial, 1)
     writer.flush()
     with writer.engine.begin() as connection:

@@ -10,7 +10,7 @@ import pytest
 from archscale.errors import UserError
 from archscale.study import load_study, study_schema
 from archscale.study.architectures import expand_architectures
-from archscale.study.load import parse_study
+from archscale.study.load import check_registries, parse_stored_study, parse_study
 from archscale.study.spec import KernelSweep, ModelSpec, SpaceSample, WidthSweep
 
 QUICKSTART = Path(__file__).parents[1] / "studies" / "quickstart.yaml"
@@ -39,24 +39,52 @@ def test_defaults_and_overrides():
     loaded = parse(BASE, ["training.epochs=2", "seeds=[4, 5]", "strategies.tuned.early_stopping.grace_epochs=1"])
     spec = loaded.spec
     assert spec.training.epochs == 2 and spec.seeds == [4, 5]
-    assert spec.strategies.tuned.early_stopping.grace_epochs == 1
+    assert spec.strategies["tuned"].early_stopping.grace_epochs == 1
     assert spec.model.family == "mlp" and spec.dataset.val_fraction == 0.2
-    assert loaded.text.endswith("# --set strategies.tuned.early_stopping.grace_epochs=1")
+    assert loaded.text.startswith("# archscale: the effective study")
+    assert parse(loaded.text).spec == spec  # the stored text is the effective study itself
+
+
+def test_stored_study_of_release_1_applies_its_set_lines():
+    old = BASE + "# --set training.epochs=2\n# --set seeds=[4, 5]"
+    spec = parse_stored_study(old, "t").spec
+    assert spec.training.epochs == 2 and spec.seeds == [4, 5]
+
+
+def test_arms_shorthand_named_arms_and_shared_search():
+    spec = parse(
+        BASE.replace("tuned: {trials: 3}", "tuned: {trials: 3}\n  principled: {}\n  pk: {kind: principled, init: kaiming}")
+        + "search: {trials: 7, sampler: random}\ncompare: [[principled, pk]]\n"
+    ).spec
+    assert [(name, arm.kind) for name, arm in spec.strategies.items()] == [
+        ("tuned", "tuned"), ("principled", "principled"), ("pk", "principled")
+    ]
+    assert spec.strategies["tuned"].overrides().over(spec.search).model_dump() == {
+        "trials": 3, "low": 0.001, "high": 1.0, "sampler": "random", "seed": 0, "early_stopping": None
+    }
+    assert spec.arm_init(spec.strategies["pk"])["init"] == "kaiming"
+    assert spec.arm_init(spec.strategies["tuned"])["init"] == "architecture-aware"
+    assert spec.compare == [("principled", "pk")]
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
         (BASE.replace("trials: 3", "trials: 0"), "s.yaml:5: strategies.tuned.trials: Input should be greater than"),
-        (BASE.replace("tuned: {trials: 3}", "tunned: {trials: 3}"), "s.yaml:5: strategies.tunned: unknown field"),
+        (BASE.replace("tuned: {trials: 3}", "tunned: {trials: 3}"), "s.yaml:5: strategies.tunned: unknown strategy kind"),
+        (BASE.replace("{trials: 3}", "{trials: 3, trails: 4}"), "s.yaml:5: strategies.tuned.trails: unknown field"),
+        (BASE.replace("tuned: {trials: 3}", "my arm: {kind: tuned}"), "arm name 'my arm' must match"),
+        (BASE.replace("tuned: {trials: 3}", "a: {kind: magic}"), "s.yaml:5: strategies.a.kind: unknown strategy kind 'magic'"),
+        (BASE + "compare: [[tuned, nope]]\n", "compare: unknown arm 'nope'"),
+        (BASE + "search_seeds: [1]\n", "search_seeds [1] are also final-run seeds"),
+        (BASE + "training: {epochs: 2}\nsearch: {early_stopping: {grace_epochs: 3}}\n",
+         "s.yaml:5: strategies.tuned.early_stopping.grace_epochs: 3 must not exceed training.epochs (2)"),
         (BASE.replace("name: t", "name: t\nsede: [1]"), "s.yaml:2: sede: unknown field"),
-        (BASE.replace("mnist1d", "cifar-10"), "dataset.name: unknown dataset 'cifar-10'; known: cifar10, cifar100,"),
-        (BASE.replace("{trials: 3}", "{trials: 3, init: he}"), "strategies.tuned.init: unknown init scheme 'he'"),
         (BASE.replace("{trials: 3}", "{low: 1.0, high: 0.1}"), "s.yaml:5: strategies.tuned: low (1.0) must be below"),
         (BASE + "seeds: [1, 1]\n", "s.yaml:6: seeds: seeds must be distinct"),
         ("name: t\n  bad: [", "s.yaml:2: invalid YAML"),
         ("- a\n- b\n", "a study must be a YAML mapping"),
-        (BASE.replace("tuned: {trials: 3}", "{}"), "strategies: give at least one of"),
+        (BASE.replace("tuned: {trials: 3}", "{}"), "strategies: give at least one arm"),
     ],
 )
 def test_errors_name_field_and_line(text, message):
@@ -64,6 +92,19 @@ def test_errors_name_field_and_line(text, message):
         parse(text)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (BASE.replace("mnist1d", "cifar-10"), "dataset.name: unknown dataset 'cifar-10'; known: cifar10, cifar100,"),
+        (BASE.replace("{trials: 3}", "{trials: 3, init: he}"), "strategies.tuned.init: unknown init scheme 'he'"),
+        (BASE + "model: {init: he}\n", "model.init: unknown init scheme 'he'"),
+    ],
+)
+def test_registries_are_checked_before_a_run(text, message):
+    with pytest.raises(UserError, match=message.replace("[", r"\[").replace("(", r"\(")):
+        check_registries(parse(text).spec)
 
 
 def test_architecture_errors_name_the_entry():
@@ -101,4 +142,6 @@ def test_schema_command_prints_json_schema():
     out = subprocess.run([sys.executable, "-m", "archscale.cli", "schema"], capture_output=True, text=True, check=True)
     schema = json.loads(out.stdout)
     assert schema == json.loads(json.dumps(study_schema()))
-    assert {"name", "dataset", "architectures", "strategies"} <= set(schema["properties"])
+    assert {"name", "dataset", "architectures", "strategies", "search", "compare"} <= set(schema["properties"])
+    kinds = schema["properties"]["strategies"]["additionalProperties"]["oneOf"]
+    assert {k["properties"]["kind"]["const"] for k in kinds} >= {"fixed", "principled", "tuned", "probe"}

@@ -10,6 +10,7 @@ from archscale.nn.flops import LayerRow, count_flops, count_params, layer_summar
 from archscale.nn.init import init_model, list_init_schemes, register_init
 from archscale.nn.model import ArchModel, CellLayers, LayerMap, WeightLayer
 from archscale.nn.nb201 import TinyNetwork
+from archscale.nn.packed import PackedModel, pack_models, register_packer
 from archscale.nn.registry import ModelSpec, build_model, family_entry, list_families, register_model
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "LayerMap",
     "LayerRow",
     "ModelSpec",
+    "PackedModel",
     "TinyNetwork",
     "WeightLayer",
     "build_model",
@@ -29,6 +31,8 @@ __all__ = [
     "layer_summary",
     "list_families",
     "list_init_schemes",
+    "pack_models",
     "register_init",
     "register_model",
+    "register_packer",
 ]

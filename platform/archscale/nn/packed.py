@@ -97,9 +97,9 @@ def _pack_linear(members: Sequence[nn.Module]) -> nn.Module:
     assert isinstance(first, nn.Linear)
     packed = PackedLinear(len(members), first.in_features, first.out_features, bias=first.bias is not None)
     with torch.no_grad():
-        packed.weight.copy_(_stack([m.weight for m in members]))  # type: ignore[misc]
+        packed.weight.copy_(_stack([m.weight for m in members]))
         if packed.bias is not None:
-            packed.bias.copy_(_stack([m.bias for m in members]))  # type: ignore[misc]
+            packed.bias.copy_(_stack([m.bias for m in members]))
     return packed.to(first.weight.device)
 
 
@@ -122,9 +122,9 @@ def _pack_conv(members: Sequence[nn.Module]) -> nn.Module:
         dtype=first.weight.dtype,
     )
     with torch.no_grad():
-        packed.weight.copy_(_concat([m.weight for m in members]))  # type: ignore[misc]
+        packed.weight.copy_(_concat([m.weight for m in members]))
         if packed.bias is not None:
-            packed.bias.copy_(_concat([m.bias for m in members]))  # type: ignore[misc]
+            packed.bias.copy_(_concat([m.bias for m in members]))
     return packed
 
 
@@ -275,6 +275,8 @@ def pack_models(models: Sequence[nn.Module]) -> PackedModel:
     if not models:
         raise ValueError("pack_models needs at least one model")
     _check_same_structure(models)
+    if next(models[0].children(), None) is None:  # a single layer
+        return PackedModel(_packed_leaf(type(models[0]).__name__, models), len(models), models[0])
     net = copy.deepcopy(models[0])
     replaced: dict[int, nn.Module] = {}
     for name, template in list(models[0].named_modules(remove_duplicate=False)):

@@ -289,8 +289,8 @@ def per_architecture(inputs: Inputs, metric: Metric, rows: pd.DataFrame) -> tupl
         columns[f"{arm}_lr"] = chosen_lrs(inputs, arm, hashes)
     for arm in arms:
         cube = scores.test[arm]
-        estimates = [stats.mean_estimate(row) for row in cube]
-        flat = [row[np.isfinite(row)] for row in cube.reshape(len(hashes), -1)]
+        estimates = [stats.mean_estimate(row[None]) for row in cube]
+        flat = [row[np.isfinite(row)] for row in cube.reshape(len(hashes), cube.shape[1] * cube.shape[2])]
         columns[f"{arm}_mean"] = [e.value for e in estimates]
         columns[f"{arm}_std"] = [float(np.std(v, ddof=1)) if v.size > 1 else math.nan for v in flat]
         columns[f"{arm}_n"] = [int(v.size) for v in flat]
@@ -302,7 +302,7 @@ def per_architecture(inputs: Inputs, metric: Metric, rows: pd.DataFrame) -> tupl
         if a not in scores.test or b not in scores.test:
             continue
         key = pair_key(a, b)
-        diffs = [stats.mean_estimate(row) for row in scores.paired(a, b)]
+        diffs = [stats.mean_estimate(row[None]) for row in scores.paired(a, b)]
         columns[f"{key}_diff"] = [e.value for e in diffs]
         columns[f"{key}_lo"] = [e.lo for e in diffs]
         columns[f"{key}_hi"] = [e.hi for e in diffs]

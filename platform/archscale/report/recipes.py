@@ -21,26 +21,24 @@ SEARCH = "lr_search"
 PAIR_COLUMNS = ["a", "b", "key", "like_with_like", "differences", "note"]
 
 
-def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
-    """Nested dicts as one dict with dotted keys (`optimizer.momentum`); other values as they are."""
-    if not isinstance(value, dict):
-        return {prefix: value}
-    out: dict[str, Any] = {}
-    for key, inner in value.items():
-        out |= flatten(inner, f"{prefix}.{key}" if prefix else str(key))
-    return out
-
-
 def differences(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
-    """The recipe fields where a and b differ ({field, a, b}, in a's then b's field order); `lr_search`
-    only when both have one."""
+    """The recipe fields where a and b differ ({field (dotted path), a, b}, in a's then b's order),
+    descending into mappings both sides have; `lr_search` only when both arms search."""
     left, right = dict(a), dict(b)
     if left.get(SEARCH) is None or right.get(SEARCH) is None:
         left.pop(SEARCH, None)
         right.pop(SEARCH, None)
-    flat_a, flat_b = flatten(left), flatten(right)
-    fields = list(dict.fromkeys([*flat_a, *flat_b]))
-    return [{"field": f, "a": flat_a.get(f), "b": flat_b.get(f)} for f in fields if flat_a.get(f) != flat_b.get(f)]
+    found: list[dict[str, Any]] = []
+    _diff(left, right, "", found)
+    return found
+
+
+def _diff(a: Any, b: Any, path: str, found: list[dict[str, Any]]) -> None:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in dict.fromkeys([*a, *b]):
+            _diff(a.get(key), b.get(key), f"{path}.{key}" if path else str(key), found)
+    elif a != b:
+        found.append({"field": path, "a": a, "b": b})
 
 
 def note(a: str, b: str, found: list[dict[str, Any]]) -> str:
@@ -54,6 +52,8 @@ def note(a: str, b: str, found: list[dict[str, Any]]) -> str:
 def _show(value: Any) -> str:
     if value is None:
         return "none"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={_show(v)}" for k, v in value.items()) + "}"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from archscale.strategies.context import StudyContext, base_of
 from archscale.strategies.needs import SearchNeed
+from archscale.strategies.registry import ArmError
 from archscale.study.spec import SearchOverrides
 from archscale.vocabulary import Phase
 
@@ -29,11 +32,17 @@ def base_search_need(ctx: StudyContext, arm: Any, overrides: SearchOverrides, ba
     )
 
 
-def check_grace(where: str, overrides: SearchOverrides, spec: Any) -> None:
-    """Early stopping's grace period must fit in the training epochs."""
-    search = overrides.over(spec.search)
+def check_search(arm: str, loc: tuple[str, ...], overrides: SearchOverrides, spec: Any) -> None:
+    """The arm's search (the study's with its overrides at `loc`) is valid and its early stopping's
+    grace period fits in the training epochs; ArmError naming the field otherwise."""
+    try:
+        search = overrides.over(spec.search)
+    except ValidationError as exc:
+        message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise ArmError(arm, loc, message) from None
     if search.early_stopping is not None and search.early_stopping.grace_epochs > spec.training.epochs:
-        raise ValueError(
-            f"{where}early_stopping.grace_epochs ({search.early_stopping.grace_epochs}) must not exceed "
-            f"training.epochs ({spec.training.epochs})"
+        raise ArmError(
+            arm,
+            (*loc, "early_stopping", "grace_epochs"),
+            f"{search.early_stopping.grace_epochs} must not exceed training.epochs ({spec.training.epochs})",
         )

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from archscale.graph import Architecture
-from archscale.strategies.base_lr import base_search_need, check_grace
+from archscale.strategies.base_lr import base_search_need, check_search
 from archscale.strategies.context import ArchInfo, StudyContext, base_of, study_convention
 from archscale.strategies.needs import Choice, Found, SearchNeed
 from archscale.strategies.registry import Strategy, register_strategy
@@ -32,7 +32,7 @@ class Fixed(Strategy):
 
     def check(self, name: str, arm: FixedSettings, spec: StudySpec) -> None:
         if arm.lr == "base":
-            check_grace(f"strategies.{name}.search.", arm.search, spec)
+            check_search(name, ("search",), arm.search, spec)
 
     def base_network(self, arm: FixedSettings, spec: StudySpec) -> Architecture | None:
         return base_of(spec, arm.base, study_convention(spec)) if arm.lr == "base" else None

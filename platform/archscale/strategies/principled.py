@@ -10,7 +10,7 @@ from pydantic import Field
 
 from archscale.graph import Architecture
 from archscale.principles import Convention, lr_scale
-from archscale.strategies.base_lr import base_search_need, check_grace
+from archscale.strategies.base_lr import base_search_need, check_search
 from archscale.strategies.context import ArchInfo, StudyContext, base_of
 from archscale.strategies.needs import Choice, Found, SearchNeed
 from archscale.strategies.registry import Strategy, register_strategy
@@ -35,7 +35,7 @@ class Principled(Strategy):
 
     def check(self, name: str, arm: PrincipledSettings, spec: StudySpec) -> None:
         if isinstance(arm.base_lr, BaseLrSearch):
-            check_grace(f"strategies.{name}.base_lr.search.", arm.base_lr.search, spec)
+            check_search(name, ("base_lr", "search"), arm.base_lr.search, spec)
 
     def base_network(self, arm: PrincipledSettings, spec: StudySpec) -> Architecture | None:
         return base_of(spec, arm.base, Convention(arm.convention))

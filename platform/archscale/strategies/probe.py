@@ -14,7 +14,7 @@ from archscale.graph import Architecture, Family
 from archscale.principles import Convention, default_base
 from archscale.strategies.context import StudyContext
 from archscale.strategies.needs import UnitNeed
-from archscale.strategies.registry import Strategy, register_strategy
+from archscale.strategies.registry import ArmError, Strategy, register_strategy
 from archscale.study.spec import ArmSettings, OptimizerSpec, PositiveFloat, StudySpec
 from archscale.vocabulary import Phase
 
@@ -43,7 +43,7 @@ class Probe(Strategy):
 
     def check(self, name: str, arm: ProbeSettings, spec: StudySpec) -> None:
         if arm.low >= arm.high:
-            raise ValueError(f"strategies.{name}: low ({arm.low}) must be below high ({arm.high})")
+            raise ArmError(name, ("low",), f"low ({arm.low}) must be below high ({arm.high})")
 
     def base_network(self, arm: ProbeSettings, spec: StudySpec) -> Architecture | None:
         return default_base(Convention(arm.convention), Family(spec.model.family))

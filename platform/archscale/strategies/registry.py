@@ -121,7 +121,10 @@ def arm_settings(name: str, raw: Any) -> Any:
         return strategy.settings.model_validate({**raw, "kind": strategy.kind})
     except ValidationError as exc:
         error = exc.errors()[0]
-        raise ArmError(name, tuple(error["loc"]), str(error["msg"]).removeprefix("Value error, ")) from None
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown field (check the spelling; `archscale schema` lists the fields)"
+        raise ArmError(name, tuple(error["loc"]), message) from None
 
 
 class ArmError(ValueError):

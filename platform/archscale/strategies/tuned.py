@@ -3,7 +3,7 @@ arm's overrides), charged to that architecture; the final runs use each search's
 
 from __future__ import annotations
 
-from archscale.strategies.base_lr import check_grace
+from archscale.strategies.base_lr import check_search
 from archscale.strategies.context import ArchInfo, StudyContext
 from archscale.strategies.needs import Choice, Found, SearchNeed
 from archscale.strategies.registry import Strategy, register_strategy
@@ -25,7 +25,7 @@ class Tuned(Strategy):
     settings = TunedSettings
 
     def check(self, name: str, arm: TunedSettings, spec: StudySpec) -> None:
-        check_grace(f"strategies.{name}.", arm.overrides(), spec)
+        check_search(name, (), arm.overrides(), spec)
 
     def _need(self, name: str, arm: TunedSettings, ctx: StudyContext, info: ArchInfo) -> SearchNeed:
         return SearchNeed(

@@ -84,6 +84,7 @@ def parse_study(text: str, source: str, overrides: list[str], path: Path | None 
     try:
         spec = StudySpec.model_validate(data)
     except ValidationError as exc:
+        _raise_arm_error(exc, root, source)
         error = max(exc.errors(), key=lambda e: len(_field_path(e["loc"])))
         loc = _field_path(error["loc"])
         field = ".".join(str(p) for p in loc) or "(top level)"
@@ -94,6 +95,19 @@ def parse_study(text: str, source: str, overrides: list[str], path: Path | None 
         raise UserError(f"{source}{where}: {field}: {_message(error)}{more}") from None
     effective = EFFECTIVE_HEADER + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
     return LoadedStudy(spec, effective, path)
+
+
+def _raise_arm_error(exc: ValidationError, root: yaml.Node | None, source: str) -> None:
+    """An arm that does not fit the study (checked by its kind) is reported at its field's line."""
+    from archscale.strategies.registry import ArmError
+
+    for error in exc.errors():
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, ArmError):
+            loc = ("strategies", cause.arm, *cause.loc)
+            line = _line_of(root, loc)
+            where = f":{line}" if line else ""
+            raise UserError(f"{source}{where}: {'.'.join(str(p) for p in loc)}: {cause.message}") from None
 
 
 def _check_arms(data: dict[str, Any], root: yaml.Node | None, source: str) -> None:

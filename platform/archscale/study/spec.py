@@ -222,6 +222,8 @@ class StudySpec(Strict):
 
         if not isinstance(value, dict):
             return value
+        if not value:
+            raise ValueError("give at least one arm (e.g. fixed, principled, tuned, probe)")
         return {name: arm_settings(name, raw) for name, raw in value.items()}
 
     @field_validator("seeds")
