@@ -10,6 +10,11 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
 "$VENV/bin/ruff" check platform tests bench db
 
+# NAS-Bench-201's reference implementation (for tests/test_nn_nb201_reference.py), pinned in requirements.lock.
+# --no-deps: xautodl declares numpy<=1.19.5 and fvcore, which its model files do not import.
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -c requirements.lock xautodl \
+    || echo "tests/run.sh: could not install xautodl: the NAS-Bench-201 reference tests will be skipped (and fail under CI=true)" >&2
+
 # The HTML report test opens the report in a real headless browser: Debian's chromium, installed when missing.
 if ! command -v chromium >/dev/null 2>&1; then
     echo "tests/run.sh: installing chromium (for tests/test_report_html.py)" >&2

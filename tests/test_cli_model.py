@@ -1,19 +1,18 @@
-"""`archscale model`: JSON and table output, stdin input, defaults, and one-line user errors."""
+"""`archscale model`: JSON and table output, stdin input, defaults, batches that never stop at one line,
+and one-line user errors."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from archscale.cli.app import app
+from archscale.cli.app import app, main
 from archscale.errors import UserError
 
-ARCHSCALE = Path(sys.executable).with_name("archscale")
 NB201_TOP = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 
 runner = CliRunner()
@@ -30,7 +29,7 @@ def test_json_record_of_the_nb201_reference_cell():
     assert record["params"] == 1_288_506
     assert record["family"] == "nb201" and record["width"] == 16 and record["cells"] == 5
     assert record["input_shape"] == [3, 32, 32] and record["notation"] == NB201_TOP
-    assert record["flops"] > 0 and record["arch"] == NB201_TOP
+    assert record["flops"] > 0 and record["arch"] == NB201_TOP and record["status"] == "ok"
 
 
 def test_channels_cells_and_stdin_lines():
@@ -68,7 +67,7 @@ def test_table_output():
     [
         (["model", "0_00_000"], "has no input→output path"),
         (["model", "2_02", "--input-shape", "3xx2"], "--input-shape '3xx2'"),
-        (["model", "2_02", "9_99", "--json"], "line 2: "),
+        (["model", "2_02", "9_99", "--json", "--strict"], "line 2: "),
         (["model", "3_33_133", "--input-shape", "1x40"], "divisible by 4"),
         (["model", "2_02", "--family", "rnn"], "unknown family 'rnn'"),
         (["model"], "no architecture given"),
@@ -80,13 +79,76 @@ def test_user_errors(args, message):
     assert message in str(result.exception)
 
 
-def test_user_error_is_one_line_and_exit_status_2():
-    done = subprocess.run([str(ARCHSCALE), "model", "0_02_002"], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines() == [
+SMALL_NB201 = ["--family", "nb201", "--channels", "4", "--cells", "1"]
+
+
+def test_a_batch_reports_every_line_and_counts_on_stderr():
+    lines = "3_33_133\n0_00_000\n9_99\n0_10_331\n"
+    result = runner.invoke(app, ["model", *SMALL_NB201, "--json"], input=lines)
+    assert result.exit_code == 0, result.output
+    ok, no_path, error, dead_node = records(result.stdout)
+    assert [r["status"] for r in (ok, no_path, error, dead_node)] == ["ok", "no-path", "error", "ok"]
+    assert no_path["params"] > 0 and no_path["flops"] > 0 and no_path["arch"] == "0_00_000"
+    assert error == {
+        "arch": "9_99",
+        "line": 3,
+        "status": "error",
+        "error": "NAS-Bench-201 code '9_99': digit 9 in group 1 is not an op (0..4)",
+    }
+    assert result.stderr.strip().splitlines() == ["archscale: 4 lines: 2 ok, 1 no-path, 1 error"]
+
+
+def test_a_batch_of_good_lines_is_quiet_and_strict_accepts_no_path_cells():
+    result = runner.invoke(app, ["model", "3_33_133", "0_00_000", *SMALL_NB201, "--json", "--strict"])
+    assert result.exit_code == 0, result.output
+    assert [r["status"] for r in records(result.stdout)] == ["ok", "no-path"]
+    assert result.stderr.strip().splitlines() == ["archscale: 2 lines: 1 ok, 1 no-path"]
+    quiet = runner.invoke(app, ["model", "3_33_133", "1_11_111", *SMALL_NB201, "--json"])
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+
+
+def test_a_table_batch_goes_on_past_a_bad_line():
+    result = runner.invoke(app, ["model", "9_99", "0_00_000", *SMALL_NB201])
+    assert result.exit_code == 0, result.output
+    assert "no input→output path: the output is constant" in " ".join(result.stdout.split())
+    assert result.stderr.strip().splitlines() == [
+        "archscale: line 1: NAS-Bench-201 code '9_99': digit 9 in group 1 is not an op (0..4)",
+        "archscale: 2 lines: 1 no-path, 1 error",
+    ]
+
+
+def test_a_single_nb201_cell_without_a_path_is_built():
+    result = runner.invoke(app, ["model", "0_00_030", *SMALL_NB201, "--json"])
+    assert result.exit_code == 0, result.output
+    (record,) = records(result.stdout)
+    assert record["status"] == "no-path" and record["params"] > 0
+    assert result.stderr == ""
+
+
+def run_main(monkeypatch: pytest.MonkeyPatch, *args: str) -> int:
+    """The console entry point in-process: its exit status."""
+    monkeypatch.setattr(sys, "argv", ["archscale", *args])
+    with pytest.raises(SystemExit) as done:
+        main()
+    return int(done.value.code or 0)
+
+
+def test_user_error_is_one_line_and_exit_status_2(monkeypatch, capsys):
+    assert run_main(monkeypatch, "model", "0_02_002") == 2
+    out, err = capsys.readouterr()
+    assert err.strip().splitlines() == [
         "archscale: error: architecture '0_02_002' has no input→output path; its output would not depend on the input"
     ]
-    assert done.stdout == ""
+    assert out == ""
+
+
+def test_strict_stops_at_the_first_bad_line_with_one_line_and_exit_status_2(monkeypatch, capsys):
+    assert run_main(monkeypatch, "model", "3_33_133", "9_99", "0_00_000", *SMALL_NB201, "--json", "--strict") == 2
+    out, err = capsys.readouterr()
+    assert [r["status"] for r in records(out)] == ["ok"]
+    assert err.strip().splitlines() == [
+        "archscale: error: line 2: NAS-Bench-201 code '9_99': digit 9 in group 1 is not an op (0..4)"
+    ]
 
 
 def test_cli_start_up_does_not_import_torch():

@@ -18,17 +18,29 @@ from archscale.nn import (
     list_families,
     register_model,
 )
+from archscale.nn.nb201 import ReductionBlock
 
 torch.set_num_threads(1)
 
 NB201_TOP = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
 
 
-@pytest.mark.parametrize(("channels", "cells", "expected"), [(16, 5, 1_288_506), (8, 1, 79_778)])
-def test_nb201_parameter_count_matches_the_benchmark(channels, cells, expected):
-    model = build_model(parse_architecture(NB201_TOP), width=channels, cells=cells, classes=10)
+@pytest.mark.parametrize(
+    ("arch", "channels", "cells", "expected", "pruned"),
+    [
+        (NB201_TOP, 16, 5, 1_288_506, 1_288_506),
+        ("3_33_133", 8, 1, 79_778, 79_778),
+        ("0_10_331", 16, 5, 559_386, 316_346),  # dead node 1 feeds a conv3x3: built unless pruned
+    ],
+)
+def test_nb201_parameter_count_matches_the_benchmark(arch, channels, cells, expected, pruned):
+    """Counts of the benchmark's reference implementation (tests/test_nn_nb201_reference.py checks
+    hundreds of cells against it)."""
+    model = build_model(parse_architecture(arch, "nb201"), width=channels, cells=cells, classes=10)
     assert isinstance(model, TinyNetwork)
     assert count_params(model) == expected
+    trimmed = build_model(parse_architecture(arch, "nb201"), width=channels, cells=cells, prune_dead_edges=True)
+    assert count_params(trimmed) == pruned
 
 
 def test_nb201_structure_and_forward():
@@ -47,6 +59,36 @@ def test_nb201_structure_and_forward():
     out = model(torch.randn(2, 3, 16, 16))
     assert out.shape == (2, 10)
     out.sum().backward()
+
+
+@pytest.mark.parametrize(
+    ("text", "prune", "built", "convs"),
+    [
+        ("0_10_331", False, {"e0_2", "e0_3", "e1_3", "e2_3"}, {(0, 3), (1, 3)}),  # node 1 is dead; 1→3 is built
+        ("0_10_331", True, {"e0_2", "e0_3", "e2_3"}, {(0, 3)}),
+        ("3_30_100", False, {"e0_1", "e0_2", "e0_3"}, {(0, 1), (0, 2)}),  # nodes 1 and 2 reach no output
+        ("3_30_100", True, {"e0_3"}, set()),
+    ],
+)
+def test_nb201_builds_every_edge_unless_pruned(text, prune, built, convs):
+    model = build_model(parse_architecture(text, "nb201"), width=4, cells=1, prune_dead_edges=prune)
+    cells = [block for block in model.cells if not isinstance(block, ReductionBlock)]
+    assert len(cells) == 3 and all(set(cell.edges.keys()) == built for cell in cells)
+    assert all(set(cell.edges) == convs for cell in model.layer_map().cells)
+
+
+def test_nb201_cell_without_a_path_outputs_the_batch_norm_beta_of_its_dead_convs():
+    """As in the benchmark: node 1 is zeros (`none` from the input), so ReLU-Conv-BN 1→3 yields its β."""
+    model = build_model(parse_architecture("0_00_030", "nb201"), width=4, cells=1, input_shape=(3, 8, 8))
+    cell = model.cells[0]
+    beta = torch.linspace(-1.0, 1.0, 4)
+    with torch.no_grad():
+        cell.edges["e1_3"].norm.bias.copy_(beta)
+    for train in (True, False):
+        cell.train(train)
+        out = cell(torch.randn(2, 4, 8, 8))
+        torch.testing.assert_close(out, beta.view(1, 4, 1, 1).expand(2, 4, 8, 8))
+    assert model(torch.randn(2, 3, 8, 8)).shape == (2, 10)
 
 
 def test_nb201_cells_with_more_nodes_and_pooling():
@@ -86,11 +128,15 @@ def test_edges_off_every_path_are_neither_built_nor_run(text, live):
 
 
 @pytest.mark.parametrize(
-    ("text", "family"), [("0_00_000", "mlp"), ("0_02_002", "cnn"), ("0_04_002", "nb201"), ("3_00_003", "nb201")]
+    ("text", "family", "prune"),
+    [("0_00_000", "mlp", False), ("0_02_002", "cnn", False), ("0_04_002", "nb201", True), ("3_00_003", "nb201", True)],
 )
-def test_no_input_output_path_is_refused_at_build_time(text, family):
+def test_no_input_output_path_is_refused_at_build_time(text, family, prune):
+    """MLP/CNN DAGs and pruned NAS-Bench-201 cells; whole NAS-Bench-201 cells build (as the benchmark's)."""
     with pytest.raises(UserError, match="has no input→output path"):
-        build_model(parse_architecture(text, family), width=4, cells=1)
+        build_model(parse_architecture(text, family), width=4, cells=1, prune_dead_edges=prune)
+    if family == "nb201":
+        assert count_params(build_model(parse_architecture(text, family), width=4, cells=1)) > 0
 
 
 @pytest.mark.parametrize("shape", [(1, 40), (3, 8, 8)])
@@ -177,14 +223,15 @@ def test_flops_are_twice_the_weight_macs_per_sample():
     assert model.training
 
 
-def test_nb201_flops_by_hand():
+@pytest.mark.parametrize(("prune", "convs"), [(False, 2), (True, 1)])
+def test_nb201_flops_by_hand(prune, convs):
     c, hw = 4, 8
-    arch = parse_architecture("3_00_300", "nb201")  # live: 0→3 only (node 1 reaches no output)
-    model = build_model(arch, width=c, cells=1, input_shape=(3, hw, hw))
+    arch = parse_architecture("3_00_300", "nb201")  # conv3x3 0→1 and 0→3; node 1 reaches no output
+    model = build_model(arch, width=c, cells=1, input_shape=(3, hw, hw), prune_dead_edges=prune)
     macs = 3 * c * 9 * hw * hw  # stem
     for stage in range(3):
         ch, side = c * 2**stage, hw // 2**stage
-        macs += ch * ch * 9 * side * side  # the cell's one live conv3x3
+        macs += convs * ch * ch * 9 * side * side  # the cell's conv3x3s that are built (and run)
         if stage:
             prev = ch // 2
             macs += (prev * ch * 9 + ch * ch * 9 + prev * ch) * side * side  # conv_a, conv_b, shortcut

@@ -82,7 +82,7 @@ def test_the_report_loads_cleanly(chromium, small_study, tmp_path):
     pictures = [p for p in written if p.suffix == ".png"]
     found, dom = problems(chromium, page, tmp_path)
     assert found == []
-    assert f'data-image-count="{len(pictures)}"' in dom and len(pictures) == 6
+    assert f'data-image-count="{len(pictures)}"' in dom and len(pictures) == 7
     shot = tmp_path / "report-screenshot.png"
     done = browse(chromium, page, tmp_path / "profile-shot", "--window-size=1280,4000", f"--screenshot={shot}")
     assert done.returncode == 0, done.stderr[-2000:]

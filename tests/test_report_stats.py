@@ -1,9 +1,11 @@
-"""archscale.report.stats on hand-made arrays where every number is known."""
+"""archscale.report.stats on hand-made arrays where every number is known (intervals checked against
+scipy.stats.t and hand-computed values)."""
 
 import math
 
 import numpy as np
 import pytest
+from scipy import stats as scipy_stats
 
 from archscale.report import stats
 
@@ -19,26 +21,8 @@ def test_bootstrap_matches_a_direct_computation_with_the_same_seed():
     expected = tuple(np.percentile(means, [2.5, 97.5]))
     got = stats.bootstrap_ci(values, stats.row_means, n_boot=500, seed=7)
     assert got == pytest.approx(expected, abs=1e-12)
-    assert stats.mean_ci(values, n_boot=500, seed=7)[1:3] == got
     assert stats.bootstrap_ci(values, stats.row_means, n_boot=500, seed=7) == got  # reproducible
     assert stats.bootstrap_ci(values, stats.row_means, n_boot=500, seed=8) != got
-
-
-def test_paired_bootstrap_matches_a_loop_over_replicates():
-    a = np.array([[0.5, 0.7, 0.6], [0.2, np.nan, 0.4]])
-    b = np.array([[0.4, 0.6, 0.65], [0.3, 0.1, np.nan]])
-    indices = np.random.default_rng(0).integers(0, 3, size=(300, 3))
-    replicates = []
-    for idx in indices:
-        per_arch = [
-            np.nanmean(ra[idx]) - np.nanmean(rb[idx])
-            for ra, rb in zip(a, b, strict=True)
-            if np.isfinite(ra[idx]).any() and np.isfinite(rb[idx]).any()
-        ]
-        replicates.append(np.mean(per_arch))
-    e = stats.paired_difference(a, b, n_boot=300)
-    assert (e.lo, e.hi) == pytest.approx(tuple(np.percentile(replicates, [2.5, 97.5])), abs=1e-12)
-    assert e.value == pytest.approx(np.mean([0.6 - 0.55, 0.3 - 0.2]))
 
 
 def test_bootstrap_of_two_values_spans_them():
@@ -49,45 +33,6 @@ def test_bootstrap_of_two_values_spans_them():
 def test_bootstrap_of_nothing_is_nan():
     lo, hi = stats.bootstrap_ci([], stats.row_means)
     assert math.isnan(lo) and math.isnan(hi)
-
-
-def test_mean_ci_counts_finite_values():
-    e = stats.mean_ci([0.5, np.nan, 0.7])
-    assert e.value == pytest.approx(0.6)
-    assert e.n == 2
-    assert 0.5 <= e.lo <= e.hi <= 0.7
-
-
-def test_paired_difference_resamples_seeds_jointly():
-    # Per seed, a − b is exactly 1 on the first architecture and 2 on the second: every bootstrap
-    # replicate (same seeds on both sides) gives 1.5, so the interval collapses to the value.
-    a = [[1.0, 2.0], [3.0, 4.0]]
-    b = [[0.0, 1.0], [1.0, 2.0]]
-    e = stats.paired_difference(a, b)
-    assert (e.value, e.lo, e.hi, e.n) == (1.5, 1.5, 1.5, 2)
-
-
-def test_paired_difference_skips_architectures_missing_on_one_side():
-    a = [[0.6, 0.6], [0.9, 0.9]]
-    b = [[0.5, 0.5], [np.nan, np.nan]]
-    e = stats.paired_difference(a, b)
-    assert e.value == pytest.approx(0.1)
-    assert e.n == 1
-
-
-@pytest.mark.parametrize(
-    ("a", "b", "higher", "expected"),
-    [
-        ((0.6, 0.7), (0.4, 0.5), True, "win"),
-        ((0.4, 0.5), (0.6, 0.7), True, "loss"),
-        ((0.4, 0.6), (0.5, 0.7), True, "tie"),
-        ((0.4, 0.5), (0.5, 0.7), True, "tie"),  # touching intervals overlap
-        ((0.6, 0.7), (0.4, 0.5), False, "loss"),  # a loss metric: lower is better
-        ((math.nan, math.nan), (0.4, 0.5), True, ""),
-    ],
-)
-def test_compare_intervals(a, b, higher, expected):
-    assert stats.compare_intervals(a, b, higher) == expected
 
 
 def test_kendall_and_spearman_known_values():
@@ -169,15 +114,99 @@ def test_best_so_far_keeps_the_best_through_missing_scores():
     assert stats.best_so_far([3.0, 2.0, 4.0], higher_is_better=False).tolist() == [3.0, 2.0, 2.0]
 
 
-def test_cost_to_match():
-    costs, scores = [10.0, 20.0, 30.0, 40.0], [0.5, np.nan, 0.7, 0.9]  # the 2nd trial was pruned: no score
-    assert stats.cost_to_match(costs, scores, 0.7) == 60.0  # its cost still counts
-    assert stats.cost_to_match(costs, scores, 0.4) == 10.0
-    assert math.isnan(stats.cost_to_match(costs, scores, 0.95))
-    assert stats.cost_to_match(costs, [2.0, 1.5, 1.0, 0.5], 1.2, higher_is_better=False) == 60.0
-    assert math.isnan(stats.cost_to_match(costs, scores, math.nan))
-
-
 def test_argbest_lr_is_the_largest_of_the_lowest():
     assert stats.argbest_lr([0.1, 0.2, 0.4, 0.8], [2.0, 1.0, 1.0, np.nan]) == 0.4
     assert math.isnan(stats.argbest_lr([0.1, 0.2], [np.nan, np.nan]))
+
+
+# --- honest intervals ----------------------------------------------------------------------------
+
+
+def test_two_seeds_get_a_t_interval_never_a_bootstrap():
+    # d = 0.10, 0.30: mean 0.2, sd = 0.1414, se = 0.1, t(0.975, 1) = 12.7062: 0.2 ± 1.27062.
+    e = stats.mean_estimate([0.10, 0.30])
+    assert (e.method, e.n) == (stats.T, 2)
+    assert (e.lo, e.hi) == pytest.approx((0.2 - 1.2706205, 0.2 + 1.2706205), abs=1e-6)
+    assert stats.mean_estimate([[0.7, 0.9], [0.1, 0.3]]).method == stats.T  # rows share the two seeds
+
+
+def test_a_paired_difference_with_known_values_gets_the_t_interval():
+    a = np.array([0.61, 0.72, 0.55, 0.68])
+    b = np.array([0.60, 0.69, 0.52, 0.69])  # a − b = 0.01, 0.03, 0.03, −0.01
+    d = a - b
+    e = stats.mean_estimate(d)
+    half = scipy_stats.t.ppf(0.975, 3) * d.std(ddof=1) / math.sqrt(4)
+    assert e.value == pytest.approx(0.015)
+    assert (e.lo, e.hi) == pytest.approx((0.015 - half, 0.015 + half))
+    assert (e.method, e.n) == (stats.T, 4)
+    assert (e.lo, e.hi) == pytest.approx(scipy_stats.t.interval(0.95, 3, loc=d.mean(), scale=scipy_stats.sem(d)))
+
+
+def test_one_unit_has_no_interval():
+    e = stats.mean_estimate([0.4, np.nan])
+    assert (e.value, e.n, e.method) == (0.4, 1, stats.NO_INTERVAL)
+    assert math.isnan(e.lo) and math.isnan(e.hi)
+
+
+def test_five_seeds_get_the_documented_bootstrap():
+    values = np.array([0.1, 0.4, 0.35, 0.8, 0.5])
+    e = stats.mean_estimate(values, n_boot=400, seed=3)
+    assert (e.method, e.n) == (stats.BOOTSTRAP, 5)
+    assert (e.lo, e.hi) == stats.bootstrap_ci(values[None, None, :], stats.grand_mean, n_boot=400, seed=3)
+
+
+def test_missing_seeds_do_not_count_as_units():
+    e = stats.mean_estimate([[0.5, np.nan, 0.7, np.nan, np.nan, 0.6]])
+    assert (e.n, e.method, e.value) == (3, stats.T, pytest.approx(0.6))
+
+
+def test_repeats_are_the_units_when_searches_repeat():
+    # (1 architecture, 2 repeats, 2 seeds): per-repeat means 0.2 and 0.4 → t over repeats on them.
+    cube = np.array([[[0.1, 0.3], [0.4, 0.4]]])
+    e = stats.mean_estimate(cube)
+    lo, hi = stats.t_interval([0.2, 0.4], 0.3)
+    assert (e.value, e.lo, e.hi, e.n, e.method) == (pytest.approx(0.3), lo, hi, 2, stats.T_REPEATS)
+
+
+def test_two_level_bootstrap_with_enough_repeats_and_seeds():
+    rng = np.random.default_rng(1)
+    cube = rng.normal(0.5, 0.05, size=(2, 5, 6))
+    e = stats.mean_estimate(cube)
+    assert (e.method, e.n) == (stats.TWO_LEVEL, 5)
+    assert e.lo < e.value < e.hi
+    few_seeds = stats.mean_estimate(cube[:, :, :2])
+    assert (few_seeds.method, few_seeds.n) == (stats.REPEAT_BOOTSTRAP, 5)
+    constant = stats.mean_estimate(np.full((1, 5, 5), 0.3))
+    assert (constant.lo, constant.hi) == pytest.approx((0.3, 0.3))
+
+
+@pytest.mark.parametrize(
+    ("lo", "hi", "higher", "expected"),
+    [
+        (0.01, 0.05, True, "win"),
+        (-0.05, -0.01, True, "loss"),
+        (-0.01, 0.05, True, "tie"),
+        (0.0, 0.05, True, "tie"),  # an end at 0: the interval contains 0
+        (0.01, 0.05, False, "loss"),  # a loss metric: a higher loss is worse
+        (math.nan, math.nan, True, ""),
+    ],
+)
+def test_outcome_follows_the_paired_interval(lo, hi, higher, expected):
+    assert stats.outcome(stats.Estimate(0.02, lo, hi, 3, stats.T), higher) == expected
+
+
+def test_picked_so_far_is_what_the_search_would_choose():
+    selection = [0.5, np.nan, 0.7, 0.7, 0.6]  # the second trial was pruned
+    reported = [0.55, 0.99, 0.68, 0.71, 0.9]
+    lrs = [0.1, 0.2, 0.3, 0.05, 0.4]
+    picked = stats.picked_so_far(selection, reported, lrs)
+    assert picked.tolist() == [0.55, 0.55, 0.68, 0.71, 0.71]  # a tie goes to the smaller LR
+    assert math.isnan(stats.picked_so_far([np.nan], [0.9], [0.1])[0])
+
+
+def test_first_reaching():
+    assert stats.first_reaching([0.5, 0.5, 0.7], 0.6) == 3.0
+    assert stats.first_reaching([0.5, 0.7], 0.5) == 1.0
+    assert math.isnan(stats.first_reaching([0.5, 0.55], 0.6))
+    assert stats.first_reaching([2.0, 1.0], 1.5, higher_is_better=False) == 2.0
+    assert math.isnan(stats.first_reaching([0.5], math.nan))

@@ -1,5 +1,6 @@
 """The comparison of a real small study (run once per session by the `small_study` fixture): the
-frames agree with the trials in the database, and every format and the report files render."""
+frames agree with the trials and the plan in the database, and every format and the report files render.
+The study's pairs are the default, every arm against principled: principled:tuned and principled:fixed."""
 
 import io
 import json
@@ -13,34 +14,39 @@ import pytest
 from archscale.errors import UserError
 from archscale.report import compare
 from archscale.report.output import Format, render, write_report
-from archscale.store import read_architectures, read_trials
+from archscale.store import read_plan, read_trials
 
 pytestmark = pytest.mark.slow
 
 SUMMARY_KEYS = [
     "accuracy.mean.principled",
-    "accuracy.diff.principled-tuned",
-    "accuracy.diff.principled-fixed",
-    "accuracy.wins.principled-tuned",
-    "accuracy.ties.principled-tuned",
-    "accuracy.losses.principled-tuned",
+    "accuracy.diverged.fixed",
+    "accuracy.diff.principled:tuned",
+    "accuracy.diff.principled:fixed",
+    "accuracy.wins.principled:tuned",
+    "accuracy.ties.principled:tuned",
+    "accuracy.losses.principled:tuned",
+    "accuracy.undecided.principled:tuned",
     "cost.search_device_h.principled",
     "cost.search_device_h.tuned",
-    "cost.search_ratio.tuned-principled",
-    "cost.to_match.reached",
-    "cost.to_match.median_s",
-    "lr.spearman.tuned-principled",
-    "lr.pearson_log.tuned-principled",
-    "lr.median_abs_log2_ratio.tuned-principled",
-    "lr.slope.log_tuned-log_S",
-    "rank.kendall.principled-tuned",
-    "rank.spearman.principled-tuned",
-    "rank.top25_overlap.principled-tuned",
-    "probe.pearson_raw",
-    "probe.pearson_log",
-    "probe.spearman",
-    "probe.depth_exponent",
+    "cost.search_ratio.principled:tuned",
+    "cost.to_match.reached.tuned:principled",
+    "cost.to_match.trials.tuned:principled",
+    "cost.to_match.architectures.tuned:principled",
+    "lr.spearman.principled:tuned",
+    "lr.pearson_log.principled:tuned",
+    "lr.median_abs_log2_ratio.principled:tuned",
+    "lr.slope.log_lr-log_S.tuned",
+    "rank.kendall.principled:tuned",
+    "rank.spearman.principled:tuned",
+    "rank.top25_overlap.principled:tuned",
+    "probe.pearson_raw.probe",
+    "probe.pearson_raw_without_base.probe",
+    "probe.pearson_log.probe",
+    "probe.spearman.probe",
+    "probe.depth_exponent.probe",
 ]
+ARMS = ("principled", "tuned", "fixed")
 
 
 @pytest.fixture(scope="module")
@@ -63,11 +69,12 @@ def trials(small_study):
     return read_trials(url, name)
 
 
-def test_the_compared_architectures_and_strategies(study):
+def test_the_compared_architectures_and_arms(study):
     _, _, c = study
     assert c.per_architecture["label"].tolist() == ["2", "2_02", "2_02_002", "2_22_222"]
-    assert c.strategies == ("principled", "tuned", "fixed", "probe")
+    assert set(c.arms) == set(ARMS) and c.probe_arms == ("probe",)
     assert c.seeds == (0, 1) and c.status == "completed"
+    assert set(c.summary.loc[c.summary["section"] == "accuracy", "method"]) <= {"t", "too few for an interval", ""}
     assert c.base == {"architecture": "1", "label": "1", "S": 27.0, "listed": False}
     assert any(n.startswith("the base network 1 (S=27) is not among") for n in c.notes)
     assert set(SUMMARY_KEYS) <= set(c.summary["key"])
@@ -75,15 +82,17 @@ def test_the_compared_architectures_and_strategies(study):
 
 def test_scores_are_the_final_runs(study, trials):
     _, _, c = study
-    final = trials[(trials["phase"] == "final") & (trials["status"] == "completed")]
-    for row in c.per_architecture.itertuples(index=False):
-        for strategy in ("principled", "tuned", "fixed"):
-            runs = final[(final["graph_hash"] == row.graph_hash) & (final["strategy"] == strategy)]["test_accuracy"]
-            assert getattr(row, f"{strategy}_mean") == pytest.approx(runs.mean())
-            assert getattr(row, f"{strategy}_n") == len(runs) == 2
-            assert getattr(row, f"{strategy}_std") == pytest.approx(runs.std(ddof=1))
-            lo, hi = getattr(row, f"{strategy}_ci_lo"), getattr(row, f"{strategy}_ci_hi")
-            assert runs.min() - 1e-12 <= lo <= hi <= runs.max() + 1e-12
+    final = trials[(trials["phase"] == "final") & trials["status"].isin(["completed", "diverged"])]
+    chance = c.plan.chance
+    for row in c.per_architecture.to_dict("records"):
+        for arm in ARMS:
+            mine = final[(final["graph_hash"] == row["graph_hash"]) & (final["arm"] == arm)]
+            runs = mine["test_accuracy"].where(mine["status"] == "completed", chance)  # diverged: chance
+            assert row[f"{arm}_mean"] == pytest.approx(runs.mean())
+            assert row[f"{arm}_n"] == len(runs) == 2
+            assert row[f"{arm}_std"] == pytest.approx(runs.std(ddof=1))
+            assert row[f"{arm}_ci_method"] == "t"  # two seeds: a t interval, never a bootstrap
+            assert row[f"{arm}_ci_lo"] <= row[f"{arm}_mean"] <= row[f"{arm}_ci_hi"]
 
 
 def test_learning_rates_follow_the_rule_and_the_searches(study, trials, small_study):
@@ -95,19 +104,19 @@ def test_learning_rates_follow_the_rule_and_the_searches(study, trials, small_st
     base_lr = best["hp_lr"].iloc[0]
     assert pa["principled_lr"].to_numpy() == pytest.approx(base_lr * pa["principled_scale"].to_numpy())
     assert pa["fixed_lr"].to_numpy() == pytest.approx(np.full(len(pa), base_lr))  # fixed: {lr: base}
-    scale = read_architectures(url, name).set_index("graph_hash")["principled_scale"]
+    scale = read_plan(url, name).architectures.set_index("graph_hash")["principled_scale"]
     assert pa["principled_scale"].to_numpy() == pytest.approx(scale.loc[pa["graph_hash"]].to_numpy())
     search = trials[(trials["phase"] == "search") & (trials["status"] == "completed")]
-    for row in pa.itertuples(index=False):
-        mine = search[search["graph_hash"] == row.graph_hash]
+    for row in pa.to_dict("records"):
+        mine = search[search["graph_hash"] == row["graph_hash"]]
         mine = mine.sort_values(["val_accuracy", "hp_lr"], ascending=[False, True])
-        assert row.tuned_lr == pytest.approx(mine["hp_lr"].iloc[0])  # the search's choice, as trained in final
-        assert row.lr_ratio == pytest.approx(row.tuned_lr / row.principled_lr)
+        assert row["tuned_lr"] == pytest.approx(mine["hp_lr"].iloc[0])  # the search's choice, as trained in final
+        assert row["principled:tuned_lr_ratio"] == pytest.approx(row["principled_lr"] / row["tuned_lr"])
 
 
 def test_the_cost_ledger_adds_up(study, trials):
     _, _, c = study
-    cost = c.cost.set_index("strategy")
+    cost = c.cost.set_index("arm")
     assert cost.loc["principled", "search_trials"] == 3 and cost.loc["fixed", "search_trials"] == 3  # shared
     assert cost.loc["tuned", "search_trials"] == 12 and cost.loc["probe", "search_trials"] == 40
     assert (cost.loc[["principled", "tuned", "fixed"], "final_trials"] == 8).all()
@@ -118,10 +127,11 @@ def test_the_cost_ledger_adds_up(study, trials):
     assert pa["principled_search_device_s"].sum() == pytest.approx(cost.loc["principled", "search_device_s"])
     assert pa["tuned_search_device_s"].sum() == pytest.approx(cost.loc["tuned", "search_device_s"])
     assert (pa["tuned_search_trials"] == 3).all()
-    assert int(pa["tuned_pruned"].sum()) == cost.loc["tuned", "search_pruned"]
-    reached = np.isfinite(pa["cost_to_match_s"].to_numpy(dtype=float))
-    assert c.stat("cost.to_match.reached") == reached.sum()
-    assert (pa.loc[reached, "cost_to_match_s"] <= pa.loc[reached, "tuned_search_device_s"] + 1e-9).all()
+    assert int(pa["tuned_search_pruned"].sum()) == cost.loc["tuned", "search_pruned"]
+    reached = np.isfinite(pa["tuned:principled_match_device_s"].to_numpy(dtype=float))
+    assert c.stat("cost.to_match.architectures.tuned:principled") == reached.sum()
+    assert (pa.loc[reached, "tuned:principled_match_device_s"] <= pa.loc[reached, "tuned_search_device_s"] + 1e-9).all()
+    assert set(c.searches["budget_trials"]) == {3}  # every search shows its budget
 
 
 def test_the_probe(study):
@@ -134,8 +144,9 @@ def test_the_probe(study):
     assert (p["runs"] == 8).all()  # 4 grid points × 2 seeds
     grid = np.geomspace(1e-4, 1.0, 4)
     assert all(np.isclose(grid, lr).any() for lr in p["probed_lr"])
-    assert c.row("probe.depth_exponent")["n"] == 4 and c.row("probe.depth_exponent")["expected"] == -1.5
-    assert c.row("probe.pearson_raw")["n"] == 4  # the base network is left out of the correlations
+    assert c.row("probe.depth_exponent.probe")["n"] == 4 and c.row("probe.depth_exponent.probe")["expected"] == -1.5
+    assert c.row("probe.pearson_raw.probe")["n"] == 5  # the base network is included, as in the paper
+    assert c.row("probe.pearson_raw_without_base.probe")["n"] == 4
 
 
 @pytest.mark.parametrize("fmt", list(Format))
@@ -146,14 +157,25 @@ def test_every_format_renders(study, report, fmt):
     assert "report-small" in text or fmt is Format.CSV
     if fmt is Format.JSON:
         doc = json.loads(text)  # strict: NaN is rendered as null
-        assert doc["format"] == "archscale.compare/1" and doc["study"] == "report-small"
-        assert set(doc) >= {"per_architecture", "summary", "rankings", "cost", "probe", "notes", "metric"}
-        assert len(doc["per_architecture"]) == 4 and doc["summary"]["probe.depth_exponent"]["expected"] == -1.5
+        assert doc["format"] == "archscale.compare/2" and doc["study"] == "report-small"
+        assert set(doc) >= {
+            "per_architecture",
+            "summary",
+            "rankings",
+            "cost",
+            "probe",
+            "notes",
+            "metric",
+            "arms",
+            "pairs",
+        }
+        assert len(doc["per_architecture"]) == 4 and doc["summary"]["probe.depth_exponent.probe"]["expected"] == -1.5
+        assert all(entry["n"] is not None for entry in doc["summary"].values())
     elif fmt is Format.CSV:
         frame = pd.read_csv(io.StringIO(text))
         assert frame["architecture"].tolist() == ["2", "2_02", "2_02_002", "2_22_222"]
     elif fmt is Format.HTML:  # render(c, "html") is render_html(c, figures(c)), as write_report wrote it
-        assert text.count('src="data:image/png;base64,') == 6
+        assert text.count('src="data:image/png;base64,') == 7
         assert "http://" not in text and "https://" not in text  # self-contained
     elif fmt is Format.MARKDOWN:
         assert "## Per architecture" in text and "| 2_22_222 |" in text
@@ -165,11 +187,13 @@ def test_the_table_fits_the_terminal(study, width):
     text = render(c, Format.TABLE, width)
     assert max(len(line.rstrip()) for line in text.splitlines()) <= width
     assert "principled − tuned" in text and "Kendall τ" in text and "probed LR ∝ depth^" in text
+    assert "search budget" in text
 
 
 def test_write_report(report):
     folder, written = report
-    pictures = {f"{n}.png" for n in ("learning_rates", "probe", "probe_depth", "accuracy", "search_cost", "rank_shift")}
+    names = ("learning_rates", "probe", "probe_depth", "accuracy", "search_cost", "cost_to_match", "rank_shift")
+    pictures = {f"{n}.png" for n in names}
     assert pictures <= written
     assert {"report.html", "report.md", "comparison.json", "per_architecture.csv", "probe_grid.csv"} <= written
     for name in pictures:
@@ -194,11 +218,11 @@ def test_a_partial_study_compares_what_exists(small_study, tmp_path):
     shutil.copy(url.removeprefix("sqlite:///"), copy)
     engine = make_engine(f"sqlite:///{copy}")
     with engine.begin() as connection:  # as if the study were still in its final phase
-        connection.execute(text("DELETE FROM archscale_trial WHERE phase = 'final' AND strategy = 'tuned'"))
+        connection.execute(text("DELETE FROM archscale_trial WHERE phase = 'final' AND arm = 'tuned'"))
         connection.execute(
             text(
                 "UPDATE archscale_trial SET status = 'running', test_accuracy = NULL WHERE phase = 'final' "
-                "AND strategy = 'fixed' AND seed = 1"
+                "AND arm = 'fixed' AND seed = 1"
             )
         )
         connection.execute(text("UPDATE archscale_study SET status = 'running'"))
@@ -208,7 +232,7 @@ def test_a_partial_study_compares_what_exists(small_study, tmp_path):
     assert "tuned: no final runs finished yet" in c.notes
     assert "fixed: 4 final runs not finished (pending, running or failed)" in c.notes
     assert (c.per_architecture["fixed_n"] == 1).all() and (c.per_architecture["tuned_n"] == 0).all()
-    assert np.isfinite(c.per_architecture["tuned_lr"]).all()  # still known from the searches
-    assert c.row("accuracy.diff.principled-tuned")["n"] == 0
+    assert np.isfinite(c.per_architecture["tuned_lr"]).all()  # still known from the plan's choices
+    assert c.row("accuracy.diff.principled:tuned")["n"] == 0
     for fmt in Format:
         assert render(c, fmt)

@@ -162,3 +162,10 @@ def test_a_new_kind_is_one_class_and_works_in_a_study():
     assert {u.kind for u in finals.units if u.arm == "half"} == {"toy-halved"}
     rows = {r["arm"]: r for r in arm_rows(ctx, search_plan(ctx).searches)}
     assert rows["half"]["kind"] == "toy-halved" and rows["half"]["recipe"]["lr_search"] is None
+
+
+def test_a_given_lr_runs_once_however_many_search_repeats():
+    ctx = context(YAML.replace("{lr: base}", "{lr: 0.1}") + "search_repeats: 3\n")
+    finals, _ = final_plan(ctx, found_all(ctx))
+    repeats = {arm: sorted({u.repeat for u in finals.units if u.arm == arm}) for arm in ("fixed", "principled", "tuned")}
+    assert repeats == {"fixed": [0], "principled": [0, 1, 2], "tuned": [0, 1, 2]}

@@ -1,6 +1,7 @@
 """`archscale run` end to end on embedded Ray into SQLite: database contents, resume after the driver
 is killed, and bad input that never starts Ray."""
 
+import json
 import os
 import signal
 import sqlite3
@@ -12,6 +13,8 @@ from pathlib import Path
 import optuna
 import pytest
 
+from archscale.study.load import parse_study
+
 TINY = """\
 name: tiny
 dataset: {name: mnist1d, limit: 600, test_limit: 300, val_fraction: 0.25}
@@ -19,10 +22,11 @@ model: {family: mlp, width: 32}
 architectures: ["2", "2_22_222", "0_02"]
 training: {epochs: 2, batch_size: 32, optimizer: {momentum: 0.9}, schedule: cosine}
 seeds: [0, 1]
+search: {trials: 3, low: 0.01, high: 1.0, early_stopping: {grace_epochs: 1}}
 strategies:
+  principled: {}
   fixed: {lr: base}
-  principled: {base_lr: {search: {trials: 3, low: 0.01, high: 1.0}}}
-  tuned: {trials: 3, low: 0.01, high: 1.0, early_stopping: {grace_epochs: 1}}
+  tuned: {}
 """
 
 
@@ -65,8 +69,7 @@ def test_tiny_study_fills_the_database(tiny_run):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "skipping 0_02: no input→output path" in result.stderr
     counts = dict(
-        ((phase, strategy), n)
-        for phase, strategy, n in rows(db, "select phase, strategy, count(*) from archscale_trial group by 1, 2")
+        ((phase, arm), n) for phase, arm, n in rows(db, "select phase, arm, count(*) from archscale_trial group by 1, 2")
     )
     assert counts == {
         ("base-search", "principled"): 3,
@@ -75,6 +78,8 @@ def test_tiny_study_fills_the_database(tiny_run):
         ("final", "principled"): 4,
         ("final", "tuned"): 4,
     }
+    seeds = rows(db, "select phase, group_concat(distinct seed) from archscale_trial group by 1 order by 1")
+    assert seeds == [("base-search", "10000"), ("final", "0,1"), ("search", "10000")]  # searches and finals share none
     statuses = rows(db, "select phase, status, count(*) from archscale_trial group by 1, 2")
     assert all(status in {"completed", "diverged"} for phase, status, _ in statuses if phase != "search")
     assert all(status in {"completed", "pruned", "diverged"} for _, status, _ in statuses)
@@ -89,8 +94,12 @@ def test_tiny_study_fills_the_database(tiny_run):
             assert 0 <= test_acc <= 1 and device_seconds > 0
     pruned = rows(db, "select budget_reached from archscale_trial where status = 'pruned'")
     assert all(budget < 2 for (budget,) in pruned)
-    study = rows(db, "select status, yaml_text from archscale_study")
-    assert study == [("completed", TINY)]
+    ((status, stored),) = rows(db, "select status, yaml_text from archscale_study")
+    assert status == "completed" and parse_study(stored, "stored", []).spec == parse_study(TINY, "tiny", []).spec
+    charged = dict(rows(db, "select name, arms from archscale_study_search"))
+    assert json.loads(charged["tiny/base-search/1"]) == ["principled", "fixed"]
+    choices = rows(db, "select arm, count(*) from archscale_choice group by 1 order by 1")
+    assert choices == [("fixed", 2), ("principled", 2), ("tuned", 2)]
 
 
 @pytest.mark.slow
@@ -101,18 +110,26 @@ def test_principled_lrs_follow_the_formula(tiny_run):
             db,
             "select a.notation, json_extract(t.hyperparameters, '$.lr') from archscale_trial t "
             "join archscale_architecture a on a.id = t.architecture_id "
-            "where t.phase = 'final' and t.strategy = 'principled' and t.seed = 0",
+            "where t.phase = 'final' and t.arm = 'principled' and t.seed = 0",
         )
     )
     fixed = rows(
         db,
         "select distinct json_extract(hyperparameters, '$.lr') from archscale_trial "
-        "where phase = 'final' and strategy = 'fixed'",
+        "where phase = 'final' and arm = 'fixed'",
     )
     (base_lr,) = fixed[0]
     assert len(fixed) == 1
     assert lrs["2"] == pytest.approx(base_lr * 0.649519, rel=1e-5)
     assert lrs["2_22_222"] == pytest.approx(base_lr * 0.225706, rel=1e-5)
+    scales = dict(
+        rows(
+            db,
+            "select a.notation, sa.principled_scale from archscale_study_architecture sa "
+            "join archscale_architecture a on a.id = sa.architecture_id",
+        )
+    )
+    assert scales == pytest.approx({"2": 0.649519, "2_22_222": 0.225706, "1": 1.0}, rel=1e-5)
 
 
 @pytest.mark.slow
@@ -120,7 +137,9 @@ def test_optuna_sees_honest_trials(tiny_run):
     _, db, _ = tiny_run
     url = f"sqlite:///{db}"
     names = optuna.get_all_study_names(url)
-    assert "tiny/base-search" in names and len(names) == 3
+    assert sorted(names) == ["tiny/base-search/1", "tiny/tuned/2", "tiny/tuned/2_22_222"]
+    attrs = optuna.load_study(study_name="tiny/tuned/2_22_222", storage=url).user_attrs
+    assert attrs["architecture"] == "2_22_222" and attrs["arms"] == ["tuned"] and attrs["repeat"] == 0
     stored = rows(db, "select count(*) from archscale_trial where status = 'pruned'")[0][0]
     pruned = 0
     for name in names:
@@ -148,11 +167,9 @@ def test_rerun_of_a_finished_study_runs_nothing(tiny_run):
         (TINY.replace("mnist1d", "cifar-10"), "unknown dataset 'cifar-10'"),
         (TINY.replace('["2", "2_22_222", "0_02"]', '["0_02"]'), "no trainable architecture left"),
         (TINY.replace("name: mnist1d,", "name: cifar10, root: /nonexistent,"), "cifar10"),
-        (TINY.replace("tuned: {trials: 3", "tuned: {trials: -1"), "bad.yaml:10: strategies.tuned.trials"),
-        (
-            TINY.replace("search: {trials: 3", "search: {trials: -1"),
-            "bad.yaml:9: strategies.principled.base_lr.search.trials",
-        ),
+        (TINY.replace("tuned: {}", "tuned: {trials: -1}"), "bad.yaml:11: strategies.tuned.trials"),
+        (TINY.replace("search: {trials: 3", "search: {trials: -1"), "bad.yaml:7: search.trials"),
+        (TINY.replace("tuned: {}", "tuned: {init: he}"), "strategies.tuned.init: unknown init scheme 'he'"),
     ],
 )
 def test_bad_input_never_starts_ray_or_writes(tmp_path, yaml_text, message):
@@ -177,14 +194,17 @@ def test_unreachable_database_is_one_line(tmp_path):
 
 
 @pytest.mark.slow
-def test_killed_driver_resumes_without_loss_or_duplicates(tmp_path):
+def test_killed_driver_resumes_the_effective_study_without_loss_or_duplicates(tmp_path):
+    """Run with `--set seeds=[0, 1]` over a YAML that says three seeds, kill the driver, resume with the
+    YAML alone: the resumed study is the stored effective one (two seeds), not the file."""
     study = tmp_path / "tiny.yaml"
-    study.write_text(TINY.replace("name: tiny", "name: resumable"))
+    study.write_text(TINY.replace("name: tiny", "name: resumable").replace("seeds: [0, 1]", "seeds: [0, 1, 2]"))
     db = tmp_path / "r.db"
     ray_tmp = Path(f"/tmp/asr-resume-{os.getpid()}")
     env = {**os.environ, "ARCHSCALE_RAY_TMPDIR": str(ray_tmp)}
     driver = subprocess.Popen(
-        [sys.executable, "-m", "archscale.cli", "run", str(study), "--db", f"sqlite:///{db}", "--no-compare"],
+        [sys.executable, "-m", "archscale.cli", "run", str(study), "--db", f"sqlite:///{db}", "--no-compare",
+         "--set", "seeds=[0, 1]"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=env,
@@ -202,8 +222,11 @@ def test_killed_driver_resumes_without_loss_or_duplicates(tmp_path):
     result = archscale("run", str(study), "--db", f"sqlite:///{db}", "--no-compare", "--resume", env=env)
     subprocess.run(["pkill", "-9", "-f", str(ray_tmp)], check=False)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "resuming 'resumable' with the study stored in the database" in result.stderr
     counts = dict(rows(db, "select phase, count(*) from archscale_trial group by phase"))
     assert counts == {"base-search": 3, "search": 6, "final": 12}
+    assert rows(db, "select distinct seed from archscale_trial where phase = 'final' order by 1") == [(0,), (1,)]
+    assert json.loads(rows(db, "select plan from archscale_study")[0][0])["seeds"] == [0, 1]
     assert rows(db, "select count(*) from archscale_trial where status in ('running', 'pending')")[0][0] == 0
     duplicated = rows(
         db, "select count(*) from (select trial_id, epoch, count(*) n from archscale_epoch group by 1, 2 having n > 1)"

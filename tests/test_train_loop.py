@@ -49,9 +49,9 @@ def test_an_mlp_learns_digits(digits):
     result = train(mlp(), digits, config)
     assert result.status is Status.COMPLETED and len(result.epochs) == 4
     last = result.epochs[-1]
-    assert last.test_acc > 0.85 and last.val_acc > 0.85
+    assert last.test_accuracy > 0.85 and last.val_accuracy > 0.85
     assert result.epochs[0].train_loss > last.train_loss
-    assert 0 < last.test_loss < 1 and 0 < last.train_acc <= 1
+    assert 0 < last.test_loss < 1 and 0 < last.train_accuracy <= 1
     assert last.lr == pytest.approx(0.0, abs=1e-12)  # cosine reaches 0 at the end of the run
     assert [m.epoch for m in result.epochs] == [1, 2, 3, 4] and last.steps == 4 * 21 == result.steps
     times = [m.device_seconds for m in result.epochs]
@@ -115,7 +115,7 @@ def test_train_loss_is_size_weighted_and_the_tail_is_the_last_tenth():
 def test_empty_validation_split_reports_none(digits):
     splits = load_dataset("digits", flatten=True, val_fraction=0)
     result = train(mlp(), splits, TrainConfig(lr=0.05, max_steps=2))
-    assert result.epochs[0].val_loss is None and result.epochs[0].val_acc is None
+    assert result.epochs[0].val_loss is None and result.epochs[0].val_accuracy is None
 
 
 def test_augmenting_flat_inputs_is_a_user_error(digits):

@@ -8,6 +8,8 @@ from typing import Annotated
 
 import typer
 
+from archscale.cli.options import NewNameOption, ResumeOption, SetOption, UpgradeDbOption
+
 AddressOption = Annotated[
     str, typer.Option("--address", envvar="RAY_API_SERVER_ADDRESS", help="The cluster's Jobs API: http://HEAD:8265.")
 ]
@@ -20,14 +22,19 @@ def submit(
         str | None, typer.Option(help="Results database URL for the job; default: the cluster's ARCHSCALE_DB.")
     ] = None,
     wait: Annotated[bool, typer.Option(help="Stream the job's output until it ends; exit with its status.")] = False,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a YAML field: key.path=value.")] = None,
+    set_: SetOption = None,
+    new_name: NewNameOption = None,
+    resume: ResumeOption = False,
+    upgrade_db: UpgradeDbOption = False,
 ) -> None:
-    """Submit a study to a Ray cluster; print the job id."""
+    """Submit a study to a Ray cluster (it runs `archscale run` there with the same study options);
+    print the job id."""
     from archscale.execution import jobs
     from archscale.study import load_study
 
     load_study(study, set_ or [])  # a bad study fails here, not on the cluster
-    job_id = jobs.submit(address, study, set_ or [], db)
+    options = jobs.StudyOptions(overrides=tuple(set_ or ()), new_name=new_name, resume=resume, upgrade_db=upgrade_db)
+    job_id = jobs.submit(address, study, options, db)
     print(job_id)
     if wait:
         for chunk in jobs.logs(address, job_id, follow=True):

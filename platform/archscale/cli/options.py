@@ -33,3 +33,13 @@ ArchitecturesArgument = Annotated[
     list[str] | None, typer.Argument(help="Architectures in any notation; none: read lines from stdin.")
 ]
 FamilyOption = Annotated[str | None, typer.Option(help="mlp, cnn or nb201 (inferred from the notation when omitted).")]
+
+# The study options of `archscale run` and `archscale submit` (the same on both).
+SetOption = Annotated[
+    list[str] | None, typer.Option("--set", help="Override a YAML field: key.path=value (repeatable).")
+]
+ResumeOption = Annotated[
+    bool, typer.Option(help="Finish a stored study, with the study stored in the database if this YAML differs.")
+]
+NewNameOption = Annotated[str | None, typer.Option(help="Run this YAML under another study name.")]
+UpgradeDbOption = Annotated[bool, typer.Option(help="Upgrade a database whose schema is behind.")]

@@ -8,24 +8,20 @@ from typing import Annotated
 
 import typer
 
-from archscale.cli.options import DbOption
+from archscale.cli.options import DbOption, NewNameOption, ResumeOption, SetOption, UpgradeDbOption
 
 
 def run(
     study: Annotated[Path, typer.Argument(help="The study YAML.")],
     db: DbOption = None,
     address: Annotated[str, typer.Option(help="local (embedded Ray), auto, or HOST:PORT of a Ray cluster.")] = "local",
-    resume: Annotated[
-        bool, typer.Option(help="Finish a stored study, with its stored YAML if this one differs.")
-    ] = False,
-    new_name: Annotated[str | None, typer.Option(help="Run this YAML under another study name.")] = None,
-    set_: Annotated[
-        list[str] | None, typer.Option("--set", help="Override a YAML field: key.path=value (repeatable).")
-    ] = None,
-    upgrade_db: Annotated[bool, typer.Option(help="Upgrade a database whose schema is behind.")] = False,
+    resume: ResumeOption = False,
+    new_name: NewNameOption = None,
+    set_: SetOption = None,
+    upgrade_db: UpgradeDbOption = False,
     compare: Annotated[bool, typer.Option(help="Print the comparison when the study ends.")] = True,
 ) -> None:
-    """Run a study: searches, then final runs of every strategy, every trial into the database."""
+    """Run a study: searches, then final runs of every arm, every trial into the database."""
     from rich.console import Console
 
     from archscale.execution.study_run import run_study

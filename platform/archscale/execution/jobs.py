@@ -7,6 +7,7 @@ import shlex
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,14 +30,29 @@ def client(address: str) -> JobSubmissionClient:
         raise UserError(f"cannot reach the Ray Jobs API at {address}: {str(exc).splitlines()[0]}") from None
 
 
-def submit(address: str, study: Path, overrides: list[str], db_url: str | None) -> str:
-    """Upload only the study YAML and start `archscale run` on the cluster; return the job id.
+@dataclass(frozen=True)
+class StudyOptions:
+    """The study options `archscale run` takes, passed on to the job's `archscale run`."""
 
-    `db_url` (when given) reaches the job as ARCHSCALE_DB; otherwise the cluster's own ARCHSCALE_DB
-    (e.g. from a Kubernetes Secret) is used.
+    overrides: tuple[str, ...] = ()
+    new_name: str | None = None
+    resume: bool = False
+    upgrade_db: bool = False
+
+    def arguments(self) -> list[str]:
+        args = [f"--set={o}" for o in self.overrides]
+        args += [f"--new-name={self.new_name}"] if self.new_name else []
+        args += ["--resume"] if self.resume else []
+        return args + (["--upgrade-db"] if self.upgrade_db else [])
+
+
+def submit(address: str, study: Path, options: StudyOptions, db_url: str | None) -> str:
+    """Upload only the study YAML and start `archscale run` with `options` on the cluster; return the
+    job id. `db_url` (when given) reaches the job as ARCHSCALE_DB; otherwise the cluster's own
+    ARCHSCALE_DB (e.g. from a Kubernetes Secret) is used.
     """
     jobs = client(address)
-    args = ["archscale", "run", study.name, "--address", "auto", *[f"--set={o}" for o in overrides]]
+    args = ["archscale", "run", study.name, "--address", "auto", *options.arguments()]
     env = {"ARCHSCALE_DB": db_url} if db_url else {}
     with tempfile.TemporaryDirectory(prefix="archscale-job-") as folder:
         shutil.copy(study, Path(folder) / study.name)

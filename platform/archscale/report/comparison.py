@@ -35,11 +35,12 @@ from archscale.report.metrics import DEFAULT_METRIC, Metric, get_metric
 from archscale.report.probe import probe_frames
 from archscale.report.recipes import pairs_frame
 from archscale.report.summary import rankings_frame, summary_frame
+from archscale.vocabulary import Phase
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from archscale.report.plan import StudyPlan
+    from archscale.store import StudyPlan
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def read_inputs(study: str, db: str | Engine) -> Inputs:
     trials = read_trials(db, study)
     studies = read_studies(db)
     status = str(studies.loc[studies["name"] == study, "status"].iloc[0])
-    epochs = read_epochs(db, study) if (trials["phase"] == "probe").any() else None
+    epochs = read_epochs(db, study) if (trials["phase"] == Phase.PROBE).any() else None
     return Inputs(study, status, trials, epochs, read_plan(db, study))
 
 
@@ -208,7 +209,7 @@ def _notes(
             notes.append(f"diverged final runs score {what}, {shown}, and count in means, wins and losses")
         else:
             notes.append("the dataset's chance level is unknown: diverged final runs are left out of the means")
-    if not arms and inputs.trials["phase"].eq("probe").any():
+    if not arms and inputs.trials["phase"].eq(Phase.PROBE).any():
         notes.append("a probe study: no final runs to compare; see the probe section")
     notes += _shared_search_notes(inputs, base, n_listed)
     return notes

@@ -342,7 +342,7 @@ def _match_lines(c: Comparison) -> list[tuple[str, str]]:
         if math.isfinite(trials["value"]):
             text = (
                 f"{arm}'s search matched {against}'s mean after {num(trials['value'], '.3g')} trials "
-                f"{interval(trials['lo'], trials['hi'], lambda v: num(v, '.3g'))} ({method(trials)} repeats), "
+                f"{interval(trials['lo'], trials['hi'], lambda v: num(v, '.3g'))} ({method(trials)}), "
                 f"{duration(seconds['value'])} per architecture"
             )
         else:
@@ -364,7 +364,7 @@ def _lr_lines(c: Comparison) -> list[tuple[str, str]]:
         lines.append(
             (
                 "learning rates",
-                f"{a} vs {b}: Spearman ρ {num(rho['value'], '.2f')} {interval(rho['lo'], rho['hi'])}, "
+                f"{a} vs {b}: Spearman ρ {_spaced(num(rho['value'], '.2f'), rho)}, "
                 f"Pearson r (log) {num(r_log['value'], '.2f')}, median |log2 ratio| {num(gap, '.2f')} (n={rho['n']})",
             )
         )
@@ -372,11 +372,17 @@ def _lr_lines(c: Comparison) -> list[tuple[str, str]]:
         lines.append(
             (
                 "",
-                f"slope of log {row['arms']} LR on log S: {num(row['value'], '.2f')} "
-                f"{interval(row['lo'], row['hi'])} (paper: -0.5; n={row['n']})",
+                f"slope of log {row['arms']} LR on log S: {_spaced(num(row['value'], '.2f'), row)} "
+                f"(paper: -0.5; n={row['n']})",
             )
         )
     return lines
+
+
+def _spaced(text: str, row: dict[str, Any]) -> str:
+    """`text` followed by the row's interval, when it has one."""
+    shown = interval(row["lo"], row["hi"])
+    return f"{text} {shown}" if shown else text
 
 
 def _probe_lines(c: Comparison) -> list[tuple[str, str]]:

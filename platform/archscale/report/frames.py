@@ -30,7 +30,7 @@ from archscale.vocabulary import Phase, TrialStatus
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from archscale.report.plan import StudyPlan
+    from archscale.store import StudyPlan
 
 TOP_PERCENTS = (100, 50, 25, 10)
 EXPECTED_LR_SLOPE = -0.5

@@ -15,7 +15,7 @@ import pandas as pd
 from archscale.report.frames import pair_key
 
 if TYPE_CHECKING:
-    from archscale.report.plan import StudyPlan
+    from archscale.store import StudyPlan
 
 SEARCH = "lr_search"
 PAIR_COLUMNS = ["a", "b", "key", "like_with_like", "differences", "note"]

@@ -82,15 +82,26 @@ def read_architectures(db: str | Engine, study: str | None = None) -> pd.DataFra
 
 @dataclass(frozen=True)
 class StudyPlan:
-    """What a study planned, as stored by its driver (see `archscale.store.models.plan`).
+    """What a study planned, as its driver stored it (see `archscale.store.models.plan`); the report
+    reads everything study-specific from here and never re-plans from the YAML.
 
-    - `seeds` (final runs), `search_seeds` (one per search repeat), `search_repeats`, `pairs` (arms
-      compared as a − b), `chance` (1/classes: the score of a diverged final run; None if unknown);
-    - `architectures`: graph_hash, notation, family, kernel_size, width, position, listed, is_base,
-      convention, paths, S, principled_scale, parameters;
-    - `arms`: arm, kind, position, label, final, settings (dict), recipe (dict);
-    - `searches`: name, phase, graph_hash, repeat, seed, arms (tuple), scope, budget (dict);
-    - `choices`: arm, graph_hash, repeat, lr, search, source.
+    - `seeds`: final-run seeds; `search_seeds`: the seeds of search and probe trials (disjoint from
+      `seeds` for searches);
+    - `search_repeats`: R ≥ 1; every search ran R times with independent sampler seeds, and the finals
+      of an arm whose LR comes from a search ran once per repeat;
+    - `pairs`: the arm pairs (a, b) compared; differences are a − b;
+    - `chance`: 1 / the dataset's number of classes (the score of a diverged final run), None if unknown;
+    - `architectures`: one row per architecture: graph_hash, notation, family, kernel_size (Int64),
+      width (Int64), position (listed order; -1 for an unlisted base), listed, is_base, convention,
+      paths, S, principled_scale, parameters (Int64, NA until known);
+    - `arms`: one row per arm in YAML order: arm, kind, position, label, final (has final runs),
+      settings (dict), recipe (dict: `init` (the init_model settings), the training fields of its final
+      runs (epochs, batch_size, momentum, nesterov, weight_decay, schedule, ...), and `lr_search` (dict:
+      trials, sampler, low, high, seed, early_stopping; None when the LR is not searched));
+    - `searches`: one row per search: name (= the trials' `optuna_study`), phase, graph_hash, repeat,
+      arms (tuple of the arms its cost is charged to), scope ("architecture" or "study"), budget (dict:
+      trials, sampler, low, high, early_stopping, init, epochs);
+    - `choices`: the chosen LR per arm, architecture and repeat: arm, graph_hash, repeat, lr, search, source.
     """
 
     seeds: tuple[int, ...]

@@ -137,7 +137,8 @@ def short_label(info: ArchInfo, width: int = 40) -> str:
 
 def final_plan(ctx: StudyContext, found: list[Found]) -> tuple[PhasePlan, list[ArmChoice]]:
     """Every arm with final runs: its LR per listed architecture for each search repeat (`found[r]`),
-    trained with every final seed. Arms whose searches have no result yet are left out."""
+    trained with every final seed. An LR that no search chose (a given one) runs once, as repeat 0;
+    arms whose searches have no result yet are left out."""
     spec, plan, choices = ctx.spec, PhasePlan("final"), []
     for name, arm in spec.strategies.items():
         strategy = get_strategy(arm.kind)
@@ -147,8 +148,8 @@ def final_plan(ctx: StudyContext, found: list[Found]) -> tuple[PhasePlan, list[A
         for info in ctx.study_archs():
             for repeat, results in enumerate(found):
                 choice = strategy.final_lr(name, arm, ctx, info, results)
-                if choice is None:
-                    continue
+                if choice is None or (repeat > 0 and choice.search is None):
+                    continue  # an LR no search chose is the same in every repeat: its repeat-0 runs stand
                 choices.append(ArmChoice(name, info.key, repeat, choice))
                 plan.units.extend(
                     Unit(info.key, name, arm.kind, Phase.FINAL, seed, 0, repeat, choice.lr, init, recipe)

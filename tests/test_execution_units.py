@@ -1,0 +1,184 @@
+"""The execution layer without Ray running: messages, how a trial is judged, the objective told to
+Optuna, the recorder on a real SQLite writer, the searcher on a real Optuna storage, and the
+per-search early stopping, driven with plain configs and results."""
+
+from dataclasses import asdict, dataclass, field
+
+import optuna
+import pytest
+from ray.tune.schedulers import AsyncHyperBandScheduler, TrialScheduler
+from sqlalchemy.orm import Session
+
+from archscale.execution.messages import EpochReport, TrialEnd, TrialRequest, read_result
+from archscale.execution.outcome import judge, objective
+from archscale.execution.recorder import Recorder
+from archscale.execution.scheduler import PerSearchASHA, asha_knows
+from archscale.execution.searcher import StudySearcher
+from archscale.execution.trial_log import TrialLog
+from archscale.store import Writer
+from archscale.store.models import Epoch, Trial
+from archscale.strategies import StudyContext, search_plan
+from archscale.study.architectures import expand_architectures
+from archscale.study.load import parse_study
+from archscale.study.spec import EarlyStopping
+from archscale.vocabulary import TrialStatus
+
+
+def epoch(n: int, val: float | None = 0.5, params: int = 100) -> EpochReport:
+    return EpochReport(
+        epoch=n, steps=10 * n, lr=0.1, train_loss=1.0 / n, train_loss_tail=0.9 / n, train_accuracy=0.4,
+        val_loss=1.0, val_accuracy=val, test_loss=1.1, test_accuracy=0.45, seconds=0.5, device_seconds=0.5 * n,
+        params=params,
+    )
+
+
+def end(status: str = "completed") -> TrialEnd:
+    return TrialEnd(status=status, device_seconds=1.0, wall_seconds=1.5, device_kind="cpu", node_id="n1")
+
+
+def request(arm: str = "tuned", search: str | None = "s/tuned/2", epochs: int = 3, number: int = 0) -> TrialRequest:
+    return TrialRequest("h1", arm, "tuned", "search", 10_000, number, 0, 0.1, {"init": "kaiming"}, {"epochs": epochs}, search)
+
+
+def test_messages_round_trip_and_name_themselves():
+    e, t = epoch(1), end()
+    assert read_result(e.result()) == e and read_result(t.result()) == t
+    assert e.result()["message"] == "epoch" and t.result()["message"] == "end"
+    assert read_result({"epoch": 1, "val_accuracy": 0.3}) is None  # no message: not ours
+    assert read_result(None) is None
+    r = request()
+    assert TrialRequest.of(r.config()) == r and r.budget == 3
+
+
+def test_judge_completed_pruned_diverged_and_the_selected_epoch():
+    epochs = [epoch(1, 0.5), epoch(2, 0.7), epoch(3, 0.7)]
+    done = judge(epochs, end(), 3)
+    assert (done.status, done.budget, done.selected.epoch) == (TrialStatus.COMPLETED, 3, 2)  # earliest best
+    pruned = judge(epochs[:1], None, 3)
+    assert (pruned.status, pruned.budget) == (TrialStatus.PRUNED, 1)
+    capped = judge(epochs[:1], end("completed"), 3)  # max_steps ended it early: complete, not pruned
+    assert capped.status is TrialStatus.COMPLETED
+    diverged = judge(epochs[:2], end("diverged"), 3)
+    assert diverged.status is TrialStatus.DIVERGED and objective(diverged) == 0.0
+    assert objective(done) == 0.7 and objective(judge([epoch(1, None)], end(), 1)) == 0.0
+
+
+def test_trial_log_keeps_each_message_once():
+    trials = TrialLog()
+    config = request().config()
+    assert trials.add("t1", config, epoch(1).result()) == epoch(1)
+    assert trials.add("t1", config, epoch(1).result()) is None  # the recorder and the searcher both saw it
+    trials.add("t1", config, {"done": True})
+    assert list(trials.get("t1").epochs) == [1] and trials.get("t1").end is None
+
+
+@pytest.fixture
+def writer(tmp_path):
+    with Writer(f"sqlite:///{tmp_path / 'r.db'}") as writer:
+        yield writer
+
+
+def test_recorder_writes_trials_epochs_and_outcomes(writer):
+    study = writer.ensure_study("s", "name: s\n")
+    arch = writer.upsert_architecture("h1", "2", "mlp")
+    writer.write_plan(study, {}, [{"architecture_id": arch, "position": 0, "listed": True, "is_base": False,
+                                   "width": 8, "kernel_size": None, "convention": "official", "paths": 1.0,
+                                   "depth_cubed_sum": 1.0, "principled_scale": 1.0, "n_params": None}], [], [])
+    recorder = Recorder(writer, study, {"h1": arch}, TrialLog())
+    finished, stopped = request(number=0).config(), request(number=1).config()
+    recorder.record_start("a", finished)
+    recorder.record_start("b", stopped)
+    for n in (1, 2, 3):
+        recorder.record_result("a", finished, epoch(n, 0.5 + n / 10).result())
+    recorder.record_result("a", finished, end().result())
+    recorder.record_result("b", stopped, epoch(1, 0.2).result())
+    assert recorder.record_complete("a", finished, end().result()).status is TrialStatus.COMPLETED
+    assert recorder.record_complete("b", stopped, epoch(1, 0.2).result()).status is TrialStatus.PRUNED
+    recorder.record_start("c", request(number=2).config())
+    recorder.record_error("c", request(number=2).config(), "worker died")
+    writer.flush()
+    with Session(writer.engine) as session:
+        rows = {t.trial_number: t for t in session.query(Trial)}
+        assert (rows[0].status, rows[0].budget_reached, rows[0].selected_epoch) == ("completed", 3, 3)
+        assert rows[0].val_accuracy == pytest.approx(0.8) and rows[0].node_id == "n1"
+        assert rows[0].hyperparameters == {"lr": 0.1, "init": "kaiming", "epochs": 3}
+        assert (rows[0].arm, rows[0].kind, rows[0].optuna_study) == ("tuned", "tuned", "s/tuned/2")
+        assert (rows[1].status, rows[1].budget_reached) == ("pruned", 1)
+        assert (rows[2].status, rows[2].error) == ("failed", "worker died")
+        epochs = session.query(Epoch).filter(Epoch.trial_id == rows[0].id).order_by(Epoch.epoch).all()
+        assert [e.epoch for e in epochs] == [1, 2, 3] and epochs[0].train_loss_tail == pytest.approx(0.9)
+
+
+STUDY = """\
+name: s
+dataset: {name: digits}
+architectures: ["2", "2_02"]
+seeds: [0]
+search: {trials: 2, low: 0.01, high: 1.0}
+strategies:
+  tuned: {}
+"""
+
+
+def test_searcher_serves_each_search_and_tells_optuna_honestly(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    spec = parse_study(STUDY, "s.yaml", []).spec
+    ctx = StudyContext.build("s", spec, expand_architectures(spec.architectures, spec.model)[0])
+    plan = search_plan(ctx)
+    searcher = StudySearcher(plan.units, plan.searches, url, TrialLog())
+    configs = {f"t{i}": searcher.suggest(f"t{i}") for i in range(4)}
+    assert searcher.suggest("t4") is None  # every search asked; trials still running
+    requests = {tid: TrialRequest.of(c) for tid, c in configs.items()}
+    assert sorted(r.search for r in requests.values()) == ["s/tuned/2", "s/tuned/2", "s/tuned/2_02", "s/tuned/2_02"]
+    assert all(0.01 <= r.lr <= 1.0 and r.seed == 10_000 for r in requests.values())
+    budget = requests["t0"].budget
+    for tid in configs:
+        searcher.on_trial_result(tid, epoch(1, 0.3).result())
+    searcher.on_trial_complete("t0", epoch(1, 0.3).result())  # stopped at epoch 1 of `budget`
+    searcher.on_trial_result("t1", epoch(budget, 0.6).result())
+    searcher.on_trial_complete("t1", end().result())
+    searcher.on_trial_complete("t2", None, error=True)
+    searcher.on_trial_result("t3", epoch(2, 0.1).result())
+    searcher.on_trial_complete("t3", end("diverged").result())
+    assert searcher.suggest("t5") == "FINISHED"
+    states: dict[str, list] = {}
+    for name in optuna.get_all_study_names(url):
+        for t in optuna.load_study(study_name=name, storage=url).trials:
+            states.setdefault(t.state.name, []).append(t.value)
+    # a pruned trial keeps its last intermediate value (Optuna's rule); a diverged one completes at 0
+    assert {state: sorted(values, key=str) for state, values in states.items()} == {
+        "PRUNED": [0.3], "COMPLETE": [0.0, 0.6], "FAIL": [None]
+    }
+
+
+@dataclass
+class FakeTrial:
+    trial_id: str
+    config: dict
+    status: str = "RUNNING"
+    evaluated_params: dict = field(default_factory=dict)
+
+
+def test_early_stopping_compares_trials_of_the_same_search_only():
+    scheduler = PerSearchASHA({"a": (EarlyStopping(grace_epochs=1, reduction_factor=2), 4),
+                               "b": (EarlyStopping(grace_epochs=1, reduction_factor=2), 4)})
+    strong = [FakeTrial(f"b{i}", request(search="b", number=i).config()) for i in range(3)]
+    weak = FakeTrial("a0", request(search="a").config())
+    for trial in [*strong, weak]:
+        scheduler.on_trial_add(None, trial)
+    for trial in strong:
+        scheduler.on_trial_result(None, trial, asdict(epoch(1, 0.9)) | {"message": "epoch"})
+    # the only trial of search `a` is never stopped by search `b`'s better trials
+    assert scheduler.on_trial_result(None, weak, epoch(1, 0.1).result()) == TrialScheduler.CONTINUE
+    assert scheduler.on_trial_result(None, weak, end().result()) == TrialScheduler.CONTINUE  # no metric: not judged
+    unit = FakeTrial("u", request(search=None).config())
+    assert scheduler.on_trial_result(None, unit, epoch(1, 0.0).result()) == TrialScheduler.CONTINUE
+
+
+def test_the_one_private_ray_attribute_still_exists():
+    """`asha_knows` reads AsyncHyperBandScheduler._trial_info (Ray has no public way to ask)."""
+    asha = AsyncHyperBandScheduler(time_attr="epoch", metric="val_accuracy", mode="max", max_t=2)
+    trial = FakeTrial("x", request().config())
+    assert isinstance(asha._trial_info, dict) and not asha_knows(asha, trial)
+    asha.on_trial_add(None, trial)
+    assert asha_knows(asha, trial)
