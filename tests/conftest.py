@@ -185,7 +185,7 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRayCl
 # --- A small finished study, run once per session by the real CLI (for the report tests) ----------
 SMALL_STUDY_NAME = "report-small"
 SMALL_STUDY_YAML = """\
-# Every strategy on four tiny MLPs: a depth sweep (chains, for the probe's depth exponent) and a dense DAG.
+# Every built-in kind on four tiny MLPs: a depth sweep (chains, for the probe's depth exponent) and a dense DAG.
 name: report-small
 dataset: {name: mnist1d, limit: 600}
 model: {family: mlp, width: 32}
@@ -194,10 +194,11 @@ architectures:
   - "2_22_222"
 training: {epochs: 2}
 seeds: [0, 1]
+search: {trials: 3, early_stopping: {grace_epochs: 1}}
 strategies:
+  principled: {}
+  tuned: {}
   fixed: {lr: base}
-  principled: {base_lr: {search: {trials: 3}}}
-  tuned: {trials: 3, early_stopping: {grace_epochs: 1}}
   probe: {points: 4}
 """
 

@@ -26,8 +26,18 @@ from archscale.vocabulary import TrialStatus
 
 def epoch(n: int, val: float | None = 0.5, params: int = 100) -> EpochReport:
     return EpochReport(
-        epoch=n, steps=10 * n, lr=0.1, train_loss=1.0 / n, train_loss_tail=0.9 / n, train_accuracy=0.4,
-        val_loss=1.0, val_accuracy=val, test_loss=1.1, test_accuracy=0.45, seconds=0.5, device_seconds=0.5 * n,
+        epoch=n,
+        steps=10 * n,
+        lr=0.1,
+        train_loss=1.0 / n,
+        train_loss_tail=0.9 / n,
+        train_accuracy=0.4,
+        val_loss=1.0,
+        val_accuracy=val,
+        test_loss=1.1,
+        test_accuracy=0.45,
+        seconds=0.5,
+        device_seconds=0.5 * n,
         params=params,
     )
 
@@ -37,7 +47,9 @@ def end(status: str = "completed") -> TrialEnd:
 
 
 def request(arm: str = "tuned", search: str | None = "s/tuned/2", epochs: int = 3, number: int = 0) -> TrialRequest:
-    return TrialRequest("h1", arm, "tuned", "search", 10_000, number, 0, 0.1, {"init": "kaiming"}, {"epochs": epochs}, search)
+    return TrialRequest(
+        "h1", arm, "tuned", "search", 10_000, number, 0, 0.1, {"init": "kaiming"}, {"epochs": epochs}, search
+    )
 
 
 def test_messages_round_trip_and_name_themselves():
@@ -81,9 +93,27 @@ def writer(tmp_path):
 def test_recorder_writes_trials_epochs_and_outcomes(writer):
     study = writer.ensure_study("s", "name: s\n")
     arch = writer.upsert_architecture("h1", "2", "mlp")
-    writer.write_plan(study, {}, [{"architecture_id": arch, "position": 0, "listed": True, "is_base": False,
-                                   "width": 8, "kernel_size": None, "convention": "official", "paths": 1.0,
-                                   "depth_cubed_sum": 1.0, "principled_scale": 1.0, "n_params": None}], [], [])
+    writer.write_plan(
+        study,
+        {},
+        [
+            {
+                "architecture_id": arch,
+                "position": 0,
+                "listed": True,
+                "is_base": False,
+                "width": 8,
+                "kernel_size": None,
+                "convention": "official",
+                "paths": 1.0,
+                "depth_cubed_sum": 1.0,
+                "principled_scale": 1.0,
+                "n_params": None,
+            }
+        ],
+        [],
+        [],
+    )
     recorder = Recorder(writer, study, {"h1": arch}, TrialLog())
     finished, stopped = request(number=0).config(), request(number=1).config()
     recorder.record_start("a", finished)
@@ -147,7 +177,9 @@ def test_searcher_serves_each_search_and_tells_optuna_honestly(tmp_path):
             states.setdefault(t.state.name, []).append(t.value)
     # a pruned trial keeps its last intermediate value (Optuna's rule); a diverged one completes at 0
     assert {state: sorted(values, key=str) for state, values in states.items()} == {
-        "PRUNED": [0.3], "COMPLETE": [0.0, 0.6], "FAIL": [None]
+        "PRUNED": [0.3],
+        "COMPLETE": [0.0, 0.6],
+        "FAIL": [None],
     }
 
 
@@ -160,8 +192,12 @@ class FakeTrial:
 
 
 def test_early_stopping_compares_trials_of_the_same_search_only():
-    scheduler = PerSearchASHA({"a": (EarlyStopping(grace_epochs=1, reduction_factor=2), 4),
-                               "b": (EarlyStopping(grace_epochs=1, reduction_factor=2), 4)})
+    scheduler = PerSearchASHA(
+        {
+            "a": (EarlyStopping(grace_epochs=1, reduction_factor=2), 4),
+            "b": (EarlyStopping(grace_epochs=1, reduction_factor=2), 4),
+        }
+    )
     strong = [FakeTrial(f"b{i}", request(search="b", number=i).config()) for i in range(3)]
     weak = FakeTrial("a0", request(search="a").config())
     for trial in [*strong, weak]:

@@ -168,7 +168,8 @@ def test_a_release_1_database_upgrades_with_every_row_kept(tmp_path):
         scales = dict(
             connection.execute(
                 "SELECT s.name || ' ' || a.notation, sa.principled_scale FROM archscale_study_architecture sa"
-                " JOIN archscale_study s ON s.id = sa.study_id JOIN archscale_architecture a ON a.id = sa.architecture_id"
+                " JOIN archscale_study s ON s.id = sa.study_id"
+                " JOIN archscale_architecture a ON a.id = sa.architecture_id"
             ).fetchall()
         )
         widths = set(connection.execute("SELECT study_id, width FROM archscale_study_architecture").fetchall())

@@ -29,29 +29,92 @@ def filled(results_url):
         b = writer.upsert_architecture("hb", "3_33_133", "nb201")
         unused = writer.upsert_architecture("hc", "1", "mlp")
         tuned = writer.upsert_trial(
-            study, a, "tuned", "tuned", "search", 0, 0, status="completed", started_at=STARTED, val_accuracy=0.8,
+            study,
+            a,
+            "tuned",
+            "tuned",
+            "search",
+            0,
+            0,
+            status="completed",
+            started_at=STARTED,
+            val_accuracy=0.8,
             hyperparameters={"lr": 0.1, "init": "kaiming", "schedule": {"warmup": 2}},
         )
         writer.upsert_trial(
-            study, b, "principled", "principled", "final", 1, 0, status="pruned", budget_reached=2,
+            study,
+            b,
+            "principled",
+            "principled",
+            "final",
+            1,
+            0,
+            status="pruned",
+            budget_reached=2,
             hyperparameters={"lr": 0.05, "convention": "official"},
         )
         writer.upsert_trial(study, b, "fixed-0.1", "fixed", "final", 1, 0, status="running")
         writer.upsert_trial(other, unused, "fixed", "fixed", "final", 0, 0, status="completed")
         writer.write_plan(
             study,
-            {"seeds": [1], "search_seeds": [0], "search_repeats": 1, "pairs": [["principled", "fixed-0.1"]], "chance": 0.1},
+            {
+                "seeds": [1],
+                "search_seeds": [0],
+                "search_repeats": 1,
+                "pairs": [["principled", "fixed-0.1"]],
+                "chance": 0.1,
+            },
             [
-                {"architecture_id": a, "position": 0, "listed": True, "is_base": False, "width": 8, "kernel_size": None,
-                 "convention": "official", "paths": 2.0, "depth_cubed_sum": 16.0, "principled_scale": 0.5, "n_params": 10},
-                {"architecture_id": unused, "position": -1, "listed": False, "is_base": True, "width": 8,
-                 "kernel_size": None, "convention": "official", "paths": 1.0, "depth_cubed_sum": 1.0,
-                 "principled_scale": 1.0, "n_params": None},
+                {
+                    "architecture_id": a,
+                    "position": 0,
+                    "listed": True,
+                    "is_base": False,
+                    "width": 8,
+                    "kernel_size": None,
+                    "convention": "official",
+                    "paths": 2.0,
+                    "depth_cubed_sum": 16.0,
+                    "principled_scale": 0.5,
+                    "n_params": 10,
+                },
+                {
+                    "architecture_id": unused,
+                    "position": -1,
+                    "listed": False,
+                    "is_base": True,
+                    "width": 8,
+                    "kernel_size": None,
+                    "convention": "official",
+                    "paths": 1.0,
+                    "depth_cubed_sum": 1.0,
+                    "principled_scale": 1.0,
+                    "n_params": None,
+                },
             ],
-            [{"arm": "principled", "kind": "principled", "position": 0, "label": "principled", "final": True,
-              "settings": {}, "recipe": {"epochs": 2}}],
-            [{"name": "cmp/base-search/1", "phase": "base-search", "architecture_id": unused, "repeat": 0, "seed": 0,
-              "scope": "study", "arms": ["principled"], "budget": {"trials": 3}}],
+            [
+                {
+                    "arm": "principled",
+                    "kind": "principled",
+                    "position": 0,
+                    "label": "principled",
+                    "final": True,
+                    "settings": {},
+                    "recipe": {"epochs": 2},
+                }
+            ],
+            [
+                {
+                    "name": "cmp/base-search/1",
+                    "phase": "base-search",
+                    "architecture_id": unused,
+                    "repeat": 0,
+                    "seed": 0,
+                    "scope": "study",
+                    "arms": ["principled"],
+                    "budget": {"trials": 3},
+                }
+            ],
         )
         writer.record_choice(study, "principled", a, 0, 0.05, "cmp/base-search/1", "base LR × scale")
         for epoch in (1, 2):
@@ -80,7 +143,10 @@ def test_trials_are_wide_with_flattened_hyperparameters(filled):
 
 def test_epochs_are_long(filled):
     epochs = read_epochs(filled, "cmp")
-    assert epochs[["arm", "kind", "repeat", "epoch"]].values.tolist() == [["tuned", "tuned", 0, 1], ["tuned", "tuned", 0, 2]]
+    assert epochs[["arm", "kind", "repeat", "epoch"]].values.tolist() == [
+        ["tuned", "tuned", 0, 1],
+        ["tuned", "tuned", 0, 2],
+    ]
     assert epochs["val_accuracy"].tolist() == pytest.approx([0.4, 0.8])
     assert epochs["test_loss"].isna().all()
 
@@ -96,10 +162,19 @@ def test_the_stored_plan(filled):
     assert plan.chance == 0.1 and plan.search_repeats == 1
     archs = plan.architectures
     assert archs["notation"].tolist() == ["2_02_002", "1"] and archs["listed"].tolist() == [True, False]
-    assert archs["S"].tolist() == [16.0, 1.0] and archs["parameters"].iloc[0] == 10 and pd.isna(archs["parameters"].iloc[1])
+    assert (
+        archs["S"].tolist() == [16.0, 1.0]
+        and archs["parameters"].iloc[0] == 10
+        and pd.isna(archs["parameters"].iloc[1])
+    )
     assert plan.arms.iloc[0].to_dict() | {"settings": None} == {
-        "arm": "principled", "kind": "principled", "position": 0, "label": "principled", "final": True,
-        "settings": None, "recipe": {"epochs": 2},
+        "arm": "principled",
+        "kind": "principled",
+        "position": 0,
+        "label": "principled",
+        "final": True,
+        "settings": None,
+        "recipe": {"epochs": 2},
     }
     assert plan.searches.iloc[0]["arms"] == ("principled",) and plan.searches.iloc[0]["graph_hash"] == "hc"
     assert plan.choices[["arm", "graph_hash", "repeat", "lr"]].values.tolist() == [["principled", "ha", 0, 0.05]]

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from archscale.errors import UserError
 from archscale.store import Phase, StudyConflict, StudyStatus, TrialStatus, Writer
-from archscale.store.models import Architecture, Choice, Epoch, Study, StudyArchitecture, StudyArm, Trial
+from archscale.store.models import Choice, Epoch, Study, StudyArchitecture, StudyArm, Trial
 
 
 def count(writer: Writer, table: str) -> int:
@@ -81,12 +81,32 @@ def test_ensure_study_reopens_the_same_yaml_and_refuses_another(writer):
 
 def test_architecture_rows_are_shared_and_plan_rows_are_per_study(writer, ids):
     study, arch = ids
-    assert writer.upsert_architecture("hash-1", "2_02_002", "mlp") == arch and count(writer, "archscale_architecture") == 1
+    assert (
+        writer.upsert_architecture("hash-1", "2_02_002", "mlp") == arch and count(writer, "archscale_architecture") == 1
+    )
     other = writer.ensure_study("other", "name: other\n")
-    row = {"architecture_id": arch, "position": 0, "listed": True, "is_base": False, "width": 64, "kernel_size": None,
-           "convention": "official", "paths": 2**70, "depth_cubed_sum": 16, "principled_scale": 0.5, "n_params": None}
-    arm = {"arm": "principled", "kind": "principled", "position": 0, "label": "principled", "final": True,
-           "settings": {"kind": "principled"}, "recipe": {"epochs": 2}}
+    row = {
+        "architecture_id": arch,
+        "position": 0,
+        "listed": True,
+        "is_base": False,
+        "width": 64,
+        "kernel_size": None,
+        "convention": "official",
+        "paths": 2**70,
+        "depth_cubed_sum": 16,
+        "principled_scale": 0.5,
+        "n_params": None,
+    }
+    arm = {
+        "arm": "principled",
+        "kind": "principled",
+        "position": 0,
+        "label": "principled",
+        "final": True,
+        "settings": {"kind": "principled"},
+        "recipe": {"epochs": 2},
+    }
     writer.write_plan(study, {"seeds": [0]}, [row], [arm], [])
     writer.set_parameter_count(study, arch, 1234)
     writer.write_plan(study, {"seeds": [0, 1]}, [row], [arm], [])  # a re-run keeps the counted parameters
@@ -111,8 +131,13 @@ def test_trial_upsert_is_idempotent_and_writes_only_given_fields(writer, ids):
     key = (study, arch, "tuned", "tuned", Phase.SEARCH, 0, 7)
     started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     first = writer.upsert_trial(
-        *key, hyperparameters={"lr": 0.1, "init": "kaiming"}, status=TrialStatus.RUNNING, started_at=started,
-        ray_trial_id="abc_00001", optuna_study="study/2_02_002", device_kind="cpu",
+        *key,
+        hyperparameters={"lr": 0.1, "init": "kaiming"},
+        status=TrialStatus.RUNNING,
+        started_at=started,
+        ray_trial_id="abc_00001",
+        optuna_study="study/2_02_002",
+        device_kind="cpu",
     )
     second = writer.upsert_trial(
         *key, status="completed", val_accuracy=np.float32(0.75), selected_epoch=np.int64(3), budget_reached=3
@@ -172,13 +197,17 @@ def test_any_kind_is_stored_as_text_without_a_migration(writer, ids):
 def test_epochs_are_buffered_then_written_once_with_latest_values(writer, ids):
     trial = writer.upsert_trial(*ids, "tuned", "tuned", "search", 0, 0, status="running")
     for epoch in (1, 2, 3):
-        writer.add_epoch(trial, epoch, train_loss=1.0 / epoch, train_loss_tail=0.9 / epoch, val_accuracy=0.1 * epoch, lr=0.1)
+        writer.add_epoch(
+            trial, epoch, train_loss=1.0 / epoch, train_loss_tail=0.9 / epoch, val_accuracy=0.1 * epoch, lr=0.1
+        )
     assert count(writer, "archscale_epoch") == 0  # buffered
     writer.flush()
     assert count(writer, "archscale_epoch") == 3
     writer.add_epoch(trial, 3, train_loss=np.float64("nan"), val_accuracy=0.9, lr=np.float32(0.05))
     writer.add_epoch(trial, 4, val_accuracy=0.95)
-    writer.upsert_trial(*ids, "tuned", "tuned", "search", 0, 0, status="completed")  # writes the buffer in its transaction
+    writer.upsert_trial(
+        *ids, "tuned", "tuned", "search", 0, 0, status="completed"
+    )  # writes the buffer in its transaction
     with Session(writer.engine) as session:
         epochs = Epoch.for_trial(session, trial)
     assert [e.epoch for e in epochs] == [1, 2, 3, 4]

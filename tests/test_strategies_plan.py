@@ -103,9 +103,17 @@ def test_two_arms_of_one_kind_with_different_inits_get_their_own_base_search():
     ]
     finals, _ = final_plan(ctx, found_all(ctx))
     inits = {u.arm: u.init["init"] for u in finals.units}
-    assert inits == {"fixed": "architecture-aware", "principled": "architecture-aware", "tuned": "architecture-aware",
-                     "principled-kaiming": "kaiming"}
-    assert default_pairs(ctx) == [("principled", "fixed"), ("principled", "tuned"), ("principled", "principled-kaiming")]
+    assert inits == {
+        "fixed": "architecture-aware",
+        "principled": "architecture-aware",
+        "tuned": "architecture-aware",
+        "principled-kaiming": "kaiming",
+    }
+    assert default_pairs(ctx) == [
+        ("principled", "fixed"),
+        ("principled", "tuned"),
+        ("principled", "principled-kaiming"),
+    ]
 
 
 def test_given_base_lr_needs_no_base_search():
@@ -123,19 +131,29 @@ def test_search_repeats_repeat_every_search_with_their_own_seed_and_finals():
     plan = search_plan(ctx)
     assert len(plan.searches) == 2 * 3
     assert {(s.repeat, s.seed) for s in plan.searches} == {(0, 10_000), (1, 10_001)}
-    assert {s.name for s in plan.searches if s.repeat == 1} == {"p/base-search/1/r1", "p/tuned/2_02/r1", "p/tuned/2_22_222/r1"}
+    assert {s.name for s in plan.searches if s.repeat == 1} == {
+        "p/base-search/1/r1",
+        "p/tuned/2_02/r1",
+        "p/tuned/2_22_222/r1",
+    }
     finals, choices = final_plan(ctx, found_all(ctx))
     assert len(finals.units) == 2 * (3 * 2 * 2) and {c.repeat for c in choices} == {0, 1}
     assert len({u.key for u in finals.units}) == len(finals.units)
 
 
 def test_probe_grid_covers_every_architecture_and_the_base_with_its_own_recipe():
-    ctx = context(YAML.replace("  fixed: {lr: base}\n  principled: {}\n  tuned: {trials: 4}\n",
-                               "  probe: {points: 3, low: 0.01, high: 1.0, epochs: 2}\n"))
+    ctx = context(
+        YAML.replace(
+            "  fixed: {lr: base}\n  principled: {}\n  tuned: {trials: 4}\n",
+            "  probe: {points: 3, low: 0.01, high: 1.0, epochs: 2}\n",
+        )
+    )
     plan = search_plan(ctx)
     assert len(plan.units) == 3 * 3 * 2  # (2 listed + base) × 3 LRs × 2 seeds
     assert probe_grid(0.01, 1.0, 3) == pytest.approx([0.01, 0.1, 1.0])
-    assert {(u.recipe["epochs"], u.recipe["momentum"], u.recipe["schedule"]) for u in plan.units} == {(2, 0.0, "constant")}
+    assert {(u.recipe["epochs"], u.recipe["momentum"], u.recipe["schedule"]) for u in plan.units} == {
+        (2, 0.0, "constant")
+    }
     assert final_plan(ctx, [Found()])[0].units == []
     assert arm_rows(ctx, plan.searches)[0]["final"] is False
 
@@ -157,7 +175,7 @@ class Halved(Strategy):
 def test_a_new_kind_is_one_class_and_works_in_a_study():
     assert "toy-halved" in list_strategies()
     ctx = context(YAML + "  half: {kind: toy-halved, lr: 0.3}\n")
-    finals, choices = final_plan(ctx, found_all(ctx))
+    finals, _ = final_plan(ctx, found_all(ctx))
     assert {u.lr for u in finals.units if u.arm == "half"} == {0.15}
     assert {u.kind for u in finals.units if u.arm == "half"} == {"toy-halved"}
     rows = {r["arm"]: r for r in arm_rows(ctx, search_plan(ctx).searches)}
@@ -167,5 +185,7 @@ def test_a_new_kind_is_one_class_and_works_in_a_study():
 def test_a_given_lr_runs_once_however_many_search_repeats():
     ctx = context(YAML.replace("{lr: base}", "{lr: 0.1}") + "search_repeats: 3\n")
     finals, _ = final_plan(ctx, found_all(ctx))
-    repeats = {arm: sorted({u.repeat for u in finals.units if u.arm == arm}) for arm in ("fixed", "principled", "tuned")}
+    repeats = {
+        arm: sorted({u.repeat for u in finals.units if u.arm == arm}) for arm in ("fixed", "principled", "tuned")
+    }
     assert repeats == {"fixed": [0], "principled": [0, 1, 2], "tuned": [0, 1, 2]}

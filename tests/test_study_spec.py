@@ -53,14 +53,23 @@ def test_stored_study_of_release_1_applies_its_set_lines():
 
 def test_arms_shorthand_named_arms_and_shared_search():
     spec = parse(
-        BASE.replace("tuned: {trials: 3}", "tuned: {trials: 3}\n  principled: {}\n  pk: {kind: principled, init: kaiming}")
+        BASE.replace(
+            "tuned: {trials: 3}", "tuned: {trials: 3}\n  principled: {}\n  pk: {kind: principled, init: kaiming}"
+        )
         + "search: {trials: 7, sampler: random}\ncompare: [[principled, pk]]\n"
     ).spec
     assert [(name, arm.kind) for name, arm in spec.strategies.items()] == [
-        ("tuned", "tuned"), ("principled", "principled"), ("pk", "principled")
+        ("tuned", "tuned"),
+        ("principled", "principled"),
+        ("pk", "principled"),
     ]
     assert spec.strategies["tuned"].overrides().over(spec.search).model_dump() == {
-        "trials": 3, "low": 0.001, "high": 1.0, "sampler": "random", "seed": 0, "early_stopping": None
+        "trials": 3,
+        "low": 0.001,
+        "high": 1.0,
+        "sampler": "random",
+        "seed": 0,
+        "early_stopping": None,
     }
     assert spec.arm_init(spec.strategies["pk"])["init"] == "kaiming"
     assert spec.arm_init(spec.strategies["tuned"])["init"] == "architecture-aware"
@@ -71,14 +80,22 @@ def test_arms_shorthand_named_arms_and_shared_search():
     ("text", "message"),
     [
         (BASE.replace("trials: 3", "trials: 0"), "s.yaml:5: strategies.tuned.trials: Input should be greater than"),
-        (BASE.replace("tuned: {trials: 3}", "tunned: {trials: 3}"), "s.yaml:5: strategies.tunned: unknown strategy kind"),
+        (
+            BASE.replace("tuned: {trials: 3}", "tunned: {trials: 3}"),
+            "s.yaml:5: strategies.tunned: unknown strategy kind",
+        ),
         (BASE.replace("{trials: 3}", "{trials: 3, trails: 4}"), "s.yaml:5: strategies.tuned.trails: unknown field"),
         (BASE.replace("tuned: {trials: 3}", "my arm: {kind: tuned}"), "arm name 'my arm' must match"),
-        (BASE.replace("tuned: {trials: 3}", "a: {kind: magic}"), "s.yaml:5: strategies.a.kind: unknown strategy kind 'magic'"),
+        (
+            BASE.replace("tuned: {trials: 3}", "a: {kind: magic}"),
+            "s.yaml:5: strategies.a.kind: unknown strategy kind 'magic'",
+        ),
         (BASE + "compare: [[tuned, nope]]\n", "compare: unknown arm 'nope'"),
         (BASE + "search_seeds: [1]\n", "search_seeds [1] are also final-run seeds"),
-        (BASE + "training: {epochs: 2}\nsearch: {early_stopping: {grace_epochs: 3}}\n",
-         "s.yaml:5: strategies.tuned.early_stopping.grace_epochs: 3 must not exceed training.epochs (2)"),
+        (
+            BASE + "training: {epochs: 2}\nsearch: {early_stopping: {grace_epochs: 3}}\n",
+            "s.yaml:5: strategies.tuned.early_stopping.grace_epochs: 3 must not exceed training.epochs (2)",
+        ),
         (BASE.replace("name: t", "name: t\nsede: [1]"), "s.yaml:2: sede: unknown field"),
         (BASE.replace("{trials: 3}", "{low: 1.0, high: 0.1}"), "s.yaml:5: strategies.tuned: low (1.0) must be below"),
         (BASE + "seeds: [1, 1]\n", "s.yaml:6: seeds: seeds must be distinct"),

@@ -100,7 +100,7 @@ def _pack_linear(members: Sequence[nn.Module]) -> nn.Module:
         packed.weight.copy_(_stack([m.weight for m in members]))
         if packed.bias is not None:
             packed.bias.copy_(_stack([m.bias for m in members]))
-    return packed.to(first.weight.device)
+    return packed.to(first.weight.device, first.weight.dtype)
 
 
 @register_packer(nn.Conv1d, nn.Conv2d)
