@@ -144,16 +144,21 @@ def digits_case(epochs: int) -> Case:
     return Case("(a) MLP 64-512-10, digits, batch 128", splits, model, 128, False, epochs, rounds=3)
 
 
-def nb201_cases(steps: int, batch: int, epochs: int, rounds: int) -> list[Case]:
+def nb201_cases(
+    steps: int, batch: int, epochs: int, rounds: int, *, width: int = 16, cells: int = 5, image: int = 32
+) -> list[Case]:
+    """NAS-Bench-201 (cell 3_33_133, C=`width`, N=`cells`) on synthetic image×image×3 data, without and
+    with crop+flip; `batch · steps` training images and one batch of test images."""
     from archscale.graph import parse_architecture
     from archscale.nn import build_model
 
     torch.manual_seed(0)
+    shape = (3, image, image)
     splits = load_dataset(
-        "synthetic", shape=(3, 32, 32), classes=10, train_size=batch * steps, test_size=batch, val_fraction=0
+        "synthetic", shape=shape, classes=10, train_size=batch * steps, test_size=batch, val_fraction=0
     )
-    model = build_model(parse_architecture("3_33_133"), width=16, cells=5, classes=10, input_shape=(3, 32, 32))
-    title = f"(b) NB201 C=16 N=5 (3_33_133), synthetic 32x32x3, batch {batch}, {steps} steps/epoch"
+    model = build_model(parse_architecture("3_33_133"), width=width, cells=cells, classes=10, input_shape=shape)
+    title = f"(b) NB201 C={width} N={cells} (3_33_133), synthetic {image}x{image}x3, batch {batch}, {steps} steps/epoch"
     return [
         Case(title, splits, model, batch, False, epochs, rounds),
         Case(title + ", crop+flip", splits, model, batch, True, epochs, rounds),

@@ -10,7 +10,7 @@ from archscale.cli.options import DbOption, FormatOption, OutputFormat
 
 STUDY_TABLE = ["name", "status", "trials", "completed", "created_at", "finished_at"]
 TRIAL_TABLE = [
-    "architecture", "strategy", "phase", "seed", "trial_number", "status", "hp_lr", "budget_reached",
+    "architecture", "arm", "kind", "phase", "repeat", "seed", "trial_number", "status", "hp_lr", "budget_reached",
     "selected_epoch", "val_accuracy", "test_accuracy", "device_seconds",
 ]
 

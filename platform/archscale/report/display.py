@@ -287,6 +287,11 @@ def probe_table(c: Comparison) -> pd.DataFrame | None:
 # --- summary lines ------------------------------------------------------------------------------
 
 
+def _effect(c: Comparison, a: str, b: str) -> str:
+    match = c.pairs[(c.pairs["a"] == a) & (c.pairs["b"] == b)]
+    return str(match["effect"].iloc[0]) if len(match) else "the arms' differences"
+
+
 def summary_lines(c: Comparison) -> list[tuple[str, str]]:
     """(heading, text) lines with the key results, for the terminal and the top of the reports."""
     lines: list[tuple[str, str]] = []
@@ -303,7 +308,8 @@ def summary_lines(c: Comparison) -> list[tuple[str, str]]:
         lines.append(
             (
                 "accuracy" if c.metric.percent else c.metric.label,
-                f"{a} − {b}: {signed(c, row['value'])} {ci} {how}; per architecture {tally}".replace("  ", " "),
+                f"{a} − {b} (effect of {_effect(c, a, b)}): {signed(c, row['value'])} {ci} {how}; "
+                f"per architecture {tally}".replace("  ", " "),
             )
         )
     rates = [(arm, c.row(f"accuracy.diverged.{arm}")) for arm in c.arms]

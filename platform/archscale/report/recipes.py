@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from archscale.store import StudyPlan
 
 SEARCH = "lr_search"
-PAIR_COLUMNS = ["a", "b", "key", "like_with_like", "differences", "note"]
+PAIR_COLUMNS = ["a", "b", "key", "like_with_like", "differences", "effect", "note"]
 
 
 def differences(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
@@ -57,12 +57,22 @@ def _show(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def effect(same_kind: bool, found: list[dict[str, Any]]) -> str:
+    """What a paired difference measures, in words: the LR choice (arms of different kinds that share
+    everything else), or the recipe fields that differ (arms of one kind: an ablation, e.g. `init`)."""
+    fields = list(dict.fromkeys(d["field"].split(".")[0] for d in found))
+    if same_kind:
+        return ", ".join(fields) if fields else "nothing (identical arms)"
+    return "the LR choice" + (f" and {', '.join(fields)}" if fields else "")
+
+
 def pairs_frame(plan: StudyPlan) -> pd.DataFrame:
-    """One row per compared pair: a, b, key (`a:b`), like_with_like, differences (list of {field, a, b})
-    and the one-line note."""
+    """One row per compared pair: a, b, key (`a:b`), like_with_like, differences (list of {field, a, b}),
+    the effect the difference measures (see `effect`) and the one-line note."""
     recipes = {
         str(arm): r if isinstance(r, dict) else {} for arm, r in zip(plan.arms["arm"], plan.arms["recipe"], strict=True)
     }
+    kinds = dict(zip(plan.arms["arm"].astype(str), plan.arms["kind"].astype(str), strict=True))
     rows = []
     for a, b in plan.pairs:
         found = differences(recipes.get(a, {}), recipes.get(b, {}))
@@ -73,6 +83,7 @@ def pairs_frame(plan: StudyPlan) -> pd.DataFrame:
                 "key": pair_key(a, b),
                 "like_with_like": not found,
                 "differences": found,
+                "effect": effect(kinds.get(a) == kinds.get(b), found),
                 "note": note(a, b, found),
             }
         )

@@ -1,0 +1,269 @@
+"""Benchmarks of issue 15: packed training against unpacked training, in the same process.
+
+    .venv/bin/python bench/bench_pack.py probe                 # the probe protocol, small
+    .venv/bin/python bench/bench_pack.py probe --full          # 8 chain MLPs x 49 LRs x 3 seeds, width 256
+    python3 bench/bench_pack.py throughput --device cuda --bf16 --channels-last --out DIR
+
+`probe`: the paper's LR probe (chain MLPs of depth 1..D, log-spaced LRs with ratio 2^(1/4), seeds;
+digits, one epoch of plain SGD at batch 128), trained three ways: a plain PyTorch loop (model,
+optimizer, batches, one evaluation on the test split, per run), `archscale.train.train` per run, and
+packs (the runs of one architecture in `pack_size_auto` packs). Prints wall and process CPU seconds
+and their ratios to the plain loop; with `--threads 1` the CPU time is robust to other processes' load.
+
+`throughput`: NAS-Bench-201 (cell 3_33_133, C=16, N=5 by default) on CIFAR-shaped synthetic data with
+the benchmark's recipe (Nesterov, weight decay, cosine, crop+flip), packed at K = 1, 4, 8, 16, and
+`archscale.train.train` unpacked; training images per second of the median timed epoch (an epoch is
+training plus evaluating one test batch), and the implied GPU-minutes for one 200-epoch CIFAR-10
+training (50,000 images per epoch). Writes throughput.json and throughput.md under `--out`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from archscale.data import BatchIterator, Splits, load_dataset
+from archscale.graph import parse_architecture
+from archscale.nn import build_model, init_model
+from archscale.nn.packed import pack_models
+from archscale.train import TrainConfig, train
+from archscale.train.packed import pack_size_auto, train_pack
+from bench_train import nb201_cases, trainer_run
+
+CIFAR10_IMAGES = 50_000
+CIFAR10_EPOCHS = 200
+
+
+# --- probe protocol -------------------------------------------------------------------------------
+
+
+def chain(depth: int) -> str:
+    """The DAG string of a chain of `depth` Linear blocks: `2_02_002...`."""
+    return "_".join("0" * k + "2" for k in range(depth))
+
+
+def probe_models(depth: int, width: int, seeds: list[int]) -> list[nn.Module]:
+    models = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        model = build_model(parse_architecture(chain(depth), "mlp"), width=width, input_shape=(64,))
+        init_model(model, "architecture-aware")
+        models.append(model)
+    return models
+
+
+def plain_run(model: nn.Module, splits: Splits, lr: float, seed: int) -> float:
+    """One run as a plain PyTorch loop would do it; returns the test accuracy."""
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    model.train()
+    for x, y in BatchIterator(splits.train, 128, generator=generator):
+        loss = F.cross_entropy(model(x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        return float((model(splits.test.x).argmax(1) == splits.test.y).float().mean())
+
+
+def probe(args: argparse.Namespace) -> None:
+    depths = list(range(1, (8 if args.full else args.depths) + 1))
+    points = 49 if args.full else args.points
+    seeds = list(range(3 if args.full else args.seeds))
+    width = 256 if args.full else args.width
+    lrs = [2.0 ** (-12 + 12 * i / (points - 1)) for i in range(points)] if points > 1 else [0.05]
+    splits = load_dataset("digits", flatten=True, val_fraction=0.1)
+    runs = len(depths) * len(lrs) * len(seeds)
+    print(
+        f"probe: {len(depths)} chain MLPs x {len(lrs)} LRs x {len(seeds)} seeds = {runs} runs, width {width}, "
+        f"digits, 1 epoch, torch threads {torch.get_num_threads()}"
+    )
+    cpu = torch.device("cpu")
+    timings: dict[str, tuple[float, float]] = {}  # side -> (wall seconds, process CPU seconds)
+
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for depth in depths:
+        models = probe_models(depth, width, seeds)
+        for lr in lrs:
+            for seed, model in zip(seeds, models, strict=True):
+                plain_run(copy.deepcopy(model), splits, lr, seed)
+    timings["plain loop"] = time.perf_counter() - start, time.process_time() - cpu_start
+
+    start, cpu_start = time.perf_counter(), time.process_time()
+    for depth in depths:
+        models = probe_models(depth, width, seeds)
+        for lr in lrs:
+            for seed, model in zip(seeds, models, strict=True):
+                train(copy.deepcopy(model), splits, TrainConfig(lr=lr, seed=seed, device="cpu"))
+    timings["train() per run"] = time.perf_counter() - start, time.process_time() - cpu_start
+
+    start, cpu_start = time.perf_counter(), time.process_time()
+    packs = 0
+    for depth in depths:
+        models = probe_models(depth, width, seeds)
+        members = [
+            (model, TrainConfig(lr=lr, seed=seed, device="cpu")) for lr in lrs for seed, model in enumerate(models)
+        ]
+        size = pack_size_auto(models[0], (64,), 128, cpu, runs=len(members))
+        for first in range(0, len(members), size):
+            chunk = members[first : first + size]
+            train_pack(pack_models([m for m, _ in chunk]), splits, [c for _, c in chunk])
+            packs += 1
+    timings[f"packed ({packs} packs)"] = time.perf_counter() - start, time.process_time() - cpu_start
+
+    plain_wall, plain_cpu = timings["plain loop"]
+    for label, (wall, cpu_seconds) in timings.items():
+        print(
+            f"  {label:<22} {wall:7.1f} s wall ({wall / plain_wall:4.2f}x the plain loop)   "
+            f"{cpu_seconds:7.1f} CPU-s ({cpu_seconds / plain_cpu:4.2f}x)   {runs / wall:6.1f} runs/s"
+        )
+
+
+# --- NAS-Bench-201 throughput ---------------------------------------------------------------------
+
+
+def throughput(args: argparse.Namespace) -> None:
+    device = torch.device(args.device)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    case = nb201_cases(args.steps, args.batch, args.epochs, 1, width=args.width, cells=args.cells, image=args.image)[1]
+    images = len(case.splits.train)
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    print(f"{case.name}; {name}; torch {torch.__version__}; bf16={args.bf16}, channels_last={args.channels_last}")
+    rows = []
+    for k in args.ks:
+        members = []
+        for seed in range(k):
+            model = copy.deepcopy(case.model)
+            torch.manual_seed(seed)
+            init_model(model, "kaiming")
+            members.append(model)
+        configs = [
+            TrainConfig(
+                lr=0.05 + 0.01 * seed,
+                epochs=args.epochs,
+                batch_size=args.batch,
+                momentum=0.9,
+                nesterov=True,
+                weight_decay=5e-4,
+                schedule="cosine",
+                seed=seed,
+                augment=True,
+                device=device.type,
+                bf16=args.bf16,
+                channels_last=args.channels_last,
+                eval_batch_size=args.batch,
+            )
+            for seed in range(k)
+        ]
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats(device)
+        results = train_pack(pack_models(members), case.splits, configs)
+        epoch_seconds = [m.seconds * k for m in results[0].epochs[1:]]  # each member's share is 1/K
+        rows.append(row(f"packed K={k}", k, images, statistics.median(epoch_seconds), device))
+        print_row(rows[-1])
+    epochs = trainer_run(case, device, args.bf16, args.channels_last)
+    rows.append(row("train() unpacked", 1, images, statistics.median(w for w, _ in epochs[1:]), device))
+    print_row(rows[-1])
+    base = rows[0]["images_per_second"]
+    for r in rows:
+        r["speedup_vs_packed_k1"] = r["images_per_second"] / base
+    facts = {
+        "device": name,
+        "torch": torch.__version__,
+        "case": case.name,
+        "bf16": args.bf16,
+        "channels_last": args.channels_last,
+        "timed_epochs": args.epochs - 1,
+        "rows": rows,
+    }
+    (out / "throughput.json").write_text(json.dumps(facts, indent=2) + "\n")
+    (out / "throughput.md").write_text(markdown(facts))
+    print(f"wrote {out / 'throughput.json'} and {out / 'throughput.md'}")
+
+
+def row(label: str, k: int, images: int, epoch_seconds: float, device: torch.device) -> dict[str, object]:
+    per_second = k * images / epoch_seconds
+    peak = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+    return {
+        "side": label,
+        "members": k,
+        "epoch_seconds": epoch_seconds,
+        "images_per_second": per_second,
+        "gpu_minutes_per_200_epoch_cifar10": CIFAR10_EPOCHS * CIFAR10_IMAGES / per_second / 60,
+        "peak_mib": peak,
+    }
+
+
+def print_row(r: dict[str, object]) -> None:
+    print(
+        f"  {r['side']:<18} {r['images_per_second']:>10,.0f} images/s   "
+        f"{r['gpu_minutes_per_200_epoch_cifar10']:8.1f} min per 200-epoch CIFAR-10 run"
+    )
+
+
+def markdown(facts: dict) -> str:
+    lines = [
+        f"{facts['case']}; {facts['device']}; torch {facts['torch']}; bf16={facts['bf16']}, "
+        f"channels_last={facts['channels_last']}; median of {facts['timed_epochs']} timed epochs",
+        "",
+        "| side | members | images/s | × packed K=1 | minutes per 200-epoch CIFAR-10 run | peak MiB |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in facts["rows"]:
+        peak = "-" if r["peak_mib"] is None else f"{r['peak_mib']:,.0f}"
+        lines.append(
+            f"| {r['side']} | {r['members']} | {r['images_per_second']:,.0f} | {r['speedup_vs_packed_k1']:.2f} | "
+            f"{r['gpu_minutes_per_200_epoch_cifar10']:.1f} | {peak} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--threads", type=int, default=None, help="torch.set_num_threads")
+    commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("probe", parents=[common], help="the probe protocol: plain loop vs train() vs packs")
+    p.add_argument("--full", action="store_true", help="the issue's size: 8 depths x 49 LRs x 3 seeds, width 256")
+    p.add_argument("--depths", type=int, default=4)
+    p.add_argument("--points", type=int, default=13)
+    p.add_argument("--seeds", type=int, default=2)
+    p.add_argument("--width", type=int, default=64)
+    t = commands.add_parser("throughput", parents=[common], help="NAS-Bench-201 packs at several K")
+    t.add_argument("--device", choices=["cpu", "cuda"], default="cuda")
+    t.add_argument("--ks", type=int, nargs="+", default=[1, 4, 8, 16])
+    t.add_argument("--width", type=int, default=16)
+    t.add_argument("--cells", type=int, default=5)
+    t.add_argument("--image", type=int, default=32)
+    t.add_argument("--batch", type=int, default=256)
+    t.add_argument("--steps", type=int, default=20, help="steps per epoch")
+    t.add_argument("--epochs", type=int, default=3, help="per run, the first one a warm-up")
+    t.add_argument("--bf16", action="store_true")
+    t.add_argument("--channels-last", action="store_true")
+    t.add_argument("--out", default=".")
+    args = parser.parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    if args.command == "probe":
+        probe(args)
+    else:
+        if args.epochs < 2:
+            parser.error("--epochs must be >= 2 (the first one is a warm-up)")
+        throughput(args)
+
+
+if __name__ == "__main__":
+    main()
