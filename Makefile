@@ -12,6 +12,8 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e ".[dev]"
+# mup (the μP baseline) declares torchvision and seaborn but imports neither: installed alone, pinned by the lock.
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -c requirements.lock mup
 	touch $(STAMP)
 
 demo: $(STAMP)
