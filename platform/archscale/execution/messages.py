@@ -12,7 +12,7 @@ recognised by a missing key.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 METRIC = "val_accuracy"
@@ -25,8 +25,9 @@ MESSAGE = "message"
 @dataclass(frozen=True)
 class TrialRequest:
     """One trial: natural key (architecture, arm, phase, seed, trial number, repeat), the arm's kind,
-    the LR, the `init_model` settings, the training recipe (`TrainConfig` fields without lr and seed)
-    and the Optuna search it belongs to (None for a trial with a known LR)."""
+    the LR, the `init_model` settings, the training recipe (`TrainConfig` fields without lr and seed),
+    the Optuna search it belongs to (None for a trial with a known LR) and `build_model` keywords
+    beyond the study's."""
 
     arch_key: str
     arm: str
@@ -39,6 +40,7 @@ class TrialRequest:
     init: dict[str, str]
     recipe: dict[str, Any]
     search: str | None = None
+    model: dict[str, Any] = field(default_factory=dict)
 
     @property
     def budget(self) -> int:

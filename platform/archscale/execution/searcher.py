@@ -39,6 +39,8 @@ def unit_request(unit: Unit) -> TrialRequest:
         unit.lr,
         dict(unit.init),
         dict(unit.recipe),
+        None,
+        dict(unit.model),
     )
 
 
@@ -56,6 +58,7 @@ def search_request(search: Search, trial_number: int, lr: float) -> TrialRequest
         dict(need.init),
         dict(need.recipe),
         search.name,
+        dict(need.model),
     )
 
 

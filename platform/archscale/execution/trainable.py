@@ -39,7 +39,7 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
     arch = parse_architecture(notation, family, kernel or 3)
     splits = _splits(context)
     torch.manual_seed(request.seed)
-    options = {**context.model, "width": width or context.model["width"]}
+    options = {**context.model, "width": width or context.model["width"], **request.model}
     model = build_model(arch, classes=splits.num_classes, input_shape=splits.input_shape, **options)
     params = sum(p.numel() for p in model.parameters())
     init = dict(request.init)

@@ -17,8 +17,8 @@ Scope = Literal["architecture", "study"]
 
 @dataclass(frozen=True)
 class SearchNeed:
-    """An Optuna search of the LR of one architecture under `init` and `recipe` (a training config's
-    fields without lr and seed). `label` names it in Optuna study names; needs with the same
+    """An Optuna search of the LR of one architecture under `init`, `recipe` (a training config's
+    fields without lr and seed) and `model` (`build_model` keywords beyond the study's). `label` names it in Optuna study names; needs with the same
     `identity` are one search, charged to every arm that needs it."""
 
     phase: Phase
@@ -28,11 +28,19 @@ class SearchNeed:
     recipe: Mapping[str, Any]
     scope: Scope
     label: str
+    model: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def identity(self) -> str:
         return json.dumps(
-            [self.phase.value, self.arch_key, dict(self.init), self.search.model_dump(mode="json"), dict(self.recipe)],
+            [
+                self.phase.value,
+                self.arch_key,
+                dict(self.init),
+                self.search.model_dump(mode="json"),
+                dict(self.recipe),
+                dict(self.model),
+            ],
             sort_keys=True,
         )
 
@@ -48,6 +56,7 @@ class UnitNeed:
     lr: float
     init: Mapping[str, str]
     recipe: Mapping[str, Any]
+    model: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class Unit:
     lr: float
     init: Mapping[str, str]
     recipe: Mapping[str, Any]
+    model: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def key(self) -> Key:
@@ -102,7 +103,7 @@ def search_plan(ctx: StudyContext) -> PhasePlan:
             if name not in entry[1]:
                 entry[1].append(name)
         plan.units.extend(
-            Unit(u.arch_key, name, arm.kind, u.phase, u.seed, u.trial_number, 0, u.lr, u.init, u.recipe)
+            Unit(u.arch_key, name, arm.kind, u.phase, u.seed, u.trial_number, 0, u.lr, u.init, u.recipe, u.model)
             for u in strategy.units(name, arm, ctx)
         )
     names = search_names(ctx, [need for need, _, _ in merged.values()])
@@ -145,6 +146,7 @@ def final_plan(ctx: StudyContext, found: list[Found]) -> tuple[PhasePlan, list[A
         if not strategy.has_finals:
             continue
         init, recipe = ctx.arm_init(arm), strategy.recipe(name, arm, ctx)
+        model = strategy.model_options(name, arm, ctx)
         for info in ctx.study_archs():
             for repeat, results in enumerate(found):
                 choice = strategy.final_lr(name, arm, ctx, info, results)
@@ -152,7 +154,7 @@ def final_plan(ctx: StudyContext, found: list[Found]) -> tuple[PhasePlan, list[A
                     continue  # an LR no search chose is the same in every repeat: its repeat-0 runs stand
                 choices.append(ArmChoice(name, info.key, repeat, choice))
                 plan.units.extend(
-                    Unit(info.key, name, arm.kind, Phase.FINAL, seed, 0, repeat, choice.lr, init, recipe)
+                    Unit(info.key, name, arm.kind, Phase.FINAL, seed, 0, repeat, choice.lr, init, recipe, model)
                     for seed in spec.seeds
                 )
     return plan, choices
@@ -166,8 +168,10 @@ def arm_rows(ctx: StudyContext, searches: list[Search]) -> list[dict[str, Any]]:
         strategy = get_strategy(arm.kind)
         own = [s for s in searches if name in s.arms and s.repeat == 0]
         lr_search = own[0].need.search.model_dump(mode="json") if own else None
+        model = strategy.model_options(name, arm, ctx)
         recipe = {
             "init": ctx.arm_init(arm),
+            **({"model": model} if model else {}),
             **strategy.recipe(name, arm, ctx),
             "lr_search": lr_search,
         }

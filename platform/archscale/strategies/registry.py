@@ -32,6 +32,8 @@ class Strategy:
     - `check(name, arm, spec)`: raise ValueError when the arm does not fit the study (run with the YAML);
     - `base_network(arm, spec)`: the base network it searches or probes on, or None;
     - `recipe(name, arm, ctx)`: its final runs' training config fields (no lr, no seed);
+    - `model_options(name, arm, ctx)`: `build_model` keywords its runs add to the study's (e.g. a
+      parametrization);
     - `searches(name, arm, ctx)`: the LR searches it needs (identical needs of several arms run once
       and are charged to each of them);
     - `units(name, arm, ctx)`: search-phase trials with a known LR (a probe's grid);
@@ -54,6 +56,9 @@ class Strategy:
 
     def recipe(self, name: str, arm: Any, ctx: StudyContext) -> dict[str, Any]:
         return ctx.recipe()
+
+    def model_options(self, name: str, arm: Any, ctx: StudyContext) -> dict[str, Any]:
+        return {}
 
     def searches(self, name: str, arm: Any, ctx: StudyContext) -> list[SearchNeed]:
         return []
