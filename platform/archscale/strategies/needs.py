@@ -18,8 +18,9 @@ Scope = Literal["architecture", "study"]
 @dataclass(frozen=True)
 class SearchNeed:
     """An Optuna search of the LR of one architecture under `init`, `recipe` (a training config's
-    fields without lr and seed) and `model` (`build_model` keywords beyond the study's). `label` names it in Optuna study names; needs with the same
-    `identity` are one search, charged to every arm that needs it."""
+    fields without lr and seed) and `model` (`build_model` keywords beyond the study's). `label` names
+    it in Optuna study names; needs with the same `identity` are one search, charged to every arm
+    that needs it."""
 
     phase: Phase
     arch_key: str
