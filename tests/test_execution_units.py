@@ -2,29 +2,39 @@
 Optuna, the recorder on a real SQLite writer, the searcher on a real Optuna storage, and the
 per-search early stopping, driven with plain configs and results."""
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import optuna
 import pytest
 from ray.tune.schedulers import AsyncHyperBandScheduler, TrialScheduler
 from sqlalchemy.orm import Session
 
-from archscale.execution.messages import EpochReport, TrialEnd, TrialRequest, read_result
+from archscale.execution.messages import (
+    EpochReport,
+    TrialEnd,
+    TrialRequest,
+    end_result,
+    epoch_result,
+    members_of,
+    pack_config,
+    read_result,
+)
 from archscale.execution.outcome import judge, objective
+from archscale.execution.packs import make_packs, pack_limit
 from archscale.execution.recorder import Recorder
 from archscale.execution.scheduler import PerSearchASHA, asha_knows
 from archscale.execution.searcher import StudySearcher
 from archscale.execution.trial_log import TrialLog
 from archscale.store import Writer
 from archscale.store.models import Epoch, Trial
-from archscale.strategies import StudyContext, search_plan
+from archscale.strategies import StudyContext, Unit, search_plan
 from archscale.study.architectures import expand_architectures
 from archscale.study.load import parse_study
 from archscale.study.spec import EarlyStopping
-from archscale.vocabulary import TrialStatus
+from archscale.vocabulary import Phase, TrialStatus
 
 
-def epoch(n: int, val: float | None = 0.5, params: int = 100) -> EpochReport:
+def report(n: int, val: float | None = 0.5, member: int = 0) -> EpochReport:
     return EpochReport(
         epoch=n,
         steps=10 * n,
@@ -38,12 +48,22 @@ def epoch(n: int, val: float | None = 0.5, params: int = 100) -> EpochReport:
         test_accuracy=0.45,
         seconds=0.5,
         device_seconds=0.5 * n,
-        params=params,
+        params=100,
+        member=member,
     )
 
 
-def end(status: str = "completed") -> TrialEnd:
-    return TrialEnd(status=status, device_seconds=1.0, wall_seconds=1.5, device_kind="cpu", node_id="n1")
+def finish(status: str = "completed", member: int = 0) -> TrialEnd:
+    return TrialEnd(status, 1.0, 1.5, "cpu", "n1", member)
+
+
+def epoch(n: int, val: float | None = 0.5) -> dict:
+    """The Tune result of a one-member trial's epoch."""
+    return epoch_result([report(n, val)])
+
+
+def end(status: str = "completed") -> dict:
+    return end_result([finish(status)])
 
 
 def request(arm: str = "tuned", search: str | None = "s/tuned/2", epochs: int = 3, number: int = 0) -> TrialRequest:
@@ -53,35 +73,42 @@ def request(arm: str = "tuned", search: str | None = "s/tuned/2", epochs: int = 
 
 
 def test_messages_round_trip_and_name_themselves():
-    e, t = epoch(1), end()
-    assert read_result(e.result()) == e and read_result(t.result()) == t
-    assert e.result()["message"] == "epoch" and t.result()["message"] == "end"
-    assert read_result({"epoch": 1, "val_accuracy": 0.3}) is None  # no message: not ours
-    assert read_result(None) is None
+    reports = [report(1, 0.3, 0), report(1, 0.6, 1)]
+    result = epoch_result(reports)
+    assert read_result(result) == reports and (result["epoch"], result["val_accuracy"]) == (1, 0.6)
+    assert read_result(end_result([finish(member=1)])) == [finish(member=1)]
+    assert result["message"] == "epoch" and end()["message"] == "end"
+    assert read_result({"epoch": 1, "val_accuracy": 0.3}) == []  # no message: not ours
+    assert read_result(None) == []
     r = request()
     assert TrialRequest.of(r.config()) == r and r.budget == 3
+    pack = [request(number=0), request(arm="fixed", number=1)]
+    assert members_of(pack_config(pack)) == pack
 
 
 def test_judge_completed_pruned_diverged_and_the_selected_epoch():
-    epochs = [epoch(1, 0.5), epoch(2, 0.7), epoch(3, 0.7)]
-    done = judge(epochs, end(), 3)
+    epochs = [report(1, 0.5), report(2, 0.7), report(3, 0.7)]
+    done = judge(epochs, finish(), 3)
     assert (done.status, done.budget, done.selected.epoch) == (TrialStatus.COMPLETED, 3, 2)  # earliest best
     pruned = judge(epochs[:1], None, 3)
     assert (pruned.status, pruned.budget) == (TrialStatus.PRUNED, 1)
-    capped = judge(epochs[:1], end("completed"), 3)  # max_steps ended it early: complete, not pruned
+    capped = judge(epochs[:1], finish("completed"), 3)  # max_steps ended it early: complete, not pruned
     assert capped.status is TrialStatus.COMPLETED
-    diverged = judge(epochs[:2], end("diverged"), 3)
+    diverged = judge(epochs[:2], finish("diverged"), 3)
     assert diverged.status is TrialStatus.DIVERGED and objective(diverged) == 0.0
-    assert objective(done) == 0.7 and objective(judge([epoch(1, None)], end(), 1)) == 0.0
+    assert objective(done) == 0.7 and objective(judge([report(1, None)], finish(), 1)) == 0.0
 
 
 def test_trial_log_keeps_each_message_once():
     trials = TrialLog()
-    config = request().config()
-    assert trials.add("t1", config, epoch(1).result()) == epoch(1)
-    assert trials.add("t1", config, epoch(1).result()) is None  # the recorder and the searcher both saw it
+    config = pack_config([request(number=0), request(number=1)])
+    assert trials.add("t1", config, epoch_result([report(1, member=0), report(1, member=1)])) == [0, 1]
+    assert (
+        trials.add("t1", config, epoch_result([report(1, member=1)])) == []
+    )  # both the recorder and the searcher saw it
     trials.add("t1", config, {"done": True})
-    assert list(trials.get("t1").epochs) == [1] and trials.get("t1").end is None
+    first, second = trials.start("t1", config)
+    assert list(first.epochs) == [1] and list(second.epochs) == [1] and first.end is None
 
 
 @pytest.fixture
@@ -119,11 +146,11 @@ def test_recorder_writes_trials_epochs_and_outcomes(writer):
     recorder.record_start("a", finished)
     recorder.record_start("b", stopped)
     for n in (1, 2, 3):
-        recorder.record_result("a", finished, epoch(n, 0.5 + n / 10).result())
-    recorder.record_result("a", finished, end().result())
-    recorder.record_result("b", stopped, epoch(1, 0.2).result())
-    assert recorder.record_complete("a", finished, end().result()).status is TrialStatus.COMPLETED
-    assert recorder.record_complete("b", stopped, epoch(1, 0.2).result()).status is TrialStatus.PRUNED
+        recorder.record_result("a", finished, epoch(n, 0.5 + n / 10))
+    recorder.record_result("a", finished, end())
+    recorder.record_result("b", stopped, epoch(1, 0.2))
+    assert [o.status for o in recorder.record_complete("a", finished, end())] == [TrialStatus.COMPLETED]
+    assert [o.status for o in recorder.record_complete("b", stopped, epoch(1, 0.2))] == [TrialStatus.PRUNED]
     recorder.record_start("c", request(number=2).config())
     recorder.record_error("c", request(number=2).config(), "worker died")
     writer.flush()
@@ -163,13 +190,13 @@ def test_searcher_serves_each_search_and_tells_optuna_honestly(tmp_path):
     assert all(0.01 <= r.lr <= 1.0 and r.seed == 10_000 for r in requests.values())
     budget = requests["t0"].budget
     for tid in configs:
-        searcher.on_trial_result(tid, epoch(1, 0.3).result())
-    searcher.on_trial_complete("t0", epoch(1, 0.3).result())  # stopped at epoch 1 of `budget`
-    searcher.on_trial_result("t1", epoch(budget, 0.6).result())
-    searcher.on_trial_complete("t1", end().result())
+        searcher.on_trial_result(tid, epoch(1, 0.3))
+    searcher.on_trial_complete("t0", epoch(1, 0.3))  # stopped at epoch 1 of `budget`
+    searcher.on_trial_result("t1", epoch(budget, 0.6))
+    searcher.on_trial_complete("t1", end())
     searcher.on_trial_complete("t2", None, error=True)
-    searcher.on_trial_result("t3", epoch(2, 0.1).result())
-    searcher.on_trial_complete("t3", end("diverged").result())
+    searcher.on_trial_result("t3", epoch(2, 0.1))
+    searcher.on_trial_complete("t3", end("diverged"))
     assert searcher.suggest("t5") == "FINISHED"
     states: dict[str, list] = {}
     for name in optuna.get_all_study_names(url):
@@ -203,12 +230,12 @@ def test_early_stopping_compares_trials_of_the_same_search_only():
     for trial in [*strong, weak]:
         scheduler.on_trial_add(None, trial)
     for trial in strong:
-        scheduler.on_trial_result(None, trial, asdict(epoch(1, 0.9)) | {"message": "epoch"})
+        scheduler.on_trial_result(None, trial, epoch(1, 0.9))
     # the only trial of search `a` is never stopped by search `b`'s better trials
-    assert scheduler.on_trial_result(None, weak, epoch(1, 0.1).result()) == TrialScheduler.CONTINUE
-    assert scheduler.on_trial_result(None, weak, end().result()) == TrialScheduler.CONTINUE  # no metric: not judged
+    assert scheduler.on_trial_result(None, weak, epoch(1, 0.1)) == TrialScheduler.CONTINUE
+    assert scheduler.on_trial_result(None, weak, end()) == TrialScheduler.CONTINUE  # no metric: not judged
     unit = FakeTrial("u", request(search=None).config())
-    assert scheduler.on_trial_result(None, unit, epoch(1, 0.0).result()) == TrialScheduler.CONTINUE
+    assert scheduler.on_trial_result(None, unit, epoch(1, 0.0)) == TrialScheduler.CONTINUE
 
 
 def test_the_one_private_ray_attribute_still_exists():
@@ -218,3 +245,36 @@ def test_the_one_private_ray_attribute_still_exists():
     assert isinstance(asha._trial_info, dict) and not asha_knows(asha, trial)
     asha.on_trial_add(None, trial)
     assert asha_knows(asha, trial)
+
+
+def test_a_pack_is_recorded_as_one_trial_per_member(writer):
+    study = writer.ensure_study("s", "name: s\n")
+    arch = writer.upsert_architecture("h1", "2", "mlp")
+    recorder = Recorder(writer, study, {"h1": arch}, TrialLog())
+    pack = pack_config([request(arm="principled", search=None), request(arm="fixed", search=None)])
+    recorder.record_start("p", pack)
+    recorder.record_result("p", pack, epoch_result([report(1, 0.4, 0), report(1, 0.5, 1)]))
+    recorder.record_result("p", pack, epoch_result([report(2, 0.6, 0)]))  # member 1 diverged in epoch 2
+    outcomes = recorder.record_complete("p", pack, end_result([finish(member=0), finish("diverged", member=1)]))
+    assert [o.status for o in outcomes] == [TrialStatus.COMPLETED, TrialStatus.DIVERGED]
+    writer.flush()
+    with Session(writer.engine) as session:
+        rows = {t.arm: t for t in session.query(Trial)}
+        assert (rows["principled"].status, rows["principled"].val_accuracy) == ("completed", 0.6)
+        assert (rows["fixed"].status, rows["fixed"].budget_reached) == ("diverged", 1)
+        assert session.query(Epoch).count() == 3
+
+
+def _unit(arch: str, arm: str, seed: int, lr: float, epochs: int = 2) -> Unit:
+    recipe = {"epochs": epochs, "batch_size": 32, "momentum": 0.9, "schedule": "cosine"}
+    return Unit(arch, arm, arm, Phase.FINAL, seed, 0, 0, lr, {"init": "kaiming"}, recipe)
+
+
+def test_packs_group_compatible_runs_evenly():
+    units = [_unit("a", arm, seed, lr) for arm, lr in (("p", 0.1), ("f", 0.2)) for seed in range(10)]
+    units += [_unit("b", "p", 0, 0.1), _unit("a", "p", 99, 0.1, epochs=3)]
+    packs = make_packs(units, 8)
+    assert sorted(len(p) for p in packs) == [1, 1, 6, 7, 7]  # 20 runs of `a` in 3 even packs; other recipes alone
+    assert all(len({(u.arch_key, u.recipe["epochs"]) for u in p}) == 1 for p in packs)
+    assert [len(p) for p in make_packs(units, 1)] == [1] * 22
+    assert (pack_limit("auto", 0), pack_limit("auto", 0.25), pack_limit(4, 0)) == (16, 64, 4)

@@ -9,17 +9,17 @@ from archscale.report.reproduction import CLAIMS, Claim, render
 def test_rendered_numbers_come_from_the_study(small_study):
     db, name = small_study
     claims = (
-        Claim("probe r", name, name, "probe.pearson_raw", "0.962", "tiny"),
-        Claim("gain", name, name, "accuracy.diff.principled-fixed", "+0.44", "tiny", 100.0),
-        Claim("missing", "no-such-study", "x", "probe.pearson_raw", "1", "—"),
+        Claim("probe r", name, name, "probe.pearson_raw.probe", "0.962", "tiny"),
+        Claim("gain", name, name, "accuracy.diff.principled:fixed", "+0.44", "tiny", 100.0),
+        Claim("missing", "no-such-study", "x", "probe.pearson_raw.probe", "1", "—"),
     )
     page = render(db, claims)
     comparison = compare(name, db=db)
     rows = {
         line.split(" | ")[0].lstrip("| "): line.split(" | ")[2] for line in page.splitlines() if line.startswith("| ")
     }
-    r = comparison.stat("probe.pearson_raw")
-    gain = comparison.stat("accuracy.diff.principled-fixed")
+    r = comparison.stat("probe.pearson_raw.probe")
+    gain = comparison.stat("accuracy.diff.principled:fixed")
     assert not math.isnan(r) and not math.isnan(gain)
     assert rows["probe r"].startswith(f"{r:.3g}")
     assert rows["gain"].startswith(f"{gain * 100:.3g}")

@@ -1,13 +1,17 @@
 """The typed boundary between the driver and Ray Tune workers.
 
-- `TrialRequest`: what one trial trains (its key, LR, init and training recipe), carried in the Tune
-  config under `"request"`;
-- `EpochReport`: one epoch's metrics, in the vocabulary of `archscale.train.EpochMetrics` and of the
+A Tune trial trains one **pack**: one or more members that share an architecture and everything but
+their LR, seed, init and optimizer settings (a search trial is a pack of one).
+
+- `TrialRequest`: what one member trains (its key, LR, init, training recipe, build options); the Tune
+  config holds the pack's requests under `"members"`;
+- `EpochReport`: one member's epoch, in the vocabulary of `archscale.train.EpochMetrics` and of the
   database's epoch columns (no renaming on the way);
-- `TrialEnd`: how the trial ended, reported once after its epochs.
+- `TrialEnd`: how one member ended, reported after its epochs.
 
 Tune carries reports as dicts; each says which message it is under `"message"`, so nothing is
-recognised by a missing key.
+recognised by a missing key. An epoch result also carries the epoch and the best validation accuracy
+of its members at the top level, where Tune's schedulers look for them.
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ METRIC = "val_accuracy"
 TIME_ATTR = "epoch"
 """Tune's time attribute: epochs trained."""
 MESSAGE = "message"
+MEMBERS = "members"
 
 
 @dataclass(frozen=True)
 class TrialRequest:
-    """One trial: natural key (architecture, arm, phase, seed, trial number, repeat), the arm's kind,
+    """One run: natural key (architecture, arm, phase, seed, trial number, repeat), the arm's kind,
     the LR, the `init_model` settings, the training recipe (`TrainConfig` fields without lr and seed),
-    the Optuna search it belongs to (None for a trial with a known LR) and `build_model` keywords
+    the Optuna search it belongs to (None for a run with a known LR) and `build_model` keywords
     beyond the study's."""
 
     arch_key: str
@@ -44,7 +49,7 @@ class TrialRequest:
 
     @property
     def budget(self) -> int:
-        """The epochs this trial runs when nothing stops it."""
+        """The epochs this run trains when nothing stops it."""
         return int(self.recipe["epochs"])
 
     @property
@@ -52,17 +57,27 @@ class TrialRequest:
         return (self.arch_key, self.arm, self.phase, self.seed, self.trial_number, self.repeat)
 
     def config(self) -> dict[str, Any]:
-        """The Tune config of this trial."""
-        return {"request": asdict(self)}
+        """The Tune config of a trial of this run alone."""
+        return pack_config([self])
 
     @classmethod
     def of(cls, config: dict[str, Any]) -> TrialRequest:
-        return cls(**config["request"])
+        """The first member of a trial's config (a search trial's only one)."""
+        return cls(**config[MEMBERS][0])
+
+
+def pack_config(requests: list[TrialRequest]) -> dict[str, Any]:
+    """The Tune config of a trial that trains `requests` as one pack."""
+    return {MEMBERS: [asdict(r) for r in requests]}
+
+
+def members_of(config: dict[str, Any]) -> list[TrialRequest]:
+    return [TrialRequest(**member) for member in config[MEMBERS]]
 
 
 @dataclass(frozen=True)
 class EpochReport:
-    """One epoch of a trial: `archscale.train.EpochMetrics`' fields plus the model's parameter count."""
+    """One member's epoch: `archscale.train.EpochMetrics`' fields plus its parameter count."""
 
     kind: ClassVar[str] = "epoch"
     epoch: int
@@ -78,14 +93,12 @@ class EpochReport:
     seconds: float
     device_seconds: float
     params: int
-
-    def result(self) -> dict[str, Any]:
-        return {MESSAGE: self.kind, **asdict(self)}
+    member: int = 0
 
 
 @dataclass(frozen=True)
 class TrialEnd:
-    """How a trial ended (`archscale.train.Status` value), its time, its device and Ray node."""
+    """How one member ended (`archscale.train.Status` value), its time, its device and Ray node."""
 
     kind: ClassVar[str] = "end"
     status: str
@@ -93,16 +106,35 @@ class TrialEnd:
     wall_seconds: float
     device_kind: str
     node_id: str | None
-
-    def result(self) -> dict[str, Any]:
-        return {MESSAGE: self.kind, **asdict(self)}
+    member: int = 0
 
 
-def read_result(result: dict[str, Any] | None) -> EpochReport | TrialEnd | None:
-    """The message a Tune result carries (None for Tune's own bookkeeping results)."""
+def epoch_result(reports: list[EpochReport]) -> dict[str, Any]:
+    """One Tune result for the members that trained an epoch."""
+    scores = [r.val_accuracy for r in reports if r.val_accuracy is not None]
+    return {
+        MESSAGE: EpochReport.kind,
+        TIME_ATTR: reports[0].epoch,
+        METRIC: max(scores) if scores else None,
+        "reports": [asdict(r) for r in reports],
+    }
+
+
+def end_result(ends: list[TrialEnd]) -> dict[str, Any]:
+    """The last Tune result of a trial: how each member ended."""
+    return {MESSAGE: TrialEnd.kind, "ends": [asdict(e) for e in ends]}
+
+
+def read_result(result: dict[str, Any] | None) -> list[EpochReport | TrialEnd]:
+    """The members' messages a Tune result carries (none for Tune's own bookkeeping results)."""
     if not result:
-        return None
-    for message in (EpochReport, TrialEnd):
-        if result.get(MESSAGE) == message.kind:
-            return message(**{f.name: result[f.name] for f in fields(message)})
-    return None
+        return []
+    if result.get(MESSAGE) == EpochReport.kind:
+        return [_build(EpochReport, r) for r in result["reports"]]
+    if result.get(MESSAGE) == TrialEnd.kind:
+        return [_build(TrialEnd, e) for e in result["ends"]]
+    return []
+
+
+def _build(message: type[EpochReport] | type[TrialEnd], values: dict[str, Any]) -> Any:
+    return message(**{f.name: values[f.name] for f in fields(message) if f.name in values})

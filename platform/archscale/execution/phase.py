@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from archscale.execution.messages import TrialRequest
 from archscale.execution.outcome import Outcome
+from archscale.execution.packs import make_packs, pack_limit
 from archscale.execution.progress import PhaseProgress
 from archscale.execution.recorder import Recorder
 from archscale.execution.scheduler import PerSearchASHA
@@ -66,7 +67,8 @@ def run_phase(run: PhaseRun, progress: Progress, total: int) -> list[tuple[Trial
     from ray import tune
 
     trials = TrialLog()
-    searcher = StudySearcher(run.plan.units, run.plan.searches, run.db_url, trials)
+    packs = make_packs(run.plan.units, pack_limit(run.resources.pack, run.resources.gpu_per_trial))
+    searcher = StudySearcher(packs, run.plan.searches, run.db_url, trials)
     rules = {
         s.name: (s.spec.early_stopping, int(s.need.recipe["epochs"]))
         for s in run.plan.searches

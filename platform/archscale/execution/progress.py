@@ -14,15 +14,15 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from archscale.execution.messages import METRIC, TIME_ATTR, TrialRequest
+from archscale.execution.messages import METRIC, TIME_ATTR, TrialRequest, members_of
 
 if TYPE_CHECKING:
     from ray.tune.experiment import Trial
 
 
 class PhaseProgress(Callback):
-    """Shows one bar per phase in the driver's terminal (rich); `total` is the planned trials (a trial
-    stopped before its budget counts as pruned)."""
+    """Shows one bar per phase in the driver's terminal (rich); `total` is the planned runs (a trial
+    counts as many runs as it packs; one stopped before its budget counts as pruned)."""
 
     def __init__(self, progress: Progress, phase: str, total: int) -> None:
         self._progress: Progress | None = progress
@@ -43,7 +43,7 @@ class PhaseProgress(Callback):
         self._progress.update(self._task, advance=advance, status=status)
 
     def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        self._counts["running"] += 1
+        self._counts["running"] += len(members_of(trial.config))
         self._update()
 
     def on_trial_result(
@@ -54,18 +54,20 @@ class PhaseProgress(Callback):
             self._update()
 
     def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        self._counts["running"] -= 1
-        self._counts["done"] += 1
+        runs = len(members_of(trial.config))
+        self._counts["running"] -= runs
+        self._counts["done"] += runs
         last = trial.last_result or {}
         reached = int(last.get(TIME_ATTR) or 0)
         if 0 < reached < TrialRequest.of(trial.config).budget:
-            self._counts["pruned"] += 1
-        self._update(1)
+            self._counts["pruned"] += runs
+        self._update(runs)
 
     def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        self._counts["running"] -= 1
-        self._counts["failed"] += 1
-        self._update(1)
+        runs = len(members_of(trial.config))
+        self._counts["running"] -= runs
+        self._counts["failed"] += runs
+        self._update(runs)
 
 
 def make_progress() -> Progress:

@@ -23,17 +23,18 @@ log = logging.getLogger(__name__)
 
 
 class Recorder(Callback):
-    """Upserts a trial row when a trial starts, writes its epochs as they come, and its outcome when it
-    ends; the first epoch of an architecture records the study's parameter count for it. Public
-    `record_*` methods take plain configs and results, so they can be driven without Tune."""
+    """Upserts a row per member when a trial (a pack of runs) starts, writes their epochs as they come,
+    and each member's outcome when the trial ends; the first epoch of an architecture records the
+    study's parameter count for it. Public `record_*` methods take plain configs and results, so they
+    can be driven without Tune."""
 
     def __init__(self, writer: Writer, study_id: int, arch_ids: dict[str, int], trials: TrialLog) -> None:
         self._writer = writer
         self._study_id = study_id
         self._arch_ids = arch_ids
         self._log = trials
-        self._rows: dict[str, int] = {}
-        self._written: dict[str, set[int]] = {}
+        self._rows: dict[str, list[int]] = {}
+        self._written: dict[tuple[str, int], set[int]] = {}
         self._counted: set[str] = set()
         self.outcomes: list[tuple[TrialRequest, Outcome]] = []
 
@@ -51,33 +52,37 @@ class Recorder(Callback):
         )
 
     def record_start(self, trial_id: str, config: dict[str, Any]) -> None:
-        request = self._log.start(trial_id, config).request
-        hyper = {"lr": request.lr, **request.init, "epochs": request.budget}
-        self._rows[trial_id] = self._row(
-            request,
-            hyperparameters=hyper,
-            status=TrialStatus.RUNNING,
-            started_at=datetime.now(UTC),
-            ray_trial_id=trial_id,
-            optuna_study=request.search,
-            finished_at=None,
-            error=None,
-        )
+        started = datetime.now(UTC)
+        self._rows[trial_id] = [
+            self._row(
+                r.request,
+                hyperparameters={"lr": r.request.lr, **r.request.init, **r.request.model, "epochs": r.request.budget},
+                status=TrialStatus.RUNNING,
+                started_at=started,
+                ray_trial_id=trial_id,
+                optuna_study=r.request.search,
+                finished_at=None,
+                error=None,
+            )
+            for r in self._log.start(trial_id, config)
+        ]
 
     def record_result(self, trial_id: str, config: dict[str, Any], result: dict[str, Any]) -> None:
-        row = self._rows.get(trial_id)
-        if row is None:
+        if trial_id not in self._rows:
             return
         self._log.add(trial_id, config, result)
-        self._write_epochs(trial_id, row, config)
+        self._write_epochs(trial_id, config)
 
-    def _write_epochs(self, trial_id: str, row: int, config: dict[str, Any]) -> None:
+    def _write_epochs(self, trial_id: str, config: dict[str, Any]) -> None:
         """Write the trial's epochs that this recorder has not written yet."""
-        record = self._log.start(trial_id, config)
-        written = self._written.setdefault(trial_id, set())
-        for epoch in sorted(record.epochs.keys() - written):
-            self._write_epoch(row, record.request, record.epochs[epoch])
-            written.add(epoch)
+        rows = self._rows.get(trial_id)
+        if rows is None:
+            return
+        for member, record in enumerate(self._log.start(trial_id, config)):
+            written = self._written.setdefault((trial_id, member), set())
+            for epoch in sorted(record.epochs.keys() - written):
+                self._write_epoch(rows[member], record.request, record.epochs[epoch])
+                written.add(epoch)
 
     def _write_epoch(self, row: int, request: TrialRequest, e: EpochReport) -> None:
         if request.arch_key not in self._counted:
@@ -97,38 +102,40 @@ class Recorder(Callback):
             seconds=e.seconds,
         )
 
-    def record_complete(self, trial_id: str, config: dict[str, Any], result: dict[str, Any] | None) -> Outcome:
+    def record_complete(self, trial_id: str, config: dict[str, Any], result: dict[str, Any] | None) -> list[Outcome]:
+        """Judge and store every member of the trial; return their outcomes in member order."""
         self._log.add(trial_id, config, result)
-        record = self._log.start(trial_id, config)
-        row = self._rows.pop(trial_id, None)
-        if row is not None:
-            self._write_epochs(trial_id, row, config)
-        self._written.pop(trial_id, None)
-        outcome = record.outcome()
-        selected, end = outcome.selected, record.end
-        last = max(record.epochs.values(), key=lambda e: e.epoch, default=None)
-        self._row(
-            record.request,
-            status=outcome.status,
-            budget_reached=outcome.budget,
-            selected_epoch=selected.epoch if selected else None,
-            val_loss=selected.val_loss if selected else None,
-            val_accuracy=selected.val_accuracy if selected else None,
-            test_loss=selected.test_loss if selected else None,
-            test_accuracy=selected.test_accuracy if selected else None,
-            device_kind=end.device_kind if end else "cpu",
-            device_seconds=end.device_seconds if end else (last.device_seconds if last else None),
-            wall_seconds=end.wall_seconds if end else None,
-            node_id=end.node_id if end else None,
-            finished_at=datetime.now(UTC),
-        )
-        self.outcomes.append((record.request, outcome))
-        return outcome
+        self._write_epochs(trial_id, config)
+        self._rows.pop(trial_id, None)
+        outcomes = []
+        for member, record in enumerate(self._log.start(trial_id, config)):
+            self._written.pop((trial_id, member), None)
+            outcome = record.outcome()
+            selected, end = outcome.selected, record.end
+            last = max(record.epochs.values(), key=lambda e: e.epoch, default=None)
+            self._row(
+                record.request,
+                status=outcome.status,
+                budget_reached=outcome.budget,
+                selected_epoch=selected.epoch if selected else None,
+                val_loss=selected.val_loss if selected else None,
+                val_accuracy=selected.val_accuracy if selected else None,
+                test_loss=selected.test_loss if selected else None,
+                test_accuracy=selected.test_accuracy if selected else None,
+                device_kind=end.device_kind if end else "cpu",
+                device_seconds=end.device_seconds if end else (last.device_seconds if last else None),
+                wall_seconds=end.wall_seconds if end else None,
+                node_id=end.node_id if end else None,
+                finished_at=datetime.now(UTC),
+            )
+            self.outcomes.append((record.request, outcome))
+            outcomes.append(outcome)
+        return outcomes
 
     def record_error(self, trial_id: str, config: dict[str, Any], message: str) -> None:
-        request = self._log.start(trial_id, config).request
         self._rows.pop(trial_id, None)
-        self._row(request, status=TrialStatus.FAILED, finished_at=datetime.now(UTC), error=message[-2000:])
+        for record in self._log.start(trial_id, config):
+            self._row(record.request, status=TrialStatus.FAILED, finished_at=datetime.now(UTC), error=message[-2000:])
 
     # --- Tune's callback hooks ---------------------------------------------------------------------
 

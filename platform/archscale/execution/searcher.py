@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ray.tune.search import Searcher
 
-from archscale.execution.messages import TrialRequest
+from archscale.execution.messages import TrialRequest, pack_config
 from archscale.execution.outcome import objective
 from archscale.execution.trial_log import TrialLog
 from archscale.strategies import Search, Unit
@@ -63,12 +63,13 @@ def search_request(search: Search, trial_number: int, lr: float) -> TrialRequest
 
 
 class StudySearcher(Searcher):
-    """Serves `units` first, then trials of `searches` until each has `spec.trials` finished trials
-    (those finished in earlier runs of the study count). Opens Optuna lazily: Tune pickles it."""
+    """Serves `packs` of runs with a known LR first (one trial each), then trials of `searches` until
+    each has `spec.trials` finished trials (those finished in earlier runs of the study count). Opens
+    Optuna lazily: Tune pickles it."""
 
-    def __init__(self, units: list[Unit], searches: list[Search], storage_url: str, trials: TrialLog) -> None:
+    def __init__(self, packs: list[list[Unit]], searches: list[Search], storage_url: str, trials: TrialLog) -> None:
         super().__init__()
-        self._queue = deque(unit_request(u).config() for u in units)
+        self._queue = deque(pack_config([unit_request(u) for u in pack]) for pack in packs)
         self._searches = {s.name: s for s in searches}
         self._storage_url = storage_url
         self._log = trials
@@ -119,7 +120,7 @@ class StudySearcher(Searcher):
                 return
             _, trial, config, reported = live
             self._log.add(trial_id, config, result)
-            for epoch in self._log.start(trial_id, config).epochs.values():
+            for epoch in self._log.start(trial_id, config)[0].epochs.values():
                 if epoch.epoch not in reported and epoch.val_accuracy is not None:
                     trial.report(float(epoch.val_accuracy), epoch.epoch)
                 reported.add(epoch.epoch)
@@ -139,7 +140,7 @@ class StudySearcher(Searcher):
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 return
             self._log.add(trial_id, config, result)
-            outcome = self._log.start(trial_id, config).outcome()
+            outcome = self._log.start(trial_id, config)[0].outcome()
             trial.set_user_attr("status", outcome.status.value)
             trial.set_user_attr("budget", outcome.budget)
             if outcome.status is TrialStatus.PRUNED:

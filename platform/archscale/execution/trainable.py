@@ -1,20 +1,24 @@
-"""The Ray Tune trainable: one trial = build the model, initialise it, train, report every epoch."""
+"""The Ray Tune trainable: one trial trains a pack of runs of one architecture (a search trial, a pack
+of one): build and initialise each member's model, train them (packed when there are several), and
+report every epoch of every member."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from archscale.execution.messages import EpochReport, TrialEnd, TrialRequest
+from archscale.execution.messages import EpochReport, TrialEnd, TrialRequest, end_result, epoch_result, members_of
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from archscale.data import Splits
-    from archscale.train import EpochMetrics
+    from archscale.train import EpochMetrics, TrainResult
 
 
 @dataclass(frozen=True)
 class TrialContext:
-    """What every trial of a study needs besides its request; plain data, shipped to workers once per
+    """What every trial of a study needs besides its requests; plain data, shipped to workers once per
     phase: the dataset's `load_dataset` keywords, `build_model` keywords, the architectures (notation,
     family, kernel size, width override) and CPU threads per trial."""
 
@@ -25,40 +29,66 @@ class TrialContext:
 
 
 def run_trial(config: dict[str, Any], context: TrialContext) -> None:
-    """Train the trial in `config` and report an `EpochReport` per epoch, then its `TrialEnd`."""
+    """Train the trial's members and report an epoch result per epoch, then their ends."""
     import ray
     import torch
     from ray import tune
 
+    from archscale.train import TrainConfig, train, train_pack
+
+    requests = members_of(config)
+    splits = _splits(context)
+    models = [_model(request, context, splits) for request in requests]
+    params = sum(p.numel() for p in models[0].parameters())
+    configs = [TrainConfig(**r.recipe, lr=r.lr, seed=r.seed, threads=context.threads) for r in requests]
+    pending: list[EpochReport] = []
+
+    def on_member_epoch(member: int, m: EpochMetrics) -> None:
+        pending.append(EpochReport(**asdict(m), params=params, member=member))
+
+    def flush(_: int = 0) -> None:
+        if pending:
+            tune.report(epoch_result(list(pending)))
+            pending.clear()
+
+    def on_epoch(m: EpochMetrics) -> None:
+        on_member_epoch(0, m)
+        flush()
+
+    if len(models) == 1:
+        results: list[TrainResult] = [train(models[0], splits, configs[0], on_epoch)]
+        on_cuda = next(models[0].parameters()).is_cuda
+    else:
+        from archscale.nn import pack_models
+
+        packed = pack_models(models)
+        results = train_pack(packed, splits, configs, on_member_epoch, after_epoch=flush)
+        on_cuda = next(packed.parameters()).is_cuda
+    flush()
+    device = torch.cuda.get_device_name() if on_cuda else "cpu"
+    node = ray.get_runtime_context().get_node_id()
+    ends = [
+        TrialEnd(r.status.value, r.device_seconds, r.wall_seconds, device, node, member)
+        for member, r in enumerate(results)
+    ]
+    tune.report(end_result(ends))
+
+
+def _model(request: TrialRequest, context: TrialContext, splits: Splits) -> nn.Module:
+    """The member's model, built and initialised from its own seed."""
+    import torch
+
     from archscale.graph import parse_architecture
     from archscale.nn import build_model, init_model
-    from archscale.train import TrainConfig, train
 
-    request = TrialRequest.of(config)
     notation, family, kernel, width = context.archs[request.arch_key]
     arch = parse_architecture(notation, family, kernel or 3)
-    splits = _splits(context)
     torch.manual_seed(request.seed)
     options = {**context.model, "width": width or context.model["width"], **request.model}
     model = build_model(arch, classes=splits.num_classes, input_shape=splits.input_shape, **options)
-    params = sum(p.numel() for p in model.parameters())
     init = dict(request.init)
     init_model(model, init.pop("init"), **init)
-    recipe = TrainConfig(**request.recipe, lr=request.lr, seed=request.seed, threads=context.threads)
-
-    def on_epoch(m: EpochMetrics) -> None:
-        tune.report(EpochReport(**asdict(m), params=params).result())
-
-    result = train(model, splits, recipe, on_epoch)
-    on_cuda = next(model.parameters()).is_cuda
-    end = TrialEnd(
-        status=result.status.value,
-        device_seconds=result.device_seconds,
-        wall_seconds=result.wall_seconds,
-        device_kind=torch.cuda.get_device_name() if on_cuda else "cpu",
-        node_id=ray.get_runtime_context().get_node_id(),
-    )
-    tune.report(end.result())
+    return model
 
 
 _LOADED: dict[str, Splits] = {}

@@ -155,6 +155,10 @@ class ResourcesSpec(Strict):
     gpu_per_trial: float = Field(0.0, ge=0)
     max_concurrent: int | None = Field(None, ge=1, description="Trials at once; default: what the cluster fits.")
     max_failures: int = Field(2, ge=0, description="Retries of a trial whose worker failed.")
+    pack: Literal["auto"] | Annotated[int, Field(ge=1)] = Field(
+        "auto",
+        description="Runs with a known LR of one architecture train as one packed model: auto, K (at most), 1 (never).",
+    )
 
 
 class SpaceSample(Strict):

@@ -270,6 +270,7 @@ def train_pack(
     splits: Splits,
     configs: Sequence[TrainConfig],
     on_epoch: MemberCallback | None = None,
+    after_epoch: Callable[[int], None] | None = None,
 ) -> list[TrainResult]:
     """Train member k of `packed` (moved to the configs' device) with `configs[k]`; one result per member.
 
@@ -278,8 +279,9 @@ def train_pack(
     for each member still training, in member order; True stops that member (STOPPED unless it was
     the last epoch). A diverged or stopped member's parameters stop changing, but in a network with
     BatchNorm its running statistics go on moving while the others train: take a member's checkpoint
-    in its `on_epoch`. `device_seconds` share each epoch's time equally among the members that
-    trained in it; `wall_seconds` add an equal share of the set-up, so that they sum to the call's time.
+    in its `on_epoch`. `after_epoch(epoch)` is called once the epoch's members have been reported.
+    `device_seconds` share each epoch's time equally among the members that trained in it;
+    `wall_seconds` add an equal share of the set-up, so that they sum to the call's time.
     """
     started = time.perf_counter()
     members = packed.members
@@ -373,6 +375,8 @@ def train_pack(
                 if on_epoch is not None and on_epoch(k, metrics) is True and epoch < epochs:
                     status[k] = Status.STOPPED
                     active[k] = 0.0
+            if after_epoch is not None:
+                after_epoch(epoch)
     overhead = (time.perf_counter() - started - sum(device_seconds)) / members
     return [
         TrainResult(s or Status.COMPLETED, h, n, d, d + overhead)
