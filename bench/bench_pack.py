@@ -10,6 +10,12 @@ optimizer, batches, one evaluation on the test split, per run), `archscale.train
 packs (the runs of one architecture in `pack_size_auto` packs). Prints wall and process CPU seconds
 and their ratios to the plain loop; with `--threads 1` the CPU time is robust to other processes' load.
 
+`platform`: the issue's comparison, side by side in one window: the probe protocol (9 chain MLPs of depth
+0..8, the base network included, x 49 LRs with ratio 2^(1/4) x 3 seeds, width 256, digits, one epoch)
+through `archscale run` (embedded Ray, packs, SQLite, every epoch stored) against a plain loop doing the
+same runs in as many processes as the machine has cores. Prints both wall times and their ratio (goal:
+platform / plain <= 1.2). `--small` runs a quick version.
+
 `throughput`: NAS-Bench-201 (cell 3_33_133, C=16, N=5 by default) on CIFAR-shaped synthetic data with
 the benchmark's recipe (Nesterov, weight decay, cosine, crop+flip), packed at K = 1, 4, 8, 16, and
 `archscale.train.train` unpacked; training images per second of the median timed epoch (an epoch is
@@ -130,6 +136,74 @@ def probe(args: argparse.Namespace) -> None:
         )
 
 
+# --- the probe protocol through `archscale run` ---------------------------------------------------
+
+PLATFORM_STUDY = """\
+name: bench-probe
+dataset: {{name: digits}}
+model: {{family: mlp, width: {width}}}
+architectures: [{{sweep: depth, depths: {depths}}}]
+training: {{epochs: 1, batch_size: 128}}
+seeds: {seeds}
+strategies:
+  probe: {{low: {low}, high: {high}, points: {points}, epochs: 1, optimizer: {{momentum: 0.0}}, schedule: constant}}
+resources: {{cpu_per_trial: 1}}
+"""
+
+
+def _plain_runs(jobs: list[tuple[str, float, int]], width: int) -> None:
+    """A plain process's share of the runs: build, init, train one epoch, evaluate val and test."""
+    torch.set_num_threads(1)
+    splits = load_dataset("digits")
+    for notation, lr, seed in jobs:
+        torch.manual_seed(seed)
+        model = build_model(parse_architecture(notation, "mlp"), width=width, input_shape=splits.input_shape)
+        init_model(model, "architecture-aware")
+        plain_run(model, splits, lr, seed)
+        with torch.no_grad():
+            model(splits.val.x)
+
+
+def platform(args: argparse.Namespace) -> None:
+    import multiprocessing
+    import os
+    import sqlite3
+    import subprocess
+    import tempfile
+
+    depths, points, seeds, width = (
+        ([1, 2, 3], 13, [0, 1], 64) if args.small else (list(range(1, 9)), 49, [0, 1, 2], 256)
+    )
+    low, high = 2.0**-10, 2.0 ** (-10 + (points - 1) / 4)
+    lrs = [low * 2 ** (i / 4) for i in range(points)]
+    notations = ["1", *(chain(d) for d in depths)]  # the probe also probes the base network
+    jobs = [(n, lr, seed) for n in notations for lr in lrs for seed in seeds]
+    workers = os.cpu_count() or 1
+    with tempfile.TemporaryDirectory() as folder:
+        study = Path(folder) / "probe.yaml"
+        study.write_text(
+            PLATFORM_STUDY.format(width=width, depths=depths, seeds=seeds, low=low, high=high, points=points)
+        )
+        db = Path(folder) / "probe.db"
+        start = time.perf_counter()
+        command = [sys.executable, "-m", "archscale.cli", "run", str(study), "--db", f"sqlite:///{db}", "--no-compare"]
+        subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        platform_wall = time.perf_counter() - start
+        with sqlite3.connect(db) as connection:
+            stored = connection.execute("SELECT count(*) FROM archscale_trial WHERE status = 'completed'").fetchone()[0]
+    start = time.perf_counter()
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        pool.starmap(_plain_runs, [(jobs[w::workers], width) for w in range(workers)])
+    plain_wall = time.perf_counter() - start
+    print(
+        f"probe protocol: {len(notations)} networks x {points} LRs x {len(seeds)} seeds = {len(jobs)} runs, "
+        f"width {width}"
+    )
+    print(f"  archscale run: {platform_wall:6.1f} s ({stored} runs stored completed)")
+    print(f"  plain loop   : {plain_wall:6.1f} s ({workers} processes)")
+    print(f"  ratio        : {platform_wall / plain_wall:.2f}")
+
+
 # --- NAS-Bench-201 throughput ---------------------------------------------------------------------
 
 
@@ -242,6 +316,8 @@ def main() -> None:
     p.add_argument("--points", type=int, default=13)
     p.add_argument("--seeds", type=int, default=2)
     p.add_argument("--width", type=int, default=64)
+    f = commands.add_parser("platform", parents=[common], help="the probe protocol: archscale run vs a plain loop")
+    f.add_argument("--small", action="store_true", help="3 depths x 13 LRs x 2 seeds at width 64")
     t = commands.add_parser("throughput", parents=[common], help="NAS-Bench-201 packs at several K")
     t.add_argument("--device", choices=["cpu", "cuda"], default="cuda")
     t.add_argument("--ks", type=int, nargs="+", default=[1, 4, 8, 16])
@@ -259,6 +335,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     if args.command == "probe":
         probe(args)
+    elif args.command == "platform":
+        platform(args)
     else:
         if args.epochs < 2:
             parser.error("--epochs must be >= 2 (the first one is a warm-up)")

@@ -189,3 +189,16 @@ def test_a_given_lr_runs_once_however_many_search_repeats():
         arm: sorted({u.repeat for u in finals.units if u.arm == arm}) for arm in ("fixed", "principled", "tuned")
     }
     assert repeats == {"fixed": [0], "principled": [0, 1, 2], "tuned": [0, 1, 2]}
+
+
+def test_fixed_defaults_to_the_benchmarks_training_in_nas_bench_201_studies():
+    nb201 = YAML.replace('architectures: ["2_02", "2_22_222"]', 'model: {family: nb201}\narchitectures: ["3_33_133"]')
+    ctx = context(nb201.replace("fixed: {lr: base}", "fixed: {}"))
+    assert not [s for s in search_plan(ctx).searches if "fixed" in s.arms]
+    finals, choices = final_plan(ctx, found_all(ctx))
+    fixed = [u for u in finals.units if u.arm == "fixed"]
+    assert {u.lr for u in fixed} == {0.1} and {u.init["init"] for u in fixed} == {"pytorch-default"}
+    assert {(u.recipe["nesterov"], u.recipe["weight_decay"], u.recipe["schedule"]) for u in fixed} == {(True, 5e-4, "cosine")}
+    assert {u.init["init"] for u in finals.units if u.arm == "principled"} == {"architecture-aware"}
+    mlp = context(YAML.replace("fixed: {lr: base}", "fixed: {}"))  # elsewhere: the study's training, lr base
+    assert [s.arms for s in search_plan(mlp).searches if s.phase is Phase.BASE_SEARCH] == [("fixed", "principled")]

@@ -31,6 +31,7 @@ class Strategy:
     - `label(name, arm)`: how reports name the arm;
     - `check(name, arm, spec)`: raise ValueError when the arm does not fit the study (run with the YAML);
     - `base_network(arm, spec)`: the base network it searches or probes on, or None;
+    - `default_init(arm, spec)`: its init scheme when the arm names none (None: `model.init`);
     - `recipe(name, arm, ctx)`: its final runs' training config fields (no lr, no seed);
     - `model_options(name, arm, ctx)`: `build_model` keywords its runs add to the study's (e.g. a
       parametrization);
@@ -52,6 +53,10 @@ class Strategy:
         return None
 
     def base_network(self, arm: Any, spec: StudySpec) -> Architecture | None:
+        return None
+
+    def default_init(self, arm: Any, spec: StudySpec) -> str | None:
+        """The init scheme of an arm that names none (None: the study's `model.init`)."""
         return None
 
     def recipe(self, name: str, arm: Any, ctx: StudyContext) -> dict[str, Any]:

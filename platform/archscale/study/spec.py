@@ -269,9 +269,12 @@ class StudySpec(Strict):
         return [DEFAULT_SEARCH_SEED + r for r in range(self.search_repeats)]
 
     def arm_init(self, arm: ArmSettings) -> dict[str, str]:
-        """The `init_model` settings of an arm's runs: its scheme (or the study's) and the scheme options."""
+        """The `init_model` settings of an arm's runs: its scheme (or its kind's default, or the
+        study's) and the scheme options."""
+        from archscale.strategies.registry import get_strategy
+
         return {
-            "init": arm.init or self.model.init,
+            "init": arm.init or get_strategy(arm.kind).default_init(arm, self) or self.model.init,
             "degree_rule": arm.degree_rule,
             "readout": arm.readout,
             "gain": arm.gain,
