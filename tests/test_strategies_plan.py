@@ -195,7 +195,7 @@ def test_fixed_defaults_to_the_benchmarks_training_in_nas_bench_201_studies():
     nb201 = YAML.replace('architectures: ["2_02", "2_22_222"]', 'model: {family: nb201}\narchitectures: ["3_33_133"]')
     ctx = context(nb201.replace("fixed: {lr: base}", "fixed: {}"))
     assert not [s for s in search_plan(ctx).searches if "fixed" in s.arms]
-    finals, choices = final_plan(ctx, found_all(ctx))
+    finals, _ = final_plan(ctx, found_all(ctx))
     fixed = [u for u in finals.units if u.arm == "fixed"]
     assert {u.lr for u in fixed} == {0.1} and {u.init["init"] for u in fixed} == {"pytorch-default"}
     assert {(u.recipe["nesterov"], u.recipe["weight_decay"], u.recipe["schedule"]) for u in fixed} == {(True, 5e-4, "cosine")}
