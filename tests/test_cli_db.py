@@ -38,7 +38,7 @@ def filled(module_results_url):
         arch = writer.upsert_architecture("h", "2_02_002", "mlp")
         for seed, lr in enumerate([0.1, 0.02]):
             trial = writer.upsert_trial(
-                study, arch, "tuned", "search", seed, 0, status="completed", val_accuracy=0.5 + seed / 10,
+                study, arch, "tuned", "tuned", "search", seed, 0, status="completed", val_accuracy=0.5 + seed / 10,
                 hyperparameters={"lr": lr, "init": "kaiming"},
             )
             writer.add_epoch(trial, 1, val_accuracy=0.5)
@@ -62,11 +62,11 @@ def test_db_upgrade_and_current(cli, db_url):
     else:
         assert code == 0 and "no archscale schema" in out and "archscale db upgrade" in out
     code, out, err = cli("db", "upgrade", "--db", db_url)
-    assert code == 0 and "upgraded from an empty schema to revision 0003" in out, err
+    assert code == 0 and "upgraded from an empty schema to revision 0004" in out, err
     code, out, _ = cli("db", "upgrade", "--db", db_url)
-    assert code == 0 and "already at revision 0003" in out
+    assert code == 0 and "already at revision 0004" in out
     code, out, _ = cli("db", "current", "--db", db_url)
-    assert code == 0 and out.strip().endswith("revision 0003 (current)")
+    assert code == 0 and out.strip().endswith("revision 0004 (current)")
     assert_hidden(db_url, out, err)
 
 
