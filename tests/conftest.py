@@ -12,6 +12,27 @@ from pathlib import Path
 
 import pytest
 
+
+# --- The command line, in this process (no interpreter start-up per call) ---------------------------
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """Run the command line in this process; return (exit status, stdout, stderr)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        from archscale.cli.app import main
+
+        monkeypatch.setattr(sys, "argv", ["archscale", *args])
+        try:
+            main()
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code or 0
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
 # --- The results database: SQLite and a real PostgreSQL server (tests/run.sh starts one) ---------
 PG_ENV = "ARCHSCALE_TEST_PG_URL"
 

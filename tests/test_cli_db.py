@@ -10,25 +10,7 @@ import sys
 import pytest
 from sqlalchemy import make_url, text
 
-from archscale.cli.app import main
 from archscale.store import Writer, make_engine
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    """Run the command line in this process; return (exit status, stdout, stderr)."""
-
-    def run(*args: str) -> tuple[int, str, str]:
-        monkeypatch.setattr(sys, "argv", ["archscale", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code or 0
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
 
 
 @pytest.fixture(scope="module")

@@ -198,7 +198,8 @@ def test_fixed_defaults_to_the_benchmarks_training_in_nas_bench_201_studies():
     finals, _ = final_plan(ctx, found_all(ctx))
     fixed = [u for u in finals.units if u.arm == "fixed"]
     assert {u.lr for u in fixed} == {0.1} and {u.init["init"] for u in fixed} == {"pytorch-default"}
-    assert {(u.recipe["nesterov"], u.recipe["weight_decay"], u.recipe["schedule"]) for u in fixed} == {(True, 5e-4, "cosine")}
+    recipes = {(u.recipe["nesterov"], u.recipe["weight_decay"], u.recipe["schedule"]) for u in fixed}
+    assert recipes == {(True, 5e-4, "cosine")}
     assert {u.init["init"] for u in finals.units if u.arm == "principled"} == {"architecture-aware"}
     mlp = context(YAML.replace("fixed: {lr: base}", "fixed: {}"))  # elsewhere: the study's training, lr base
     assert [s.arms for s in search_plan(mlp).searches if s.phase is Phase.BASE_SEARCH] == [("fixed", "principled")]

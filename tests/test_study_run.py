@@ -173,25 +173,27 @@ def test_rerun_of_a_finished_study_runs_nothing(tiny_run):
         (TINY.replace("tuned: {}", "tuned: {init: he}"), "strategies.tuned.init: unknown init scheme 'he'"),
     ],
 )
-def test_bad_input_never_starts_ray_or_writes(tmp_path, yaml_text, message):
+def test_bad_input_never_starts_ray_or_writes(cli, tmp_path, yaml_text, message):
+    import ray
+
     study = tmp_path / "bad.yaml"
     study.write_text(yaml_text)
     db = tmp_path / "never.db"
-    result = archscale("run", str(study), "--db", f"sqlite:///{db}", "--no-compare", timeout=120)
-    assert result.returncode == 2
-    assert message in result.stderr and "Traceback" not in result.stderr
-    assert result.stderr.strip().count("\n") == 0 or "skipping" in result.stderr
-    assert not db.exists()
+    code, _, err = cli("run", str(study), "--db", f"sqlite:///{db}", "--no-compare")
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert err.strip().count("\n") == 0 or "skipping" in err
+    assert not db.exists() and not ray.is_initialized()
 
 
-def test_unreachable_database_is_one_line(tmp_path):
+def test_unreachable_database_is_one_line(cli, tmp_path):
+    import ray
+
     study = tmp_path / "s.yaml"
     study.write_text(TINY)
-    result = archscale(
-        "run", str(study), "--db", "postgresql+psycopg://me:secret@127.0.0.1:1/none", "--no-compare", timeout=120
-    )
-    assert result.returncode == 2
-    assert "secret" not in result.stderr and "Traceback" not in result.stderr
+    code, _, err = cli("run", str(study), "--db", "postgresql+psycopg://me:secret@127.0.0.1:1/none", "--no-compare")
+    assert code == 2 and err.strip().splitlines()[-1].startswith("archscale: error: cannot open database")
+    assert "secret" not in err and "Traceback" not in err and not ray.is_initialized()
 
 
 @pytest.mark.slow
