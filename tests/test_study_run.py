@@ -285,3 +285,56 @@ def test_quickstart_end_to_end(tmp_path):
     assert {status for status, _ in search} <= {"completed", "pruned", "diverged"}
     assert all(budget < 5 for status, budget in search if status == "pruned")
     assert rows(db, "select sum(device_seconds) > 0 from archscale_trial where phase != 'final'") == [(1,)]
+
+
+REPEATED = """\
+name: repeated
+dataset: {name: digits, limit: 300, test_limit: 150, val_fraction: 0.25}
+model: {family: mlp, width: 16}
+architectures: ["2", "2_02"]
+training: {epochs: 1, batch_size: 32}
+seeds: [0, 1]
+search: {trials: 2, low: 0.01, high: 1.0}
+search_repeats: 2
+strategies:
+  principled: {}
+  tuned: {}
+  fixed: {lr: 0.1}
+"""
+
+
+@pytest.mark.slow
+def test_search_repeats_run_resume_and_report_the_search_luck(cli, tmp_path):
+    study = tmp_path / "repeated.yaml"
+    study.write_text(REPEATED)
+    db = tmp_path / "r.db"
+    code, _, err = cli("run", str(study), "--db", f"sqlite:///{db}", "--no-compare")
+    assert code == 0, err[-3000:]
+    counts = dict(
+        ((phase, arm, repeat), n)
+        for phase, arm, repeat, n in rows(
+            db, "select phase, arm, repeat, count(*) from archscale_trial group by 1, 2, 3"
+        )
+    )
+    assert counts == {
+        ("base-search", "principled", 0): 2,
+        ("base-search", "principled", 1): 2,
+        ("search", "tuned", 0): 4,
+        ("search", "tuned", 1): 4,
+        ("final", "principled", 0): 4,
+        ("final", "principled", 1): 4,
+        ("final", "tuned", 0): 4,
+        ("final", "tuned", 1): 4,
+        ("final", "fixed", 0): 4,  # a given LR is the same in every repeat: it runs once
+    }
+    seeds = dict(
+        rows(db, "select repeat, group_concat(distinct seed) from archscale_trial where phase != 'final' group by 1")
+    )
+    assert seeds == {0: "10000", 1: "10001"}
+    code, _, _ = cli("run", str(study), "--db", f"sqlite:///{db}", "--no-compare")  # resume: nothing left to run
+    assert code == 0 and rows(db, "select count(*) from archscale_trial")[0][0] == sum(counts.values())
+    code, out, _ = cli("compare", "repeated", "--db", f"sqlite:///{db}", "--format", "json")
+    document = json.loads(out)
+    assert code == 0 and document["search_repeats"] == 2
+    line = next(s for s in document["summary"] if s["key"] == "accuracy.diff.principled:tuned")
+    assert "repeat" in line["method"] and line["n"] == 2

@@ -151,9 +151,14 @@ def upgrade() -> None:
         batch.add_column(sa.Column("kind", sa.String(64), nullable=True))
         batch.add_column(sa.Column("repeat", sa.Integer(), nullable=False, server_default="0"))
     op.execute("UPDATE archscale_trial SET arm = strategy, kind = strategy")
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if not sqlite:  # revision 0001 named PostgreSQL's checks twice over (the naming convention wrapped them)
+        for name in ("ck_archscale_trial_strategy", "ck_archscale_trial_ck_archscale_trial_strategy"):
+            op.execute(f"ALTER TABLE archscale_trial DROP CONSTRAINT IF EXISTS {name}")
     with op.batch_alter_table("archscale_trial", copy_from=_old_trial(sa.MetaData(), new_columns=True)) as batch:
         batch.drop_constraint(op.f("uq_archscale_trial_key"), type_="unique")
-        batch.drop_constraint(op.f("ck_archscale_trial_strategy"), type_="check")
+        if sqlite:
+            batch.drop_constraint(op.f("ck_archscale_trial_strategy"), type_="check")
         batch.drop_column("strategy")
         batch.alter_column("arm", existing_type=sa.String(64), nullable=False)
         batch.alter_column("kind", existing_type=sa.String(64), nullable=False)
