@@ -258,17 +258,19 @@ def test_quickstart_end_to_end(tmp_path):
     quickstart = Path(__file__).parents[1] / "studies" / "quickstart.yaml"
     result = archscale("run", str(quickstart), "--db", f"sqlite:///{db}", timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "principled − tuned" in result.stdout and "2_22_222_2222" in result.stdout
+    assert "principled − tuned (effect of the LR choice)" in result.stdout and "2_22_222_2222" in result.stdout
+    assert "principled − principled-kaiming (effect of init)" in result.stdout
     counts = dict(
-        ((phase, strategy), n)
-        for phase, strategy, n in rows(db, "select phase, strategy, count(*) from archscale_trial group by 1, 2")
+        ((phase, arm), n) for phase, arm, n in rows(db, "select phase, arm, count(*) from archscale_trial group by 1, 2")
     )
     assert counts == {
-        ("base-search", "principled"): 8,
+        ("base-search", "principled"): 8,  # shared with fixed (same init, same search)
+        ("base-search", "principled-kaiming"): 8,
         ("search", "tuned"): 5 * 8,
         ("final", "fixed"): 5 * 3,
         ("final", "principled"): 5 * 3,
         ("final", "tuned"): 5 * 3,
+        ("final", "principled-kaiming"): 5 * 3,
     }
     final = rows(
         db,
