@@ -261,7 +261,8 @@ def test_quickstart_end_to_end(tmp_path):
     assert "principled − tuned (effect of the LR choice)" in result.stdout and "2_22_222_2222" in result.stdout
     assert "principled − principled-kaiming (effect of init)" in result.stdout
     counts = dict(
-        ((phase, arm), n) for phase, arm, n in rows(db, "select phase, arm, count(*) from archscale_trial group by 1, 2")
+        ((phase, arm), n)
+        for phase, arm, n in rows(db, "select phase, arm, count(*) from archscale_trial group by 1, 2")
     )
     assert counts == {
         ("base-search", "principled"): 8,  # shared with fixed (same init, same search)
