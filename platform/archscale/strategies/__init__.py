@@ -1,11 +1,14 @@
 """Strategy kinds as registered units, and the study's plan built from its arms.
 
-A kind is one module registered with `@register_strategy` (`fixed`, `principled`, `tuned`, `probe`);
-`list_strategies()` names them. A study's `strategies:` names arms (instances of a kind); `search_plan`
-and `final_plan` turn them into trials. Imports neither SQLAlchemy nor Ray (nor torch).
+A kind is one module of this package registered with `@register_strategy` (`fixed`, `principled`,
+`tuned`, `probe`, ...); importing the package imports every module in it, so a new kind is a new file
+and nothing else. `list_strategies()` names them. A study's `strategies:` names arms (instances of a
+kind); `search_plan` and `final_plan` turn them into trials. Imports neither SQLAlchemy nor Ray (nor torch).
 """
 
-from archscale.strategies import fixed, principled, probe, tuned  # noqa: F401  (register the built-in kinds)
+import importlib
+import pkgutil
+
 from archscale.strategies.context import ArchInfo, StudyContext
 from archscale.strategies.needs import Choice, Found, SearchNeed, UnitNeed
 from archscale.strategies.plan import (
@@ -40,3 +43,6 @@ __all__ = [
     "register_strategy",
     "search_plan",
 ]
+
+for _module in pkgutil.iter_modules(__path__):  # registers every kind defined in this package
+    importlib.import_module(f"{__name__}.{_module.name}")
