@@ -278,3 +278,9 @@ def test_packs_group_compatible_runs_evenly():
     assert all(len({(u.arch_key, u.recipe["epochs"]) for u in p}) == 1 for p in packs)
     assert [len(p) for p in make_packs(units, 1)] == [1] * 22
     assert (pack_limit("auto", 0), pack_limit("auto", 0.25), pack_limit(4, 0)) == (16, 64, 4)
+
+
+def test_mup_runs_are_never_packed():
+    units = [_unit("a", "mup", seed, 0.1) for seed in range(3)]
+    units = [Unit(**{**u.__dict__, "model": {"parametrization": "mup", "mup_base_width": 16}}) for u in units]
+    assert [len(p) for p in make_packs(units, 16)] == [1, 1, 1]

@@ -50,7 +50,7 @@ def _seed():
 
 
 def test_schemes_are_listed_and_settings_recorded():
-    assert list_init_schemes() == ["architecture-aware", "kaiming", "pytorch-default"]
+    assert list_init_schemes() == ["architecture-aware", "kaiming", "mup", "pytorch-default"]
     assert list_init_schemes("k*") == ["kaiming"]
     model = build_model(parse_architecture("2_02"), width=8)
     assert init_model(model, "architecture-aware") == {

@@ -1,5 +1,6 @@
 """μP models with microsoft's mup (paper App. E.3): structure, init, MuSGD's multipliers, a coordinate
-check across widths, and a training step for every family."""
+check across widths, a training step for every family; `build_model`'s parametrization, the `mup`
+init scheme, and an epoch of `archscale.train.train` with MuSGD's per-group LRs."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ import mup
 import pytest
 import torch
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
+from archscale.data import load_dataset
+from archscale.errors import UserError
 from archscale.graph import Family, parse_architecture
-from archscale.nn import DagNet, build_model, init_model
+from archscale.nn import DagNet, build_model, init_model, list_init_schemes
 from archscale.nn.mup import MupWidths, base_widths, build_mup_model, mup_sgd
+from archscale.nn.registry import parametrization_of
+from archscale.train import LRSchedule, Status, TrainConfig, train
 
 torch.set_num_threads(1)
 
@@ -143,3 +149,86 @@ def test_a_training_step_works_for_every_family(arch, options):
     optimizer.step()
     assert torch.isfinite(loss)
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+
+
+def test_build_model_delegates_the_mup_parametrization():
+    model = build_model(CHAIN, width=512, input_shape=(40,), classes=7, parametrization="mup")
+    assert parametrization_of(model) == "mup" and isinstance(model.layer_map().readout, mup.MuReadout)
+    assert model.layer_map().readout.width_mult() == 512 / 128  # the family's standard width is the base
+    narrow = build_model(NB201_CELL, width=8, cells=1, parametrization="mup", mup_base_width=4)
+    assert narrow.layer_map().readout.width_mult() == 2
+    assert parametrization_of(build_model(CHAIN)) == "standard"
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"parametrization": "ntk"}, "unknown parametrization 'ntk'; known: standard, mup"),
+        ({"mup_base_width": 64}, "mup_base_width is a setting of parametrization 'mup' only"),
+        ({"parametrization": "mup", "mup_base_width": 0}, "mup_base_width must be >= 1"),
+    ],
+)
+def test_bad_parametrization_options_are_user_errors(options, message):
+    with pytest.raises(UserError, match=message):
+        build_model(CHAIN, **options)
+
+
+def test_init_scheme_mup_redraws_a_mup_model_and_refuses_a_standard_one():
+    assert "mup" in list_init_schemes()
+    model = build_mup_model(CHAIN, width=1024, input_shape=(40,), base_width=64)
+    before = model.readout.weight.detach().clone()
+    assert init_model(model, "mup", degree_rule="target", gain="activation") == {"init": "mup"}
+    assert not torch.equal(before, model.readout.weight)
+    assert_std(model.readout.weight, math.sqrt(1 / 64), "readout")
+    with pytest.raises(UserError, match=r"has no μP base shapes .*use: architecture-aware, kaiming, pytorch-default"):
+        init_model(build_model(CHAIN), "mup")
+
+
+@pytest.mark.parametrize("scheme", ["pytorch-default", "kaiming", "architecture-aware"])
+def test_standard_schemes_refuse_a_mup_model(scheme):
+    model = build_mup_model(CHAIN, width=256, input_shape=(40,))
+    with pytest.raises(UserError, match=rf"init scheme '{scheme}' is for standard-.*has μP base shapes; use: mup"):
+        init_model(model, scheme)
+
+
+@pytest.fixture
+def group_lrs():
+    """Per optimizer step, each parameter's LR (by `id`) as its group had it when the step ran."""
+    seen: list[dict[int, float]] = []
+
+    def record(optimizer, args, kwargs):
+        seen.append({id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]})
+
+    handle = register_optimizer_step_pre_hook(record)
+    yield seen
+    handle.remove()
+
+
+@pytest.mark.parametrize(
+    ("arch", "options", "shape"),
+    [
+        (CHAIN, {"width": 64, "mup_base_width": 16}, (1, 12)),
+        (parse_architecture("2_12", "cnn", 3), {"width": 16, "mup_base_width": 8, "batch_norm": True}, (1, 12)),
+        (NB201_CELL, {"width": 8, "cells": 1}, (3, 8, 8)),
+    ],
+)
+def test_a_mup_model_trains_an_epoch_with_musgds_multipliers_times_the_schedule(arch, options, shape, group_lrs):
+    """Each step's LR of a parameter is the schedule's LR times mup's multiplier: width/base for a
+    parameter with one width dimension (input weights, biases, BatchNorm, the MuReadout weight), 1 for
+    one with two (hidden weights, whose fan-in and fan-out scale alike here) or none (readout bias)."""
+    splits = load_dataset("synthetic", shape=shape, classes=4, train_size=96, test_size=32, val_fraction=0)
+    model = build_model(arch, classes=4, input_shape=shape, parametrization="mup", **options)
+    init_model(model, "mup")
+    config = TrainConfig(
+        lr=0.1, epochs=1, batch_size=16, momentum=0.9, nesterov=True, weight_decay=5e-4, schedule="cosine"
+    )
+    result = train(model, splits, config)
+    assert result.status is Status.COMPLETED and len(result.epochs) == 1
+    width_mult = model.layer_map().readout.width_mult()
+    assert width_mult == options["width"] / options.get("mup_base_width", 16)
+    multiplier = {id(p): (1.0, width_mult, 1.0)[p.infshape.ninf()] for p in model.parameters()}
+    schedule = LRSchedule(lr=0.1, total_steps=6, cosine=True)
+    assert len(group_lrs) == 6 and set(multiplier.values()) == {1.0, width_mult}
+    for step, lrs in enumerate(group_lrs):
+        assert lrs.keys() == multiplier.keys()
+        assert all(lrs[p] == pytest.approx(schedule(step) * m, rel=1e-12) for p, m in multiplier.items())

@@ -1,15 +1,18 @@
-"""One training run on tiny torch.nn.Sequential models (no dependency on archscale.nn)."""
+"""One training run on tiny torch.nn.Sequential models (no dependency on archscale.nn; μP ones through
+microsoft's mup directly)."""
 
 import dataclasses
 import math
 
+import mup
 import pytest
 import torch
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from archscale.data import load_dataset
 from archscale.errors import UserError
-from archscale.train import EpochMetrics, Status, TrainConfig, train
+from archscale.train import EpochMetrics, LRSchedule, Status, TrainConfig, train
 from archscale.train.loop import _EpochLosses
 
 
@@ -160,3 +163,66 @@ def test_bad_settings_name_the_field(field, value):
         TrainConfig(**{"lr": 0.1, field: value})
     with pytest.raises(UserError, match="nesterov needs momentum"):
         TrainConfig(lr=0.1, nesterov=True)
+
+
+def step_lrs(config, steps_per_epoch):
+    """The schedule's LR of every step of a run of `config`."""
+    schedule = LRSchedule(
+        lr=config.lr,
+        total_steps=config.epochs * steps_per_epoch,
+        warmup_steps=round(config.warmup_epochs * steps_per_epoch),
+        cosine=config.schedule == "cosine",
+    )
+    return [schedule(step) for step in range(config.epochs * steps_per_epoch)]
+
+
+@pytest.fixture
+def group_lrs():
+    """Per optimizer step, each parameter's LR (by `id`) as its group had it when the step ran."""
+    seen: list[dict[int, float]] = []
+
+    def record(optimizer, args, kwargs):
+        seen.append({id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]})
+
+    handle = register_optimizer_step_pre_hook(record)
+    yield seen
+    handle.remove()
+
+
+def mup_mlp(width=128, base=32):
+    """A 2-hidden-layer MLP with μP base shapes set by mup itself (base width 32, delta 64)."""
+
+    def net(n):
+        return nn.Sequential(nn.Linear(64, n), nn.ReLU(), nn.Linear(n, n), nn.ReLU(), mup.MuReadout(n, 10))
+
+    torch.manual_seed(0)
+    model = net(width)
+    mup.set_base_shapes(model, net(base), delta=net(2 * base))
+    return model
+
+
+def test_a_plain_model_steps_with_the_schedules_lr(digits, group_lrs):
+    config = TrainConfig(lr=0.05, epochs=2, warmup_epochs=0.5, schedule="cosine")
+    model = mlp()
+    train(model, digits, config)
+    assert [set(step.values()) for step in group_lrs] == [{lr} for lr in step_lrs(config, 11)]
+
+
+def test_a_mup_model_trains_with_musgd_and_the_schedule_times_each_groups_multiplier(digits, group_lrs):
+    """mup's documented multipliers at width 128 over base 32 (×4): the hidden weight (both dims
+    scale) lr; input weight, hidden biases and the MuReadout weight (one dim scales) lr·4; the
+    readout's bias (no dim scales) lr."""
+    model = mup_mlp()
+    config = TrainConfig(lr=0.1, epochs=1, momentum=0.9, schedule="cosine", warmup_epochs=0.2)
+    result = train(model, digits, config)
+    assert result.status is Status.COMPLETED and result.epochs[-1].test_accuracy > 0.5
+    stem, hidden, readout = model[0], model[2], model[4]
+    multiplier = {
+        id(hidden.weight): 1.0,
+        id(readout.bias): 1.0,
+        **{id(p): 4.0 for p in (stem.weight, stem.bias, hidden.bias, readout.weight)},
+    }
+    assert len(group_lrs) == 11
+    for step, lr in zip(group_lrs, step_lrs(config, 11), strict=True):
+        assert step.keys() == multiplier.keys()
+        assert all(step[p] == pytest.approx(lr * m, rel=1e-12) for p, m in multiplier.items())

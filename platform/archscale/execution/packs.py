@@ -4,7 +4,8 @@ Runs pack together when they share the architecture, the phase, the build option
 setting that `archscale.train.train_pack` needs to be common (all but LR, seed, init and the optimizer
 settings it keeps per member). `resources.pack` sets the size: 1 (never pack), K (at most K per
 pack), or `auto` (at most 16 runs per pack on CPU-only trials, 64 when trials have a GPU), with the
-runs of a group spread evenly over the fewest packs.
+runs of a group spread evenly over the fewest packs. Runs of a non-standard parametrization (μP, whose
+readout and per-group learning rates have no packed form) train alone.
 """
 
 from __future__ import annotations
@@ -33,8 +34,11 @@ def make_packs(units: list[Unit], limit: int) -> list[list[Unit]]:
         shared = {k: v for k, v in unit.recipe.items() if k not in PER_MEMBER_FIELDS}
         key = json.dumps([unit.arch_key, unit.phase.value, shared, dict(unit.model)], sort_keys=True, default=str)
         groups.setdefault(key, []).append(unit)
-    packs = []
+    packs: list[list[Unit]] = []
     for group in groups.values():
+        if group[0].model.get("parametrization", "standard") != "standard":
+            packs.extend([unit] for unit in group)
+            continue
         count = math.ceil(len(group) / max(1, limit))
         size = math.ceil(len(group) / count)
         packs.extend(group[i : i + size] for i in range(0, len(group), size))

@@ -2,11 +2,18 @@
 
 - `pytorch-default`: torch's own init, untouched.
 - `kaiming`: He normal (fan_in, gain √2) on every Linear/Conv, readout included.
+- `mup`: μP's init (`archscale.nn.mup.mup_init`) on a model built with `parametrization="mup"`.
 - `architecture-aware`: the paper's in-degree-scaled He init (`archscale.principles.init`); with
   the defaults (`degree_rule="source"`, `readout="official"`) it reproduces the authors' code
   (paper-spec §3.2): official stem (fan_out for MLP/CNN, D5), hidden edge j→k std
   sqrt(2 / (fan_in · max(d, 1))), NAS-Bench-201 reduction degrees 2/1/2 (D8), readout std 2/K
   (MLP/CNN) or 2/(4C) (NAS-Bench-201) at degree 1 (D4, D20). The stem is official under every rule.
+
+A scheme draws for one parametrization (`register_init`'s `parametrization`): `mup` only for μP
+models (those with base shapes), every other scheme only for standard ones. `init_model` refuses any
+other pairing with a UserError: on a μP model `pytorch-default` would record torch's init while the
+builder drew μP's, and the standard schemes' readout rules do not account for `MuReadout` dividing
+its output by the width multiplier.
 
 Every scheme except `pytorch-default` zeroes all biases and sets BatchNorm γ=1, β=0. Draws use
 torch's global RNG (seed it with `torch.manual_seed`).
@@ -31,6 +38,7 @@ from torch import Tensor, nn
 from archscale.errors import UserError
 from archscale.nn.dag import DagNet
 from archscale.nn.model import WEIGHT_LAYERS, ArchModel, WeightLayer
+from archscale.nn.registry import Parametrization, parametrization_of
 from archscale.principles.init import (
     NB201_REDUCTION_DEGREES,
     DegreeRule,
@@ -84,16 +92,16 @@ def _gain_settings(gain: Gain) -> dict[str, str]:
 InitScheme = Callable[[ArchModel, DegreeRule, ReadoutRule, Gain], dict[str, str]]
 """Initialise a model in place; return the settings that define the result."""
 
-_SCHEMES: dict[str, InitScheme] = {}
+_SCHEMES: dict[str, tuple[InitScheme, Parametrization]] = {}
 
 
-def register_init(name: str) -> Callable[[InitScheme], InitScheme]:
-    """Decorator registering an init scheme under `name`."""
+def register_init(name: str, *, parametrization: Parametrization = "standard") -> Callable[[InitScheme], InitScheme]:
+    """Decorator registering an init scheme under `name`, for models of `parametrization` only."""
 
     def register(scheme: InitScheme) -> InitScheme:
         if name in _SCHEMES:
             raise ValueError(f"init scheme {name} is already registered")
-        _SCHEMES[name] = scheme
+        _SCHEMES[name] = (scheme, parametrization)
         return scheme
 
     return register
@@ -117,7 +125,8 @@ def init_model(
 
     `degree_rule` (source/target), `readout` (official/mup/paper) and `gain` (relu/activation) are
     validated always and recorded only by the schemes that use them (`gain` only when not `relu`).
-    Raise UserError on an unknown name.
+    Raise UserError on an unknown name, or when the scheme does not draw for the model's
+    parametrization (see the module docstring).
     """
     key = scheme.strip().lower()
     if key not in _SCHEMES:
@@ -126,7 +135,17 @@ def init_model(
         gain_rule = Gain(gain.strip().lower())
     except ValueError:
         raise UserError(f"unknown gain '{gain}'; known: {', '.join(g.value for g in Gain)}") from None
-    return _SCHEMES[key](model, degree_rule_from_name(degree_rule), readout_rule_from_name(readout), gain_rule)
+    draw, drawn_for = _SCHEMES[key]
+    built = parametrization_of(model)
+    if built != drawn_for:
+        fitting = ", ".join(name for name, (_, p) in sorted(_SCHEMES.items()) if p == built)
+        shapes = (
+            "has μP base shapes" if built == "mup" else "has no μP base shapes (build it with parametrization 'mup')"
+        )
+        raise UserError(
+            f"init scheme '{key}' is for {drawn_for}-parametrised models, but this model {shapes}; use: {fitting}"
+        )
+    return draw(model, degree_rule_from_name(degree_rule), readout_rule_from_name(readout), gain_rule)
 
 
 def _fan_in(layer: WeightLayer) -> int:
@@ -155,6 +174,14 @@ def _reset_affine(model: nn.Module) -> None:
 @register_init("pytorch-default")
 def _pytorch_default(model: ArchModel, degree_rule: DegreeRule, readout: ReadoutRule, gain: Gain) -> dict[str, str]:
     return {"init": "pytorch-default"}
+
+
+@register_init("mup", parametrization="mup")
+def _mup(model: ArchModel, degree_rule: DegreeRule, readout: ReadoutRule, gain: Gain) -> dict[str, str]:
+    from archscale.nn.mup import mup_init
+
+    mup_init(model)
+    return {"init": "mup"}
 
 
 @register_init("kaiming")

@@ -5,7 +5,9 @@ the baseline of the paper's App. E.3 ("basic usage" of `mup`, MuSGD).
 from it only in width are built with `archscale.nn.build_model`; the target's readout is replaced by a
 `mup.MuReadout` of the same shape (module replacement: the family code is untouched; the base and delta
 models only lend their parameter shapes); `mup.set_base_shapes(target, base, delta=delta)`; then every
-parameter is re-drawn with mup's init functions (`mup_init`). Train it with `mup_sgd` (`mup.MuSGD`).
+parameter is re-drawn with mup's init functions (`mup_init`). Train it with `mup_sgd` (`mup.MuSGD`), as
+`archscale.train.train` does for every model with base shapes; `build_model(..., parametrization="mup")` and
+the init scheme `mup` (`init_model`) are the registry's ways in.
 
 Base widths (`base_widths`): the base is the family's standard width in archscale (`build_model`'s
 default: MLP 128, CNN 32 channels, NAS-Bench-201 C = 16, the benchmark's own) and the delta twice that.

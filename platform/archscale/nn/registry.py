@@ -5,10 +5,18 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, get_args
 
 from archscale.errors import UserError
 from archscale.graph import FAMILY_NAMES, Architecture, Family
 from archscale.nn.model import ArchModel
+
+if TYPE_CHECKING:
+    from torch import nn
+
+Parametrization = Literal["standard", "mup"]
+"""How a model's width enters its init and learning rates: `standard` (torch's layers as they are), or
+`mup` (Yang et al.'s μP through microsoft's `mup`: base shapes, `MuReadout`, MuSGD; `archscale.nn.mup`)."""
 
 
 @dataclass(frozen=True)
@@ -100,15 +108,40 @@ def build_model(
     batch_norm: bool = False,
     prune_dead_edges: bool = False,
     activation: str = "relu",
+    parametrization: str = "standard",
+    mup_base_width: int | None = None,
 ) -> ArchModel:
     """Build the torch model of `arch` with torch's default init (apply a scheme with `init_model`).
 
     `width` and `input_shape` default per family (`family_entry`); `prune_dead_edges` as in
     `ModelSpec`; `activation` (`relu` or `gelu`) for the families that offer it (MLP, CNN; paper
-    App. E.2). Raise UserError on a size or activation the family cannot take, or on an
-    architecture without an input→output path except a NAS-Bench-201 cell built whole (whose
-    output is then constant, as in the benchmark).
+    App. E.2). `parametrization="mup"` builds the μP model instead (`archscale.nn.mup.build_mup_model`:
+    base shapes from the same network at `mup_base_width`, default the family's standard width, and
+    its delta at twice that), already drawn with μP's init (`init_model(model, "mup")` re-draws it).
+    Raise UserError on a size, activation or parametrization the family cannot take, on
+    `mup_base_width` without `parametrization="mup"`, or on an architecture without an
+    input→output path except a NAS-Bench-201 cell built whole (whose output is then constant, as in
+    the benchmark).
     """
+    if parametrization not in get_args(Parametrization):
+        known = ", ".join(get_args(Parametrization))
+        raise UserError(f"unknown parametrization '{parametrization}'; known: {known}")
+    if parametrization == "mup":
+        from archscale.nn.mup import build_mup_model
+
+        return build_mup_model(
+            arch,
+            width=width,
+            base_width=None if mup_base_width is None else _positive("mup_base_width", mup_base_width),
+            cells=cells,
+            classes=classes,
+            input_shape=input_shape,
+            batch_norm=batch_norm,
+            prune_dead_edges=prune_dead_edges,
+            activation=activation,
+        )
+    if mup_base_width is not None:
+        raise UserError("mup_base_width is a setting of parametrization 'mup' only")
     entry = family_entry(arch.family)
     shape = tuple(input_shape) if input_shape is not None else entry.default_input_shape
     if not shape or any(d < 1 for d in shape):
@@ -123,3 +156,9 @@ def build_model(
         activation=_activation(entry, activation),
     )
     return entry.factory(arch, spec)
+
+
+def parametrization_of(model: nn.Module) -> Parametrization:
+    """`mup` when the model's parameters carry μP base shapes (mup's `infshape`, set by
+    `mup.set_base_shapes`), else `standard`."""
+    return "mup" if any(hasattr(p, "infshape") for p in model.parameters()) else "standard"

@@ -3,6 +3,10 @@
 The loop avoids host-device syncs: per-step losses and correct counts accumulate in device tensors
 and come back once per epoch; on CUDA the divergence check syncs every `_CUDA_CHECK_EVERY` steps
 (on the CPU, where a check is free, after every step).
+
+A model with μP base shapes (`archscale.nn.build_model(..., parametrization="mup")`) trains with
+MuSGD (`archscale.nn.mup.mup_sgd`), whose parameter groups carry `lr_mult`: each step sets a group's LR
+to the schedule's LR times its `lr_mult` (1 for plain SGD's single group).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from torch import Tensor, nn
 
 from archscale.data import BatchIterator, CropFlip, Split, Splits
 from archscale.errors import UserError
+from archscale.nn.registry import parametrization_of
 from archscale.train.config import DeviceName, TrainConfig
 from archscale.train.metrics import EpochMetrics, Status, TrainResult
 from archscale.train.schedule import LRSchedule
@@ -91,8 +96,9 @@ def _train_epoch(
     for x, y in batches:
         if first_step + n == schedule.total_steps:
             break
+        lr = schedule(first_step + n)
         for group in optimizer.param_groups:
-            group["lr"] = schedule(first_step + n)
+            group["lr"] = lr * group.get("lr_mult", 1.0)
         logits = forward(x)
         loss = F.cross_entropy(logits.float(), y)
         optimizer.zero_grad(set_to_none=True)
@@ -140,6 +146,19 @@ def _augmentation(data: Splits, config: TrainConfig, generator: torch.Generator)
     return CropFlip(data.augment_padding, fill, generator)
 
 
+def _optimizer(model: nn.Module, config: TrainConfig, schedule: LRSchedule) -> torch.optim.Optimizer:
+    """SGD with the config's momentum, Nesterov and weight decay; MuSGD (groups scaled from
+    `config.lr`, each with its `lr_mult`) for a model with μP base shapes."""
+    momentum, nesterov, weight_decay = config.momentum, config.nesterov, config.weight_decay
+    if parametrization_of(model) == "mup":
+        from archscale.nn.mup import mup_sgd
+
+        return mup_sgd(model, lr=config.lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay)
+    return torch.optim.SGD(
+        model.parameters(), lr=schedule(0), momentum=momentum, nesterov=nesterov, weight_decay=weight_decay
+    )
+
+
 def train(
     model: nn.Module,
     splits: Splits,
@@ -180,13 +199,7 @@ def train(
             warmup_steps=round(config.warmup_epochs * len(batches)),
             cosine=config.schedule == "cosine",
         )
-        optimizer = torch.optim.SGD(
-            model.parameters(),
-            lr=schedule(0),
-            momentum=config.momentum,
-            nesterov=config.nesterov,
-            weight_decay=config.weight_decay,
-        )
+        optimizer = _optimizer(model, config, schedule)
 
         forward = _forward(model, bf16=cuda and config.bf16, channels_last=channels_last)
         status, step, device_seconds = Status.COMPLETED, 0, 0.0
