@@ -339,5 +339,5 @@ def test_search_repeats_run_resume_and_report_the_search_luck(cli, tmp_path):
     code, out, _ = cli("compare", "repeated", "--db", f"sqlite:///{db}", "--format", "json")
     document = json.loads(out)
     assert code == 0 and document["search_repeats"] == 2
-    line = next(s for s in document["summary"] if s["key"] == "accuracy.diff.principled:tuned")
+    line = document["summary"]["accuracy.diff.principled:tuned"]
     assert "repeat" in line["method"] and line["n"] == 2
