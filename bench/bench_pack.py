@@ -147,7 +147,7 @@ training: {{epochs: 1, batch_size: 128}}
 seeds: {seeds}
 strategies:
   probe: {{low: {low}, high: {high}, points: {points}, epochs: 1, optimizer: {{momentum: 0.0}}, schedule: constant}}
-resources: {{cpu_per_trial: 1}}
+resources: {{cpu_per_trial: 1, pack: {pack}}}
 """
 
 
@@ -182,7 +182,9 @@ def platform(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as folder:
         study = Path(folder) / "probe.yaml"
         study.write_text(
-            PLATFORM_STUDY.format(width=width, depths=depths, seeds=seeds, low=low, high=high, points=points)
+            PLATFORM_STUDY.format(
+                width=width, depths=depths, seeds=seeds, low=low, high=high, points=points, pack=args.pack
+            )
         )
         db = Path(folder) / "probe.db"
         start = time.perf_counter()
@@ -318,6 +320,7 @@ def main() -> None:
     p.add_argument("--width", type=int, default=64)
     f = commands.add_parser("platform", parents=[common], help="the probe protocol: archscale run vs a plain loop")
     f.add_argument("--small", action="store_true", help="3 depths x 13 LRs x 2 seeds at width 64")
+    f.add_argument("--pack", default="auto", help="the study's resources.pack: auto, K or 1")
     t = commands.add_parser("throughput", parents=[common], help="NAS-Bench-201 packs at several K")
     t.add_argument("--device", choices=["cpu", "cuda"], default="cuda")
     t.add_argument("--ks", type=int, nargs="+", default=[1, 4, 8, 16])

@@ -15,6 +15,10 @@ PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -c requirements.lock xautodl \
     || echo "tests/run.sh: could not install xautodl: the NAS-Bench-201 reference tests will be skipped (and fail under CI=true)" >&2
 
+# NATS-Bench's official API (the `benchmarks` extra, for tests/test_benchmark_import.py), pinned in requirements.lock.
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -c requirements.lock nats_bench \
+    || echo "tests/run.sh: could not install nats_bench: its file-format tests will be skipped (and fail under CI=true)" >&2
+
 # The HTML report test opens the report in a real headless browser: Debian's chromium, installed when missing.
 if ! command -v chromium >/dev/null 2>&1; then
     echo "tests/run.sh: installing chromium (for tests/test_report_html.py)" >&2

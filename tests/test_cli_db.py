@@ -44,11 +44,11 @@ def test_db_upgrade_and_current(cli, db_url):
     else:
         assert code == 0 and "no archscale schema" in out and "archscale db upgrade" in out
     code, out, err = cli("db", "upgrade", "--db", db_url)
-    assert code == 0 and "upgraded from an empty schema to revision 0004" in out, err
+    assert code == 0 and "upgraded from an empty schema to revision 0005" in out, err
     code, out, _ = cli("db", "upgrade", "--db", db_url)
-    assert code == 0 and "already at revision 0004" in out
+    assert code == 0 and "already at revision 0005" in out
     code, out, _ = cli("db", "current", "--db", db_url)
-    assert code == 0 and out.strip().endswith("revision 0004 (current)")
+    assert code == 0 and out.strip().endswith("revision 0005 (current)")
     assert_hidden(db_url, out, err)
 
 

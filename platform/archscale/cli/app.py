@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from archscale.cli import check, compare, db, jobs, lr, model, results, run
+from archscale.cli import benchmark, check, compare, db, jobs, lr, model, results, run
 from archscale.errors import UserError
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ app.command("query")(results.query)
 app.command("run")(run.run)
 app.command("schema")(run.schema)
 app.command("compare")(compare.compare)
+app.add_typer(benchmark.app, name="benchmark")
 app.command("submit")(jobs.submit)
 app.command("status")(jobs.status)
 app.command("logs")(jobs.logs)

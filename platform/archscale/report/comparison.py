@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from archscale.report.benchmark import BenchmarkComparison, with_benchmark
 from archscale.report.cost import (
     cost_frame,
     matching,
@@ -58,7 +59,8 @@ class Comparison:
     - `curves`: best-so-far validation score vs cumulative search device-hours;
     - `probe` / `probe_grid`: probed vs predicted maximal LRs and the grids (None without probes);
     - `diverged_score`: what a diverged final run scores (NaN: unknown, left out);
-    - `notes`: what is missing, partial or unlike, in words.
+    - `notes`: what is missing, partial or unlike, in words;
+    - `benchmark`: the arms against a benchmark's imported results (`archscale.report.benchmark`), or None.
     """
 
     study: str
@@ -83,6 +85,7 @@ class Comparison:
     probe: pd.DataFrame | None = None
     probe_grid: pd.DataFrame | None = None
     base: dict[str, Any] | None = None
+    benchmark: BenchmarkComparison | None = None
 
     def stat(self, key: str) -> float:
         """The value of the summary statistic `key` (NaN when the study does not have it)."""
@@ -112,12 +115,14 @@ def read_inputs(study: str, db: str | Engine) -> Inputs:
 
 def compare(study: str, db: str | Engine | None = None, metric: str | Metric = DEFAULT_METRIC) -> Comparison:
     """Compare the arms of `study` in the database `db` (a URL or engine; default: $ARCHSCALE_DB,
-    else sqlite:///archscale.db). An unknown study raises UserError naming the known ones."""
+    else sqlite:///archscale.db). An unknown study raises UserError naming the known ones. NAS-Bench-201
+    studies with imported benchmark results are also compared against them (`Comparison.benchmark`)."""
     from archscale.store import resolve_url
 
     chosen = get_metric(metric)
     url = resolve_url(db) if db is None or isinstance(db, str) else db
-    return build_comparison(read_inputs(study, url), chosen)
+    inputs = read_inputs(study, url)
+    return with_benchmark(build_comparison(inputs, chosen), inputs, url)
 
 
 def build_comparison(inputs: Inputs, metric: str | Metric = DEFAULT_METRIC) -> Comparison:

@@ -333,6 +333,10 @@ def summary_lines(c: Comparison) -> list[tuple[str, str]]:
         text = ", ".join(f"{r['a']}–{r['b']} {num(r['kendall_tau'], '.2f')}" for r in taus)
         lines.append(("rankings", f"Kendall τ {text} (n={taus[0]['n']})"))
     lines += _probe_lines(c)
+    if c.benchmark is not None:
+        from archscale.report.benchmark import summary_lines as benchmark_lines
+
+        lines += benchmark_lines(c.benchmark)
     lines += [("search budget", line) for line in budget_lines(c)]
     return lines
 

@@ -5,7 +5,9 @@
 - `accuracy`: the metric per architecture per arm with its 95% interval;
 - `search_cost`: best-so-far validation score vs cumulative search device time per arm and repeat;
 - `cost_to_match`: an arm's score after k search trials vs the paired arm's final mean;
-- `rank_shift`: a slope chart of the architectures' ranks under the two arms of the first pair.
+- `rank_shift`: a slope chart of the architectures' ranks under the two arms of the first pair;
+- `benchmark_accuracy`, `benchmark_rankings`, `benchmark_gaps`: against an imported benchmark (Fig. 4):
+  accuracy per cell, Kendall τ per top K% with the seed-vs-seed noise floor, pairwise accuracy gaps.
 
 Colours and markers follow the arm's position in the plan, so an arm looks the same in every picture.
 """
@@ -57,6 +59,9 @@ def figures(c: Comparison) -> dict[str, bytes]:
         ("search_cost", search_cost),
         ("cost_to_match", cost_to_match),
         ("rank_shift", rank_shift),
+        ("benchmark_accuracy", benchmark_accuracy),
+        ("benchmark_rankings", benchmark_rankings),
+        ("benchmark_gaps", benchmark_gaps),
     ):
         figure = draw(c)
         if figure is not None:
@@ -390,4 +395,84 @@ def rank_shift(c: Comparison) -> Figure | None:
     extra = f" (Kendall τ = {tau['value']:.2f})" if tau is not None and math.isfinite(tau["value"]) else ""
     axes.set_title(f"{c.study}: rank shift, {b} → {a}{extra}")
     axes.grid(False)
+    return figure
+
+
+def benchmark_accuracy(c: Comparison) -> Figure | None:
+    b = c.benchmark
+    if b is None:
+        return None
+    figure, axes = _figure()
+    bench = b.cells["benchmark"].to_numpy(dtype=float) * 100
+    shown = [bench]
+    for arm in c.arms:
+        values = b.cells[arm].to_numpy(dtype=float) * 100
+        keep = np.isfinite(values) & np.isfinite(bench)
+        axes.scatter(bench[keep], values[keep], color=color(c, arm), marker=marker(c, arm), s=28, label=c.label(arm))
+        shown.append(values[keep])
+    points = np.concatenate(shown)
+    points = points[np.isfinite(points)]
+    if points.size:
+        low, high = float(points.min()), float(points.max())
+        pad = max((high - low) * 0.05, 0.5)
+        axes.plot([low - pad, high + pad], [low - pad, high + pad], color="black", linestyle="--", linewidth=1)
+    text = "\n".join(
+        f"{r['arm']} − {b.benchmark}: {r['diff'] * 100:+.2f} pp (n={r['n']})"
+        for r in b.accuracy.to_dict("records")
+        if math.isfinite(r["diff"])
+    )
+    axes.set_xlabel(f"{b.benchmark} test accuracy (%), {b.dataset}, {b.epochs} epochs")
+    axes.set_ylabel("arm's test accuracy (%)")
+    axes.set_title(f"{c.study}: accuracy per cell vs {b.benchmark}")
+    _annotate(axes, text)
+    return figure
+
+
+def benchmark_rankings(c: Comparison) -> Figure | None:
+    b = c.benchmark
+    if b is None or not np.isfinite(b.rankings["kendall_tau"].to_numpy(dtype=float)).any():
+        return None
+    figure, axes = _figure(7.0, 4.6)
+    for arm, group in b.rankings.groupby("arm", sort=False):
+        axes.plot(
+            [str(p) for p in group["top_percent"]],
+            group["kendall_tau"].to_numpy(dtype=float),
+            color=color(c, str(arm)),
+            marker=marker(c, str(arm)),
+            label=f"{c.label(str(arm))} vs {b.benchmark}",
+        )
+    noise = b.noise()
+    if len(noise):
+        axes.plot(
+            [str(p) for p in noise["top_percent"]],
+            noise["kendall_tau"].to_numpy(dtype=float),
+            color="black",
+            linestyle="--",
+            marker=".",
+            label=f"{b.benchmark} seed vs seed (noise floor)",
+        )
+    axes.set_xlabel(f"top K% of the cells by {b.benchmark} accuracy")
+    axes.set_ylabel("Kendall τ")
+    axes.set_title(f"{c.study}: ranking agreement with {b.benchmark} ({b.dataset})")
+    axes.legend(fontsize=8)
+    return figure
+
+
+def benchmark_gaps(c: Comparison) -> Figure | None:
+    b = c.benchmark
+    if b is None or b.gaps.empty:
+        return None
+    figure, axes = _figure(7.0, 4.6)
+    first = b.gaps[b.gaps["arm"] == b.gaps["arm"].iloc[0]]
+    series = [(f"{b.benchmark}", first["benchmark_gap"].to_numpy(dtype=float) * 100, "black")]
+    for arm, group in b.gaps.groupby("arm", sort=False):
+        series.append((c.label(str(arm)), np.abs(group["arm_gap"].to_numpy(dtype=float)) * 100, color(c, str(arm))))
+    top = max(float(np.nanmax(v)) if v.size else 0.0 for _, v, _ in series)
+    bins = np.linspace(0.0, max(top, 1e-6), 30)
+    for label, values, shade in series:
+        axes.hist(values, bins=bins, histtype="step", linewidth=1.6, color=shade, label=label)
+    axes.set_xlabel("|accuracy gap| between two cells (pp)")
+    axes.set_ylabel("pairs of cells")
+    axes.set_title(f"{c.study}: pairwise accuracy gaps ({b.dataset})")
+    axes.legend(fontsize=8)
     return figure

@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 
 def frames(c: Comparison) -> dict[str, pd.DataFrame]:
-    """The comparison's frames by file stem (probe frames only with probes; a pair's differences as JSON)."""
+    """The comparison's frames by file stem (probe frames only with probes, benchmark frames only with
+    imported benchmark results; a pair's differences as JSON)."""
     pairs = c.pairs.assign(differences=[json.dumps(d, default=str) for d in c.pairs["differences"]])
     out = {
         "per_architecture": c.per_architecture,
@@ -27,6 +28,10 @@ def frames(c: Comparison) -> dict[str, pd.DataFrame]:
     }
     if c.probe is not None and c.probe_grid is not None:
         out |= {"probe": c.probe, "probe_grid": c.probe_grid}
+    if c.benchmark is not None:
+        from archscale.report.benchmark import frames as benchmark_frames
+
+        out |= benchmark_frames(c.benchmark)
     return out
 
 

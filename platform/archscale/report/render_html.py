@@ -9,6 +9,7 @@ import html
 from typing import TYPE_CHECKING
 
 from archscale.report import display
+from archscale.report.benchmark import rankings_table as benchmark_rankings
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,6 +29,12 @@ CAPTIONS = {
     "trials: the test score of the trial it would pick by validation accuracy), mean over architectures, against "
     "the paired arm's final mean (dashed).",
     "rank_shift": "How each architecture's rank changes between the two arms of a pair (1 = best).",
+    "benchmark_accuracy": "Each arm's test accuracy per NAS-Bench-201 cell (mean over seeds) against the "
+    "benchmark's published accuracy (mean over its seeds); dashed: y = x (Fig. 4 left).",
+    "benchmark_rankings": "Kendall τ of each arm's ranking against the benchmark's, on the benchmark's top K% of "
+    "the cells (Fig. 4 middle); dashed: the benchmark's own seed-vs-seed τ, the noise floor (App. E.4).",
+    "benchmark_gaps": "Accuracy gaps |a − b| over all pairs of cells, the benchmark's and each arm's "
+    "(Fig. 4 right): smaller gaps make cells less distinguishable.",
 }
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1200px;
@@ -101,6 +108,10 @@ def render_html(c: Comparison, figures: dict[str, bytes] | None = None) -> str:
         ("Probe: maximal learning rates", display.probe_table(c)),
         ("Summary statistics", display.summary_table(c) if len(c.summary) else None),
         ("Rank agreement", display.rankings_table(c) if len(c.rankings) else None),
+        (
+            f"Rank agreement with {c.benchmark.benchmark} per top K%" if c.benchmark is not None else "",
+            benchmark_rankings(c.benchmark) if c.benchmark is not None else None,
+        ),
         ("Cost", display.cost_table(c) if len(c.cost) else None),
         ("Search budgets", display.budgets_table(c) if len(c.searches) else None),
         ("Searches", display.searches_table(c) if len(c.searches) else None),

@@ -14,7 +14,7 @@ warning, or null)}], `seeds` (final runs), `search_seeds`, `search_repeats`, `ch
 {level, units ("seeds" or "search repeats"), min_bootstrap, rule}, `base` {architecture, label, S,
 listed} or null, `notes` [str], `per_architecture` [row], `summary` {key: entry}, `rankings` [row],
 `cost` [row], `searches` [row], `cost_to_match` [row], `cost_to_match_curves` [row], `probe` [row] or
-null, `probe_grid` [row] or null.
+null, `probe_grid` [row] or null, `benchmark` {...} or null.
 
 Intervals: 95%. Accuracy intervals are paired on (architecture, repeat, seed) and computed over the
 units (seeds; search repeats when search_repeats ≥ 2): a percentile bootstrap with ≥ 5 units ("two-level
@@ -67,6 +67,23 @@ probe rows: arm, graph_hash, architecture, label, family, paths, S, depth (chain
   best_score, seeds, runs, diverged_runs, at_grid_edge ("low" | "high" | "").
 probe_grid rows: arm, graph_hash, label, grid_index, lr, score (mean last-epoch criterion over seeds;
   null = diverged), seeds, diverged.
+`benchmark` (added in 2; null unless the study's NAS-Bench-201 cells have results imported by
+`archscale benchmark import` on the study's dataset; see `archscale.report.benchmark`): {benchmark
+("nb201"), dataset, epochs (the benchmark's, the study's training epochs when imported), seeds (the
+benchmark's), sources (files imported), cells [row], accuracy [row], rankings [row], noise_floor [row],
+gap_summary [row], gaps [row]}. Accuracies are fractions.
+  cells rows: graph_hash, label, benchmark (mean over its seeds), benchmark_seeds, per ARM: ARM (mean of
+  its final runs), ARM_diff (ARM − benchmark).
+  accuracy rows: arm, mean, benchmark, diff (mean over cells of ARM − benchmark), lo, hi, n (cells),
+  method (the paired interval over cells: "t" for 2–4 cells, "bootstrap" from 5, "too few for an interval").
+  rankings rows: arm, top_percent (100, 90, ..., 10, 5, 1: the benchmark's top K% of the cells present),
+  n, kendall_tau, spearman_rho, top_overlap.
+  noise_floor rows: seed_a, seed_b (two of the benchmark's seeds), top_percent (the same cell sets, by
+  the benchmark's seed mean), n, kendall_tau, spearman_rho.
+  gap_summary rows: arm, pairs (pairs of cells), benchmark_median_gap, arm_median_gap (medians of
+  |gap|), flipped (share of pairs the arm orders against the benchmark), shown (gap rows below).
+  gaps rows: arm, better, worse (cell labels, better by the benchmark), benchmark_gap (≥ 0), arm_gap
+  (negative: flipped); at most 20000 per arm, a seeded sample of the pairs beyond.
 
 From version 1: `strategies` became `arms` (objects); columns and keys of a pair name it `a:b` (was
 `a-b`, and `a_vs_b` for outcomes), ties come from the paired interval (were overlapping marginal
@@ -86,6 +103,7 @@ import numpy as np
 import pandas as pd
 
 from archscale.report import stats
+from archscale.report.benchmark import document as benchmark_document
 from archscale.report.display import units
 
 if TYPE_CHECKING:
@@ -140,6 +158,7 @@ def to_document(c: Comparison) -> dict[str, Any]:
         "cost_to_match_curves": records(c.match_curves),
         "probe": records(c.probe) if c.probe is not None else None,
         "probe_grid": records(c.probe_grid) if c.probe_grid is not None else None,
+        "benchmark": benchmark_document(c.benchmark, records) if c.benchmark is not None else None,
     }
 
 

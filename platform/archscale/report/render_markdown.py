@@ -1,5 +1,6 @@
 """`--format markdown`: the whole comparison as GitHub-flavoured markdown (notes, key results,
-per-architecture table, probe, summary statistics, rankings, cost ledger, search budgets, searches)."""
+per-architecture table, probe, summary statistics, rankings (and against an imported benchmark), cost
+ledger, search budgets, searches)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,11 @@ def render_markdown(c: Comparison, images: dict[str, str] | None = None) -> str:
         out += ["## Summary statistics", "", table(display.summary_table(c)), ""]
     if len(c.rankings):
         out += ["## Rank agreement", "", table(display.rankings_table(c)), ""]
+    if c.benchmark is not None:
+        from archscale.report.benchmark import rankings_table
+
+        title = f"## Rank agreement with {c.benchmark.benchmark} per top K% (Kendall τ, Spearman ρ)"
+        out += [title, "", table(rankings_table(c.benchmark)), ""]
     if len(c.cost):
         out += ["## Cost", "", table(display.cost_table(c)), ""]
     if len(c.searches):

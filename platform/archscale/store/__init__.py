@@ -9,14 +9,23 @@ from archscale.store.engine import make_engine
 from archscale.store.migrate import current_revision, ensure_schema, head_revision, require_schema, upgrade
 from archscale.store.optuna_rdb import optuna_storage
 from archscale.store.query import QueryResult, run_query
-from archscale.store.read import StudyPlan, read_architectures, read_epochs, read_plan, read_studies, read_trials
+from archscale.store.read import (
+    StudyPlan,
+    read_architectures,
+    read_benchmark,
+    read_epochs,
+    read_plan,
+    read_studies,
+    read_trials,
+)
 from archscale.store.url import DEFAULT_URL, ENV_VAR, mask_url, resolve_url
-from archscale.store.writer import StudyConflict, TrialFields, Writer, yaml_sha256
+from archscale.store.writer import BenchmarkRow, StudyConflict, TrialFields, Writer, yaml_sha256
 from archscale.vocabulary import Phase, StudyStatus, TrialStatus
 
 __all__ = [
     "DEFAULT_URL",
     "ENV_VAR",
+    "BenchmarkRow",
     "Phase",
     "QueryResult",
     "StudyConflict",
@@ -32,6 +41,7 @@ __all__ = [
     "mask_url",
     "optuna_storage",
     "read_architectures",
+    "read_benchmark",
     "read_epochs",
     "read_plan",
     "read_studies",

@@ -18,7 +18,17 @@ from sqlalchemy.orm import Session
 from archscale.errors import UserError
 from archscale.store.engine import make_engine
 from archscale.store.migrate import require_schema
-from archscale.store.models import Architecture, Choice, Epoch, Study, StudyArchitecture, StudyArm, StudySearch, Trial
+from archscale.store.models import (
+    Architecture,
+    BenchmarkResult,
+    Choice,
+    Epoch,
+    Study,
+    StudyArchitecture,
+    StudyArm,
+    StudySearch,
+    Trial,
+)
 from archscale.store.models.base import UTCDateTime
 from archscale.store.url import shown
 from archscale.vocabulary import TrialStatus
@@ -229,6 +239,34 @@ def read_epochs(db: str | Engine, study: str | None = None) -> pd.DataFrame:
     with _session(db) as session:
         if study is not None:
             query = query.where(Trial.study_id == _study_id(session, study))
+        return _frame(session, query)
+
+
+def read_benchmark(db: str | Engine, benchmark: str, dataset: str, epochs: int | None = None) -> pd.DataFrame:
+    """Long: one row per imported result of `benchmark` on `dataset` (archscale's dataset name; and
+    `epochs`, when given): graph_hash, architecture (notation), family, dataset, seed, epochs,
+    test_accuracy (a fraction), source, imported_at; ordered by epochs, architecture id and seed.
+    Empty (with these columns) when nothing was imported."""
+    b = BenchmarkResult
+    query = (
+        select(
+            Architecture.graph_hash,
+            Architecture.notation.label("architecture"),
+            Architecture.family,
+            b.dataset,
+            b.seed,
+            b.epochs,
+            b.test_accuracy,
+            b.source,
+            b.imported_at,
+        )
+        .join(Architecture, Architecture.id == b.architecture_id)
+        .where(b.benchmark == benchmark, b.dataset == dataset)
+        .order_by(b.epochs, Architecture.id, b.seed)
+    )
+    if epochs is not None:
+        query = query.where(b.epochs == epochs)
+    with _session(db) as session:
         return _frame(session, query)
 
 

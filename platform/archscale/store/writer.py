@@ -8,8 +8,9 @@ Contract:
 - Idempotent: rows are upserted on natural keys: a study on its name, an architecture on its graph
   hash, a trial on (study, architecture, arm, phase, seed, trial_number, repeat), an epoch on (trial,
   epoch), a plan row on (study, architecture | arm | search name), a choice on (study, arm,
-  architecture, repeat). Writing a key again leaves one row holding the latest values: for a trial,
-  the fields given in the latest call.
+  architecture, repeat), a benchmark result on (benchmark, dataset, architecture, seed, epochs).
+  Writing a key again leaves one row holding the latest values: for a trial, the fields given in the
+  latest call.
 - Transactions: every call is one transaction. Epochs are buffered and written in batches: when
   `batch_size` rows are waiting, when the oldest has waited `max_delay_s`, on `flush()` and
   `close()`, and at the start of every other write's transaction, so a trial stored as finished
@@ -26,12 +27,13 @@ import hashlib
 import json
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict, Unpack
 
-from sqlalchemy import Engine, Table, func, text, update
+from sqlalchemy import Engine, Table, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -40,8 +42,10 @@ from archscale.errors import UserError
 from archscale.store.engine import make_engine
 from archscale.store.migrate import ensure_schema
 from archscale.store.models import (
+    BENCHMARK_KEY,
     NATURAL_KEY,
     Architecture,
+    BenchmarkResult,
     Choice,
     Epoch,
     Study,
@@ -80,6 +84,21 @@ _PG_EPOCH_UPSERT = text(
 
 class StudyConflict(UserError):
     """A study of that name exists with a different YAML."""
+
+
+@dataclass(frozen=True)
+class BenchmarkRow:
+    """One published result to store: the architecture (graph hash, notation, family), the dataset
+    (archscale's name), seed, epochs, test accuracy as a fraction in [0, 1], and its source."""
+
+    graph_hash: str
+    notation: str
+    family: str
+    dataset: str
+    seed: int
+    epochs: int
+    test_accuracy: float
+    source: str
 
 
 class TrialFields(TypedDict, total=False):
@@ -329,6 +348,50 @@ class Writer:
         if self._epochs:
             with self._transaction():
                 pass
+
+    def write_benchmark_results(self, benchmark: str, rows: Sequence[BenchmarkRow], chunk: int = 500) -> int:
+        """Store a benchmark's results in one transaction (all or nothing) and return how many rows were
+        written. An architecture missing from `archscale_architecture` is added under its graph hash (an
+        existing row is left as it is); each result is upserted on (benchmark, dataset, architecture,
+        seed, epochs), so importing the same file again changes nothing. ValueError for an accuracy
+        outside [0, 1], a negative seed or non-positive epochs."""
+        for row in rows:
+            if not 0.0 <= float(row.test_accuracy) <= 1.0:
+                raise ValueError(f"test accuracy must be a fraction in [0, 1], got {row.test_accuracy!r}")
+            if int(row.seed) < 0 or int(row.epochs) <= 0:
+                raise ValueError(f"seed must be >= 0 and epochs > 0, got seed {row.seed}, epochs {row.epochs}")
+        archs = Architecture.__table__
+        results = BenchmarkResult.__table__
+        cells = {r.graph_hash: {"graph_hash": r.graph_hash, "notation": r.notation, "family": r.family} for r in rows}
+        hashes = list(cells)
+        now = utcnow()
+        with self._transaction() as session:
+            ids: dict[str, int] = {}
+            for start in range(0, len(hashes), chunk):
+                part = hashes[start : start + chunk]
+                insert = self._insert(archs).values([cells[h] for h in part])
+                session.execute(insert.on_conflict_do_nothing(index_elements=["graph_hash"]))
+                found = session.execute(select(archs.c.graph_hash, archs.c.id).where(archs.c.graph_hash.in_(part)))
+                ids.update({h: i for h, i in found})
+            values = [
+                {
+                    "benchmark": benchmark,
+                    "dataset": r.dataset,
+                    "architecture_id": ids[r.graph_hash],
+                    "seed": int(r.seed),
+                    "epochs": int(r.epochs),
+                    "test_accuracy": float(r.test_accuracy),
+                    "source": r.source,
+                    "imported_at": now,
+                }
+                for r in rows
+            ]
+            insert = self._insert(results)
+            changes = {name: insert.excluded[name] for name in ("test_accuracy", "source", "imported_at")}
+            statement = insert.on_conflict_do_update(index_elements=list(BENCHMARK_KEY), set_=changes)
+            for start in range(0, len(values), chunk * 10):
+                session.execute(statement, values[start : start + chunk * 10])
+        return len(values)
 
     def set_parameter_count(self, study_id: int, architecture_id: int, n_params: int) -> None:
         """Record an architecture's parameter count in a study (counted where its model is built: on a worker)."""

@@ -1,0 +1,368 @@
+"""A study's arms against a benchmark's published results (the paper's Fig. 4 and App. E.4).
+
+When the study's compared architectures are NAS-Bench-201 cells and results of the study's dataset
+were imported (`archscale benchmark import`), `with_benchmark` adds a `BenchmarkComparison`:
+- `accuracy`: per arm, its test accuracy minus the benchmark's, mean over cells, with a paired
+  interval over the cells (`stats.mean_estimate` with cells as units: Student t for 2–4 cells, a
+  percentile bootstrap from 5, none below 2; `method` and `n` say which);
+- `rankings`: per arm and top K% (TOP_PERCENTS, as Fig. 4 middle), Kendall τ and Spearman ρ of the
+  arm's accuracies against the benchmark's, restricted to the benchmark's top K% of the cells present;
+- `noise_floor`: the same per pair of the benchmark's own seeds, on the same top-K% cell sets (App. E.4);
+- `gaps` / `gap_summary`: for each pair of cells, the benchmark's accuracy gap and the arm's, oriented so
+  that the benchmark's gap is ≥ 0 (a negative arm gap: the arm orders the pair the other way; Fig. 4 right).
+
+The arm's accuracy on a cell is the mean of its final runs' test accuracy (diverged runs score
+chance, as in the rest of the report); the benchmark's is the mean over its seeds at `epochs`: the
+study's training epochs when imported, else the most imported. Without imported results nothing is added.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+from itertools import combinations
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from archscale.report import stats
+from archscale.report.frames import scores_of
+from archscale.report.metrics import get_metric
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from archscale.report.comparison import Comparison
+    from archscale.report.frames import Inputs
+
+BENCHMARK = "nb201"
+TOP_PERCENTS = (100, 90, 80, 70, 60, 50, 40, 30, 20, 10, 5, 1)
+MAX_GAP_ROWS = 20_000
+"""Gap rows kept per arm (a seeded sample beyond; the gap summary always uses every pair)."""
+
+
+@dataclass(frozen=True)
+class BenchmarkComparison:
+    """The study against `benchmark`'s results on `dataset` after `epochs` epochs (see the module docstring).
+
+    - `cells`: one row per compared cell with results: graph_hash, label, benchmark (mean over its
+      seeds), benchmark_seeds, and per arm ARM (its mean) and ARM_diff (ARM − benchmark);
+    - `accuracy`: arm, mean, benchmark, diff, lo, hi, n (cells), method;
+    - `rankings`: arm, top_percent, n, kendall_tau, spearman_rho, top_overlap;
+    - `noise_floor`: seed_a, seed_b, top_percent, n, kendall_tau, spearman_rho;
+    - `gaps`: arm, better, worse (labels; better by the benchmark), benchmark_gap (≥ 0), arm_gap;
+    - `gap_summary`: arm, pairs, benchmark_median_gap, arm_median_gap (medians of |gap|), flipped
+      (the share of pairs the arm orders the other way), shown (gap rows kept);
+    - `notes`: what was left out, in words.
+    """
+
+    benchmark: str
+    dataset: str
+    epochs: int
+    seeds: tuple[int, ...]
+    sources: tuple[str, ...]
+    cells: pd.DataFrame
+    accuracy: pd.DataFrame
+    rankings: pd.DataFrame
+    noise_floor: pd.DataFrame
+    gaps: pd.DataFrame
+    gap_summary: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    def noise(self) -> pd.DataFrame:
+        """The seed-vs-seed τ and ρ per top K%, means over the benchmark's seed pairs."""
+        columns = ["top_percent", "n", "kendall_tau", "spearman_rho"]
+        if self.noise_floor.empty:
+            return pd.DataFrame(columns=columns)
+        return self.noise_floor.groupby("top_percent", sort=False, as_index=False)[columns[1:]].mean()
+
+
+def with_benchmark(c: Comparison, inputs: Inputs, db: str | Engine) -> Comparison:
+    """`c` with its `benchmark` comparison when the study's cells and dataset have imported results;
+    `c` itself otherwise."""
+    pa = c.per_architecture
+    cells = pa[pa["family"] == "nb201"] if len(pa) else pa
+    if cells.empty or not c.arms:
+        return c
+    dataset, study_epochs = study_dataset(db, inputs.study)
+    if dataset is None:
+        return c
+    from archscale.store import read_benchmark
+
+    results = read_benchmark(db, BENCHMARK, dataset)
+    if results.empty:
+        return c
+    epochs = pick_epochs(results["epochs"].tolist(), study_epochs)
+    results = results[results["epochs"] == epochs]
+    hashes = cells["graph_hash"].tolist()
+    cubes = scores_of(inputs, get_metric("test_acc"), hashes).test
+    arms = {arm: stats.row_means(cubes[arm].reshape(len(hashes), -1)) for arm in c.arms}
+    found = compare_to_benchmark(
+        cells[["graph_hash", "label"]], arms, results, benchmark=BENCHMARK, dataset=dataset, epochs=epochs
+    )
+    return c if found is None else replace(c, benchmark=found, notes=[*c.notes, *found.notes])
+
+
+def study_dataset(db: str | Engine, study: str) -> tuple[str | None, int | None]:
+    """The study's dataset name and training epochs, from its stored (effective) YAML."""
+    import yaml
+
+    from archscale.store import read_studies
+
+    studies = read_studies(db)
+    text = studies.loc[studies["name"] == study, "yaml_text"]
+    try:
+        data = yaml.safe_load(str(text.iloc[0])) if len(text) else None
+    except yaml.YAMLError:
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    dataset, training = data.get("dataset"), data.get("training")
+    name = dataset.get("name") if isinstance(dataset, dict) else None
+    epochs = training.get("epochs") if isinstance(training, dict) else None
+    return (str(name) if name else None), (int(epochs) if isinstance(epochs, int) else None)
+
+
+def pick_epochs(available: list[int], study_epochs: int | None) -> int:
+    """The study's training epochs when the benchmark has them, else its most-imported epochs (ties: the longest)."""
+    counts = pd.Series(available).value_counts()
+    if study_epochs in counts.index:
+        return int(study_epochs)  # type: ignore[arg-type]
+    return int(max(counts.index, key=lambda e: (counts[e], e)))
+
+
+def compare_to_benchmark(
+    cells: pd.DataFrame,
+    arms: dict[str, Any],
+    results: pd.DataFrame,
+    *,
+    benchmark: str,
+    dataset: str,
+    epochs: int,
+) -> BenchmarkComparison | None:
+    """The comparison of per-cell arm accuracies (`arms`: arm → values aligned with `cells`, which has
+    graph_hash and label) with a benchmark's results (a `read_benchmark` frame at one `epochs`); None
+    when no cell has a result."""
+    if results.empty:
+        return None
+    by_seed = results.pivot_table(index="graph_hash", columns="seed", values="test_accuracy", aggfunc="mean")
+    present = cells["graph_hash"].isin(by_seed.index).to_numpy()
+    if not present.any():
+        return None
+    cells = cells[present].reset_index(drop=True)
+    arms = {arm: np.asarray(values, dtype=float)[present] for arm, values in arms.items()}
+    per_seed = by_seed.reindex(cells["graph_hash"])
+    bench = stats.row_means(per_seed.to_numpy(dtype=float))
+    table = cells.assign(benchmark=bench, benchmark_seeds=per_seed.notna().sum(axis=1).to_numpy())
+    for arm, values in arms.items():
+        table[arm] = values
+        table[f"{arm}_diff"] = values - bench
+    labels = cells["label"].to_numpy(dtype=object)
+    gap_rows, gap_summary = [], []
+    for arm, values in arms.items():
+        rows, summary = pair_gaps(values, bench, labels)
+        gap_rows.append(rows.assign(arm=arm))
+        gap_summary.append({"arm": arm, **summary})
+    gaps = pd.concat(gap_rows, ignore_index=True) if gap_rows else pd.DataFrame()
+    notes = []
+    for arm, values in arms.items():
+        missing = int((~np.isfinite(values)).sum())
+        if missing:
+            notes.append(f"{arm}: no finished final runs on {missing} of {len(values)} cells with benchmark results")
+    left_out = int((~present).sum())
+    if left_out:
+        notes.append(f"{left_out} compared cells have no {benchmark} result on {dataset} at {epochs} epochs")
+    seeds = tuple(int(s) for s in by_seed.columns)
+    return BenchmarkComparison(
+        benchmark=benchmark,
+        dataset=dataset,
+        epochs=int(epochs),
+        seeds=seeds,
+        sources=tuple(dict.fromkeys(str(s) for s in results["source"])) if "source" in results else (),
+        cells=table,
+        accuracy=pd.DataFrame([_accuracy(arm, v, bench) for arm, v in arms.items()]),
+        rankings=pd.DataFrame(
+            [top_row(arm, values, bench, p) for arm, values in arms.items() for p in TOP_PERCENTS],
+            columns=["arm", "top_percent", "n", "kendall_tau", "spearman_rho", "top_overlap"],
+        ),
+        noise_floor=noise_floor(per_seed.to_numpy(dtype=float), bench, seeds),
+        gaps=gaps[["arm", "better", "worse", "benchmark_gap", "arm_gap"]] if len(gaps) else gaps,
+        gap_summary=pd.DataFrame(gap_summary),
+        notes=notes,
+    )
+
+
+def _accuracy(arm: str, values: np.ndarray, bench: np.ndarray) -> dict[str, Any]:
+    keep = np.isfinite(values) & np.isfinite(bench)
+    e = stats.mean_estimate(values[keep] - bench[keep])
+    return {
+        "arm": arm,
+        "mean": stats.nanmean(values[keep]),
+        "benchmark": stats.nanmean(bench[keep]),
+        "diff": e.value,
+        "lo": e.lo,
+        "hi": e.hi,
+        "n": e.n,
+        "method": e.method,
+    }
+
+
+def top_row(arm: str, values: np.ndarray, bench: np.ndarray, percent: float) -> dict[str, Any]:
+    """Rank agreement of `values` with `bench` on the benchmark's top `percent`% of the cells both have."""
+    top = stats.top_agreement(values, bench, percent / 100)
+    return {
+        "arm": arm,
+        "top_percent": percent,
+        "n": top.n,
+        "kendall_tau": top.kendall_tau,
+        "spearman_rho": top.spearman_rho,
+        "top_overlap": top.overlap,
+    }
+
+
+def noise_floor(per_seed: np.ndarray, bench: np.ndarray, seeds: tuple[int, ...]) -> pd.DataFrame:
+    """Kendall τ and Spearman ρ between each pair of the benchmark's seeds (cells × seeds), on the top
+    K% of the cells by the benchmark's seed mean (`bench`); cells missing either seed are left out."""
+    rows = []
+    for (i, a), (j, b) in combinations(enumerate(seeds), 2):
+        for percent in TOP_PERCENTS:
+            top = stats.top_indices(bench, percent / 100)
+            x, y = per_seed[top, i], per_seed[top, j]
+            keep = np.isfinite(x) & np.isfinite(y)
+            n = int(keep.sum())
+            rows.append(
+                {
+                    "seed_a": a,
+                    "seed_b": b,
+                    "top_percent": percent,
+                    "n": n,
+                    "kendall_tau": stats.kendall(x[keep], y[keep]).value,
+                    "spearman_rho": stats.spearman(x[keep], y[keep]).value if n >= 3 else math.nan,
+                }
+            )
+    return pd.DataFrame(rows, columns=["seed_a", "seed_b", "top_percent", "n", "kendall_tau", "spearman_rho"])
+
+
+def pair_gaps(values: np.ndarray, bench: np.ndarray, labels: np.ndarray) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Every pair of cells with both accuracies: (better, worse, benchmark_gap ≥ 0, arm_gap), at most
+    MAX_GAP_ROWS of them (a seeded sample), and the summary over every pair."""
+    keep = np.flatnonzero(np.isfinite(values) & np.isfinite(bench))
+    i, j = np.triu_indices(keep.size, k=1)
+    i, j = keep[i], keep[j]
+    swap = bench[i] < bench[j]
+    better, worse = np.where(swap, j, i), np.where(swap, i, j)
+    bench_gap, arm_gap = bench[better] - bench[worse], values[better] - values[worse]
+    pairs = int(bench_gap.size)
+    summary = {
+        "pairs": pairs,
+        "benchmark_median_gap": float(np.median(bench_gap)) if pairs else math.nan,
+        "arm_median_gap": float(np.median(np.abs(arm_gap))) if pairs else math.nan,
+        "flipped": float(np.mean((arm_gap < 0) & (bench_gap > 0))) if pairs else math.nan,
+        "shown": min(pairs, MAX_GAP_ROWS),
+    }
+    shown = np.arange(pairs)
+    if pairs > MAX_GAP_ROWS:
+        shown = np.sort(np.random.default_rng(0).choice(pairs, MAX_GAP_ROWS, replace=False))
+    rows = pd.DataFrame(
+        {
+            "better": labels[better[shown]],
+            "worse": labels[worse[shown]],
+            "benchmark_gap": bench_gap[shown],
+            "arm_gap": arm_gap[shown],
+        }
+    )
+    return rows, summary
+
+
+# --- display ------------------------------------------------------------------------------------
+
+SHOWN_TOP = (100, 50, 10, 1)
+
+
+def summary_lines(b: BenchmarkComparison) -> list[tuple[str, str]]:
+    """(heading, text) lines for the terminal and the top of the reports."""
+
+    def pp(v: float) -> str:
+        return f"{v * 100:+.2f}" if math.isfinite(v) else "—"
+
+    def num(v: float) -> str:
+        return f"{v:.2f}" if math.isfinite(v) else "—"
+
+    name = f"{b.benchmark} ({b.dataset}, {b.epochs} epochs, seeds {', '.join(map(str, b.seeds))})"
+    parts = []
+    for r in b.accuracy.to_dict("records"):
+        ci = f" [{pp(r['lo'])}, {pp(r['hi'])}]" if math.isfinite(r["lo"]) else ""
+        parts.append(f"{r['arm']} {pp(r['diff'])} pp{ci} ({r['method']}, n={r['n']} cells)")
+    lines = [("benchmark", f"accuracy − {name}: " + "; ".join(parts))]
+    at = "/".join(f"{p}" for p in SHOWN_TOP)
+    for arm, group in b.rankings.groupby("arm", sort=False):
+        taus = group.set_index("top_percent")["kendall_tau"]
+        lines.append(
+            ("", f"Kendall τ {arm} vs {b.benchmark}, top {at}%: " + " / ".join(num(taus[p]) for p in SHOWN_TOP))
+        )
+    noise = b.noise()
+    if len(noise):
+        taus = noise.set_index("top_percent")["kendall_tau"]
+        lines.append(
+            ("", f"noise floor ({b.benchmark} seed vs seed), top {at}%: " + " / ".join(num(taus[p]) for p in SHOWN_TOP))
+        )
+    for r in b.gap_summary.to_dict("records"):
+        lines.append(
+            (
+                "",
+                f"pairwise gaps ({r['arm']}, {r['pairs']} pairs): median |gap| {b.benchmark} "
+                f"{num(r['benchmark_median_gap'] * 100)} pp, {r['arm']} {num(r['arm_median_gap'] * 100)} pp; "
+                f"order flipped in {r['flipped']:.0%}"
+                if r["pairs"]
+                else f"pairwise gaps ({r['arm']}): no pairs",
+            )
+        )
+    return lines
+
+
+def rankings_table(b: BenchmarkComparison) -> pd.DataFrame:
+    """top K% | n | τ and ρ per arm | the seed-vs-seed τ (noise floor)."""
+    out: dict[str, list[str]] = {"top K%": [f"{p}%" for p in TOP_PERCENTS]}
+    for arm, group in b.rankings.groupby("arm", sort=False):
+        g = group.set_index("top_percent")
+        out["n"] = [str(g.loc[p, "n"]) for p in TOP_PERCENTS]
+        out[f"τ {arm}"] = [_fmt(g.loc[p, "kendall_tau"]) for p in TOP_PERCENTS]
+        out[f"ρ {arm}"] = [_fmt(g.loc[p, "spearman_rho"]) for p in TOP_PERCENTS]
+    noise = b.noise().set_index("top_percent") if not b.noise_floor.empty else None
+    if noise is not None:
+        out[f"τ {b.benchmark} seed vs seed"] = [_fmt(noise.loc[p, "kendall_tau"]) for p in TOP_PERCENTS]
+    return pd.DataFrame(out)
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, float | int) and math.isfinite(value) else "—"
+
+
+def document(b: BenchmarkComparison, records: Any) -> dict[str, Any]:
+    """The JSON object of `render_json` (`records` turns a frame into JSON rows)."""
+    return {
+        "benchmark": b.benchmark,
+        "dataset": b.dataset,
+        "epochs": b.epochs,
+        "seeds": list(b.seeds),
+        "sources": list(b.sources),
+        "cells": records(b.cells),
+        "accuracy": records(b.accuracy),
+        "rankings": records(b.rankings),
+        "noise_floor": records(b.noise_floor),
+        "gap_summary": records(b.gap_summary),
+        "gaps": records(b.gaps),
+    }
+
+
+def frames(b: BenchmarkComparison) -> dict[str, pd.DataFrame]:
+    """The frames written as CSVs, by file stem."""
+    return {
+        "benchmark_cells": b.cells,
+        "benchmark_accuracy": b.accuracy,
+        "benchmark_rankings": b.rankings,
+        "benchmark_noise_floor": b.noise_floor,
+        "benchmark_gap_summary": b.gap_summary,
+        "benchmark_gaps": b.gaps,
+    }
