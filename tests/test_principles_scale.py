@@ -149,3 +149,14 @@ def test_fast_path_equals_general_path(convention):
         via = transfer(convention, parse_architecture("2", family).family)
         for text in strings:
             assert digit_string_scale(text, via, 5) == lr_scale(parse_architecture(text, family, 5), convention)
+
+
+def test_the_blockless_quirk_is_named_where_it_changes_s():
+    from archscale.graph import parse_architecture
+    from archscale.principles import Convention, hits_blockless_quirk
+
+    skips_only = parse_architecture("1_10_110_0110", "mlp")  # several paths, no parameterised edge
+    assert hits_blockless_quirk(skips_only, Convention.OFFICIAL)
+    assert not hits_blockless_quirk(skips_only, Convention.PAPER)  # the paper's equations have no quirk
+    assert not hits_blockless_quirk(parse_architecture("1", "mlp"), Convention.OFFICIAL)  # one path: S is right
+    assert not hits_blockless_quirk(parse_architecture("2_22_222", "mlp"), Convention.OFFICIAL)

@@ -14,6 +14,7 @@ from archscale.principles.scale import (
     Transfer,
     depth_stats,
     digit_string_scale,
+    hits_blockless_quirk,
     lr_scale,
     transfer,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "edge_degrees",
     "edge_stds",
     "he_std",
+    "hits_blockless_quirk",
     "lr_scale",
     "readout_std",
     "transfer",

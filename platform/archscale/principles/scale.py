@@ -61,6 +61,14 @@ def _stats(moments: PathMoments, rule: DepthRule) -> DepthStats:
     return DepthStats(moments, moments.s3 if moments.count else None)
 
 
+def hits_blockless_quirk(arch: Architecture, convention: Convention) -> bool:
+    """Whether the official quirk changes this architecture's S: several input→output paths, none with a
+    parameterised edge, so the code gives the base's S where the formula would count every path."""
+    rule = depth_rule(convention, arch.family)
+    moments = path_moments(arch.graph, offset=rule.offset)
+    return rule.blockless_is_base and moments.count > 1 and moments.s1 == rule.offset * moments.count
+
+
 def depth_stats(arch: Architecture, convention: Convention) -> DepthStats:
     rule = depth_rule(convention, arch.family)
     return _stats(path_moments(arch.graph, offset=rule.offset), rule)

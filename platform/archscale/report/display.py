@@ -413,6 +413,15 @@ def _probe_lines(c: Comparison) -> list[tuple[str, str]]:
                 f"log r {num(log['value'], '.3f')}; Spearman {num(rho['value'], '.3f')}",
             )
         )
+        quirk = c.row(f"probe.pearson_raw_without_quirk.{arm}")
+        if quirk is not None:
+            lines.append(
+                (
+                    "",
+                    f"without the DAGs whose S the official zero-block quirk sets: Pearson r "
+                    f"{num(quirk['value'], '.3f')} (n={quirk['n']})",
+                )
+            )
         depth = c.row(f"probe.depth_exponent.{arm}")
         if depth is not None:
             lines.append(

@@ -33,6 +33,7 @@ PROBE_COLUMNS = [
     "depth",
     "principled_scale",
     "is_base",
+    "quirk",
     "criterion",
     "probed_lr",
     "predicted_lr",
@@ -157,6 +158,7 @@ def _arm_frames(inputs: Inputs, arm: str, column: str) -> tuple[pd.DataFrame, pd
                 "depth": round(s ** (1 / 3)) if paths == 1 and s > 0 else math.nan,
                 "principled_scale": float(arch["principled_scale"]),
                 "is_base": bool(arch["is_base"]),
+                "quirk": _quirk(arch),
                 "criterion": column,
                 "probed_lr": probed,
                 "best_score": float(np.nanmin(means)) if any(math.isfinite(m) for m in means) else math.nan,
@@ -173,6 +175,20 @@ def _arm_frames(inputs: Inputs, arm: str, column: str) -> tuple[pd.DataFrame, pd
     frame["ratio"] = frame["probed_lr"] / frame["predicted_lr"]
     frame = unique_labels(frame)
     return frame[PROBE_COLUMNS].reset_index(drop=True), pd.DataFrame(grid_rows, columns=GRID_COLUMNS)
+
+
+def _quirk(arch: dict[str, object]) -> bool:
+    """Whether the official zero-block quirk set this architecture's S (see
+    `archscale.principles.hits_blockless_quirk`); False when its notation cannot be read."""
+    from archscale.graph import parse_architecture
+    from archscale.principles import Convention, hits_blockless_quirk
+
+    try:
+        kernel = arch["kernel_size"]
+        graph = parse_architecture(str(arch["notation"]).split(" @ ")[0], str(arch["family"]), int(kernel or 3))  # type: ignore[call-overload]
+        return hits_blockless_quirk(graph, Convention(str(arch["convention"] or "official")))
+    except Exception:  # a label must never fail a report
+        return False
 
 
 def paper_reference(probe: pd.DataFrame) -> tuple[float, str]:

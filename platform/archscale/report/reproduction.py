@@ -408,6 +408,14 @@ def measure(comparison: Comparison | None, claim: Claim, minutes: float | None =
     if without is not None:
         shown = _interval(float(without["value"]), _number(without["lo"]), _number(without["hi"]), int(without["n"]))
         parts.append(f"without the base network r = {shown}")
+    quirk = (
+        _stat(comparison, claim.key.replace(".pearson_raw.", ".pearson_raw_without_quirk."))
+        if claim.is_correlation
+        else None
+    )
+    if quirk is not None:
+        shown = _interval(float(quirk["value"]), _number(quirk["lo"]), _number(quirk["hi"]), int(quirk["n"]))
+        parts.append(f"without the DAGs whose S the official zero-block quirk sets r = {shown}")
     parts += _diagnostics(comparison, claim)
     parts.append(f"set-up: {claim.differs}")
     return replace(

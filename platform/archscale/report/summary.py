@@ -334,10 +334,14 @@ def _probe(out: _Rows, arm: str, probe: pd.DataFrame) -> None:
     labelled, without it (its prediction is its own probe)."""
     reference, _ = paper_reference(probe)
     arms = [arm]
-    for subset, suffix, words in (
+    subsets = [
         (probe, "", "with the base network"),
         (probe[~probe["is_base"]], "_without_base", "without the base network"),
-    ):
+    ]
+    if probe["quirk"].any():
+        quirks = int(probe["quirk"].sum())
+        subsets.append((probe[~probe["quirk"]], "_without_quirk", f"without the {quirks} DAGs the official quirk sets"))
+    for subset, suffix, words in subsets:
         predicted, probed = subset["predicted_lr"].to_numpy(dtype=float), subset["probed_lr"].to_numpy(dtype=float)
         out.estimate(
             f"probe.pearson_raw{suffix}.{arm}",
