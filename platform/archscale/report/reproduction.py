@@ -347,7 +347,8 @@ def _architectures(comparison: Comparison, claim: Claim) -> int:
 
 
 def _diagnostics(comparison: Comparison, claim: Claim) -> list[str]:
-    """What in the data bears on the verdict: probed LRs at a grid edge, diverged final runs."""
+    """What in the data bears on the verdict: probed LRs at a grid edge, diverged final runs, and the
+    range of each compared arm's learning rates."""
     arms = claim.key.rsplit(".", 1)[1].split(":")
     lines = []
     if claim.key.startswith("probe.") and comparison.probe is not None:
@@ -359,6 +360,13 @@ def _diagnostics(comparison: Comparison, claim: Claim) -> list[str]:
         diverged = _number(comparison.stat(f"accuracy.diverged.{arm}"))
         if diverged:
             lines.append(f"{diverged:.0%} of {arm}'s final runs diverged")
+    if claim.key.startswith("accuracy.") and all(f"{arm}_lr" in comparison.per_architecture for arm in arms):
+        lrs = [
+            f"{arm} {float(comparison.per_architecture[f'{arm}_lr'].min()):.3g}–"
+            f"{float(comparison.per_architecture[f'{arm}_lr'].max()):.3g}"
+            for arm in arms
+        ]
+        lines.append(f"learning rates: {', '.join(lrs)}")
     return lines
 
 
