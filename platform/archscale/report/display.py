@@ -87,6 +87,11 @@ def units(c: Comparison) -> str:
 # --- tables -------------------------------------------------------------------------------------
 
 
+STACKED_ARMS = 3
+"""Above this many arms, the terminal table stacks each arm's score over its LR in one column headed
+by the arm's name (the title says which metric)."""
+
+
 def architecture_table(c: Comparison, full: bool = True, narrow: bool = False) -> pd.DataFrame:
     """One row per architecture: label, S, LR and score per arm, the outcome per pair; `full` adds
     parameters, paths, LR ratios, paired differences with their intervals, search cost, cost to match
@@ -101,16 +106,24 @@ def architecture_table(c: Comparison, full: bool = True, narrow: bool = False) -
         out["params"] = [num(v, ",") if pd.notna(v) else DASH for v in pa["parameters"]]
         out["paths"] = [num(v, ".0f") for v in pa["paths"]]
     out["S"] = [num(v, ".4g") for v in pa["S"]]
-    for arm in c.arms:
-        out[f"LR{nl}{arm}"] = [lr(v) for v in pa[f"{arm}_lr"]]
     unit = f" ({c.metric.unit})" if c.metric.unit else ""
     sep = "±" if narrow else " ± "
-    for arm in c.arms:
-        name = f"{arm}{unit}" if full else f"{c.metric.name.replace('_', ' ')}{nl}{arm}"
-        out[name] = [
+    scores = {
+        arm: [
             score(c, m, sd, n, sep)
             for m, sd, n in zip(pa[f"{arm}_mean"], pa[f"{arm}_std"], pa[f"{arm}_n"], strict=True)
         ]
+        for arm in c.arms
+    }
+    if not full and len(c.arms) > STACKED_ARMS:  # a terminal table this wide: one column per arm, score over LR
+        for arm in c.arms:
+            header = arm.replace("-", "-\n")
+            out[header] = [f"{s}\n@ {lr(v)}" for s, v in zip(scores[arm], pa[f"{arm}_lr"], strict=True)]
+    else:
+        for arm in c.arms:
+            out[f"LR{nl}{arm}"] = [lr(v) for v in pa[f"{arm}_lr"]]
+        for arm in c.arms:
+            out[f"{arm}{unit}" if full else f"{c.metric.name.replace('_', ' ')}{nl}{arm}"] = scores[arm]
     for a, b in compared_pairs(c):
         key = pair_key(a, b)
         if full:
@@ -119,7 +132,10 @@ def architecture_table(c: Comparison, full: bool = True, narrow: bool = False) -
                 for d, lo, hi in zip(pa[f"{key}_diff"], pa[f"{key}_lo"], pa[f"{key}_hi"], strict=True)
             ]
         if full or not narrow:
-            out[f"{a} vs{nl}{b}"] = [v or DASH for v in pa[f"{key}_outcome"]]
+            stacked = len(c.arms) > STACKED_ARMS
+            out[f"{a}\nvs {b.replace('-', '-' + nl)}" if stacked else f"{a} vs{nl}{b}"] = [
+                v or DASH for v in pa[f"{key}_outcome"]
+            ]
     if full:
         for arm in c.arms:
             out[f"search {arm}"] = [
@@ -450,7 +466,8 @@ def heading(c: Comparison) -> str:
     unit = units(c)
     return (
         f"{c.study} ({c.status}): {c.metric.label}{' (%)' if c.metric.percent else ''}, mean ± std over "
-        f"{plural(len(c.seeds), 'seed')}{repeats}; {plural(len(c.per_architecture), 'architecture')}. "
+        f"{plural(len(c.seeds), 'seed')}{repeats}{' (@ the learning rate)' if len(c.arms) > STACKED_ARMS else ''}; "
+        f"{plural(len(c.per_architecture), 'architecture')}. "
         f"Intervals: 95%, paired on (architecture, seed{', repeat' if c.repeats > 1 else ''}), over {unit}: "
         f"bootstrap with ≥ {stats.MIN_BOOTSTRAP} {unit}, Student t with 2–{stats.MIN_BOOTSTRAP - 1}, none with fewer; "
         "win/tie/loss = the paired difference's interval above/containing/below 0"
