@@ -284,3 +284,28 @@ def test_mup_runs_are_never_packed():
     units = [_unit("a", "mup", seed, 0.1) for seed in range(3)]
     units = [Unit(**{**u.__dict__, "model": {"parametrization": "mup", "mup_base_width": 16}}) for u in units]
     assert [len(p) for p in make_packs(units, 16)] == [1, 1, 1]
+
+
+def test_a_search_without_early_stopping_asks_optuna_for_a_pack(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    spec = parse_study(STUDY.replace("trials: 2", "trials: 5"), "s.yaml", []).spec
+    ctx = StudyContext.build("s", spec, expand_architectures(spec.architectures, spec.model)[0])
+    plan = search_plan(ctx)
+    searcher = StudySearcher(plan.units, plan.searches, url, TrialLog(), pack_limit=4, slots=2)
+    first = members_of(searcher.suggest("t0"))
+    assert len(first) == 4 and len({m.trial_number for m in first}) == 4 and len({m.search for m in first}) == 1
+    results = epoch_result([report(first[0].budget, 0.1 * (k + 1), k) for k in range(4)])
+    searcher.on_trial_result("t0", results)
+    searcher.on_trial_complete("t0", end_result([finish(member=k) for k in range(4)]))
+    values = sorted(t.value for t in optuna.load_study(study_name=first[0].search, storage=url).trials)
+    assert values == pytest.approx([0.1, 0.2, 0.3, 0.4])
+    sizes = [len(members_of(searcher.suggest(f"t{i}"))) for i in range(1, 5)]
+    assert sizes == [3, 1, 1, 1]  # the other 6 trials: packs no larger than half of what is left (2 slots)
+    assert searcher.suggest("t5") is None  # everything asked, trials still running
+
+
+def test_packs_fill_the_slots():
+    units = [_unit("a", "p", seed, 0.1) for seed in range(6)]
+    assert [len(p) for p in make_packs(units, 16, slots=2)] == [3, 3]
+    assert [len(p) for p in make_packs(units, 16, slots=1)] == [6]
+    assert [len(p) for p in make_packs(units[:1], 16, slots=4)] == [1]

@@ -27,19 +27,24 @@ def pack_limit(pack: int | Literal["auto"], gpu_per_trial: float) -> int:
     return int(pack)
 
 
-def make_packs(units: list[Unit], limit: int) -> list[list[Unit]]:
-    """Group `units` into packs of at most `limit` compatible runs, in plan order."""
+def make_packs(units: list[Unit], limit: int, slots: int = 1) -> list[list[Unit]]:
+    """Group `units` into packs of at most `limit` compatible runs, in plan order, and into at least
+    `slots` packs where there are enough runs, so that packing never leaves a worker idle."""
     groups: dict[str, list[Unit]] = {}
     for unit in units:
         shared = {k: v for k, v in unit.recipe.items() if k not in PER_MEMBER_FIELDS}
         key = json.dumps([unit.arch_key, unit.phase.value, shared, dict(unit.model)], sort_keys=True, default=str)
         groups.setdefault(key, []).append(unit)
-    packs: list[list[Unit]] = []
-    for group in groups.values():
-        if group[0].model.get("parametrization", "standard") != "standard":
-            packs.extend([unit] for unit in group)
-            continue
-        count = math.ceil(len(group) / max(1, limit))
+    alone = [g for g in groups.values() if g[0].model.get("parametrization", "standard") != "standard"]
+    packed = [g for g in groups.values() if g[0].model.get("parametrization", "standard") == "standard"]
+    counts = [math.ceil(len(g) / max(1, limit)) for g in packed]
+    while sum(counts) + sum(len(g) for g in alone) < slots and any(
+        c < len(g) for c, g in zip(counts, packed, strict=True)
+    ):
+        widest = max(range(len(packed)), key=lambda i: len(packed[i]) / counts[i])
+        counts[widest] += 1
+    packs: list[list[Unit]] = [[unit] for group in alone for unit in group]
+    for group, count in zip(packed, counts, strict=True):
         size = math.ceil(len(group) / count)
         packs.extend(group[i : i + size] for i in range(0, len(group), size))
     return packs

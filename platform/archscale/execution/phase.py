@@ -67,8 +67,9 @@ def run_phase(run: PhaseRun, progress: Progress, total: int) -> list[tuple[Trial
     from ray import tune
 
     trials = TrialLog()
-    packs = make_packs(run.plan.units, pack_limit(run.resources.pack, run.resources.gpu_per_trial))
-    searcher = StudySearcher(packs, run.plan.searches, run.db_url, trials)
+    limit, width = pack_limit(run.resources.pack, run.resources.gpu_per_trial), slots(run.resources, run.cluster)
+    packs = make_packs(run.plan.units, limit, width)
+    searcher = StudySearcher(packs, run.plan.searches, run.db_url, trials, limit, width)
     rules = {
         s.name: (s.spec.early_stopping, int(s.need.recipe["epochs"]))
         for s in run.plan.searches
@@ -87,7 +88,7 @@ def run_phase(run: PhaseRun, progress: Progress, total: int) -> list[tuple[Trial
                 search_alg=searcher,
                 scheduler=scheduler,
                 num_samples=-1,
-                max_concurrent_trials=slots(run.resources, run.cluster),
+                max_concurrent_trials=width,
                 reuse_actors=True,
             ),
             run_config=tune.RunConfig(

@@ -10,7 +10,9 @@ Tune (it reads its own from the trials' messages), so Tune checks no report for 
 from __future__ import annotations
 
 import logging
+import math
 from collections import deque
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ray.tune.search import Searcher
@@ -62,21 +64,43 @@ def search_request(search: Search, trial_number: int, lr: float) -> TrialRequest
     )
 
 
+@dataclass
+class _Live:
+    """A running trial of a search: its Optuna trials (one per member) and the epochs told so far."""
+
+    name: str
+    trials: list[optuna.Trial]
+    config: dict[str, Any]
+    reported: list[set[int]] = field(default_factory=list)
+
+
 class StudySearcher(Searcher):
     """Serves `packs` of runs with a known LR first (one trial each), then trials of `searches` until
-    each has `spec.trials` finished trials (those finished in earlier runs of the study count). Opens
-    Optuna lazily: Tune pickles it."""
+    each has `spec.trials` finished trials (those finished in earlier runs of the study count). A search
+    without early stopping asks Optuna for several trials at once and trains them as one pack (at most
+    `pack_limit`, and few enough that `slots` trials can run at once); a search with early stopping
+    asks one at a time, since ASHA stops whole Tune trials. Opens Optuna lazily: Tune pickles it."""
 
-    def __init__(self, packs: list[list[Unit]], searches: list[Search], storage_url: str, trials: TrialLog) -> None:
+    def __init__(
+        self,
+        packs: list[list[Unit]],
+        searches: list[Search],
+        storage_url: str,
+        trials: TrialLog,
+        pack_limit: int = 1,
+        slots: int = 1,
+    ) -> None:
         super().__init__()
         self._queue = deque(pack_config([unit_request(u) for u in pack]) for pack in packs)
         self._searches = {s.name: s for s in searches}
         self._storage_url = storage_url
         self._log = trials
+        self._pack_limit = max(1, pack_limit)
+        self._slots = max(1, slots)
         self._studies: dict[str, optuna.Study] | None = None
         self._remaining: dict[str, int] = {}
         self._asked: dict[str, int] = {}
-        self._live: dict[str, tuple[str, optuna.Trial, dict[str, Any], set[int]]] = {}
+        self._live: dict[str, _Live] = {}
 
     def _open(self) -> dict[str, optuna.Study]:
         if self._studies is None:
@@ -92,6 +116,14 @@ class StudySearcher(Searcher):
                 self._asked[name] = 0
         return self._studies
 
+    def _pack_size(self, name: str) -> int:
+        """How many trials of `name` to ask now: one with early stopping, else up to the pack limit while
+        leaving enough trials of the open searches to keep every slot busy."""
+        if self._searches[name].spec.early_stopping is not None:
+            return 1
+        left = sum(self._remaining.values())
+        return max(1, min(self._pack_limit, self._remaining[name], math.ceil(left / self._slots)))
+
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         try:
             if self._queue:
@@ -102,12 +134,12 @@ class StudySearcher(Searcher):
                 return Searcher.FINISHED if not self._live else None
             name = min(open_names, key=lambda n: (self._asked[n], n))
             search = self._searches[name]
-            trial = studies[name].ask()
-            lr = trial.suggest_float("lr", search.spec.low, search.spec.high, log=True)
-            self._remaining[name] -= 1
+            asked = [studies[name].ask() for _ in range(self._pack_size(name))]
+            lrs = [t.suggest_float("lr", search.spec.low, search.spec.high, log=True) for t in asked]
+            self._remaining[name] -= len(asked)
             self._asked[name] += 1
-            config = search_request(search, trial.number, lr).config()
-            self._live[trial_id] = (name, trial, config, set())
+            config = pack_config([search_request(search, t.number, lr) for t, lr in zip(asked, lrs, strict=True)])
+            self._live[trial_id] = _Live(name, asked, config, [set() for _ in asked])
             return config
         except Exception:
             log.exception("the searcher could not suggest a trial")
@@ -118,12 +150,13 @@ class StudySearcher(Searcher):
             live = self._live.get(trial_id)
             if live is None:
                 return
-            _, trial, config, reported = live
-            self._log.add(trial_id, config, result)
-            for epoch in self._log.start(trial_id, config)[0].epochs.values():
-                if epoch.epoch not in reported and epoch.val_accuracy is not None:
-                    trial.report(float(epoch.val_accuracy), epoch.epoch)
-                reported.add(epoch.epoch)
+            self._log.add(trial_id, live.config, result)
+            records = self._log.start(trial_id, live.config)
+            for trial, record, reported in zip(live.trials, records, live.reported, strict=True):
+                for epoch in record.epochs.values():
+                    if epoch.epoch not in reported and epoch.val_accuracy is not None:
+                        trial.report(float(epoch.val_accuracy), epoch.epoch)
+                    reported.add(epoch.epoch)
         except Exception:
             log.exception("the searcher could not record a result")
 
@@ -134,18 +167,19 @@ class StudySearcher(Searcher):
                 return
             import optuna
 
-            name, trial, config, _ = live
-            study = self._open()[name]
+            study = self._open()[live.name]
             if error:
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                for trial in live.trials:
+                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
                 return
-            self._log.add(trial_id, config, result)
-            outcome = self._log.start(trial_id, config)[0].outcome()
-            trial.set_user_attr("status", outcome.status.value)
-            trial.set_user_attr("budget", outcome.budget)
-            if outcome.status is TrialStatus.PRUNED:
-                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-            else:
-                study.tell(trial, objective(outcome))
+            self._log.add(trial_id, live.config, result)
+            for trial, record in zip(live.trials, self._log.start(trial_id, live.config), strict=True):
+                outcome = record.outcome()
+                trial.set_user_attr("status", outcome.status.value)
+                trial.set_user_attr("budget", outcome.budget)
+                if outcome.status is TrialStatus.PRUNED:
+                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                else:
+                    study.tell(trial, objective(outcome))
         except Exception:
             log.exception("the searcher could not record a finished trial")
