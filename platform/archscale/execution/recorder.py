@@ -12,6 +12,7 @@ from ray.tune import Callback
 from archscale.execution.messages import EpochReport, TrialRequest
 from archscale.execution.outcome import Outcome
 from archscale.execution.trial_log import TrialLog
+from archscale.store import TrialFields, TrialKey
 from archscale.vocabulary import TrialStatus
 
 if TYPE_CHECKING:
@@ -38,8 +39,8 @@ class Recorder(Callback):
         self._counted: set[str] = set()
         self.outcomes: list[tuple[TrialRequest, Outcome]] = []
 
-    def _row(self, request: TrialRequest, **fields: Any) -> int:
-        return self._writer.upsert_trial(
+    def _key(self, request: TrialRequest) -> TrialKey:
+        return TrialKey(
             self._study_id,
             self._arch_ids[request.arch_key],
             request.arm,
@@ -48,24 +49,36 @@ class Recorder(Callback):
             request.seed,
             request.trial_number,
             request.repeat,
-            **fields,
         )
+
+    def _rows_of(self, rows: list[tuple[TrialRequest, TrialFields]]) -> list[int]:
+        """Upsert the members' rows in one transaction."""
+        return self._writer.upsert_trials([(self._key(request), fields) for request, fields in rows])
 
     def record_start(self, trial_id: str, config: dict[str, Any]) -> None:
         started = datetime.now(UTC)
-        self._rows[trial_id] = [
-            self._row(
-                r.request,
-                hyperparameters={"lr": r.request.lr, **r.request.init, **r.request.model, "epochs": r.request.budget},
-                status=TrialStatus.RUNNING,
-                started_at=started,
-                ray_trial_id=trial_id,
-                optuna_study=r.request.search,
-                finished_at=None,
-                error=None,
-            )
-            for r in self._log.start(trial_id, config)
-        ]
+        self._rows[trial_id] = self._rows_of(
+            [
+                (
+                    r.request,
+                    TrialFields(
+                        hyperparameters={
+                            "lr": r.request.lr,
+                            **r.request.init,
+                            **r.request.model,
+                            "epochs": r.request.budget,
+                        },
+                        status=TrialStatus.RUNNING,
+                        started_at=started,
+                        ray_trial_id=trial_id,
+                        optuna_study=r.request.search,
+                        finished_at=None,
+                        error=None,
+                    ),
+                )
+                for r in self._log.start(trial_id, config)
+            ]
+        )
 
     def record_result(self, trial_id: str, config: dict[str, Any], result: dict[str, Any]) -> None:
         if trial_id not in self._rows:
@@ -107,35 +120,41 @@ class Recorder(Callback):
         self._log.add(trial_id, config, result)
         self._write_epochs(trial_id, config)
         self._rows.pop(trial_id, None)
-        outcomes = []
+        outcomes, rows = [], []
+        finished = datetime.now(UTC)
         for member, record in enumerate(self._log.start(trial_id, config)):
             self._written.pop((trial_id, member), None)
             outcome = record.outcome()
             selected, end = outcome.selected, record.end
             last = max(record.epochs.values(), key=lambda e: e.epoch, default=None)
-            self._row(
-                record.request,
-                status=outcome.status,
-                budget_reached=outcome.budget,
-                selected_epoch=selected.epoch if selected else None,
-                val_loss=selected.val_loss if selected else None,
-                val_accuracy=selected.val_accuracy if selected else None,
-                test_loss=selected.test_loss if selected else None,
-                test_accuracy=selected.test_accuracy if selected else None,
-                device_kind=end.device_kind if end else "cpu",
-                device_seconds=end.device_seconds if end else (last.device_seconds if last else None),
-                wall_seconds=end.wall_seconds if end else None,
-                node_id=end.node_id if end else None,
-                finished_at=datetime.now(UTC),
+            rows.append(
+                (
+                    record.request,
+                    TrialFields(
+                        status=outcome.status,
+                        budget_reached=outcome.budget,
+                        selected_epoch=selected.epoch if selected else None,
+                        val_loss=selected.val_loss if selected else None,
+                        val_accuracy=selected.val_accuracy if selected else None,
+                        test_loss=selected.test_loss if selected else None,
+                        test_accuracy=selected.test_accuracy if selected else None,
+                        device_kind=end.device_kind if end else "cpu",
+                        device_seconds=end.device_seconds if end else (last.device_seconds if last else None),
+                        wall_seconds=end.wall_seconds if end else None,
+                        node_id=end.node_id if end else None,
+                        finished_at=finished,
+                    ),
+                )
             )
             self.outcomes.append((record.request, outcome))
             outcomes.append(outcome)
+        self._rows_of(rows)
         return outcomes
 
     def record_error(self, trial_id: str, config: dict[str, Any], message: str) -> None:
         self._rows.pop(trial_id, None)
-        for record in self._log.start(trial_id, config):
-            self._row(record.request, status=TrialStatus.FAILED, finished_at=datetime.now(UTC), error=message[-2000:])
+        failed = TrialFields(status=TrialStatus.FAILED, finished_at=datetime.now(UTC), error=message[-2000:])
+        self._rows_of([(record.request, failed) for record in self._log.start(trial_id, config)])
 
     # --- Tune's callback hooks ---------------------------------------------------------------------
 

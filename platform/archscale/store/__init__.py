@@ -19,7 +19,7 @@ from archscale.store.read import (
     read_trials,
 )
 from archscale.store.url import DEFAULT_URL, ENV_VAR, mask_url, resolve_url
-from archscale.store.writer import BenchmarkRow, StudyConflict, TrialFields, Writer, yaml_sha256
+from archscale.store.writer import BenchmarkRow, StudyConflict, TrialFields, TrialKey, Writer, yaml_sha256
 from archscale.vocabulary import Phase, StudyStatus, TrialStatus
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "StudyPlan",
     "StudyStatus",
     "TrialFields",
+    "TrialKey",
     "TrialStatus",
     "Writer",
     "current_revision",

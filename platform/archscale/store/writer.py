@@ -82,6 +82,32 @@ _PG_EPOCH_UPSERT = text(
 )
 
 
+@dataclass(frozen=True)
+class TrialKey:
+    """A trial's natural key, with its arm's kind."""
+
+    study_id: int
+    architecture_id: int
+    arm: str
+    kind: str
+    phase: Phase | str
+    seed: int
+    trial_number: int
+    repeat: int = 0
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "study_id": int(self.study_id),
+            "architecture_id": int(self.architecture_id),
+            "arm": str(self.arm),
+            "kind": str(self.kind),
+            "phase": Phase(self.phase).value,
+            "seed": int(self.seed),
+            "trial_number": int(self.trial_number),
+            "repeat": int(self.repeat),
+        }
+
+
 class StudyConflict(UserError):
     """A study of that name exists with a different YAML."""
 
@@ -288,24 +314,22 @@ class Writer:
         """Create or update the trial with this natural key (`kind` is the arm's strategy kind) and
         return its id. Only the fields given are written; a new trial starts `pending` with empty
         hyperparameters."""
-        key = {
-            "study_id": int(study_id),
-            "architecture_id": int(architecture_id),
-            "arm": str(arm),
-            "phase": Phase(phase).value,
-            "seed": int(seed),
-            "trial_number": int(trial_number),
-            "repeat": int(repeat),
-        }
-        values = _trial_values(dict(fields))
+        key = TrialKey(study_id, architecture_id, arm, kind, phase, seed, trial_number, repeat)
+        return self.upsert_trials([(key, fields)])[0]
+
+    def upsert_trials(self, trials: Sequence[tuple[TrialKey, TrialFields]]) -> list[int]:
+        """`upsert_trial` for several trials (a pack's members) in one transaction; their ids in order."""
         table = Trial.__table__
-        insert = self._insert(table).values(**key, kind=str(kind), **values)
-        changes = {name: insert.excluded[name] for name in values} or {"status": table.c.status}
-        insert = insert.on_conflict_do_update(index_elements=list(NATURAL_KEY), set_=changes)
+        statements = []
+        for key, fields in trials:
+            values = _trial_values(dict(fields))
+            insert = self._insert(table).values(**key.columns(), **values)
+            changes = {name: insert.excluded[name] for name in values} or {"status": table.c.status}
+            statements.append(insert.on_conflict_do_update(index_elements=list(NATURAL_KEY), set_=changes))
         with self._transaction() as session:
-            trial_id: int = session.execute(insert.returning(table.c.id)).scalar_one()
-        self._trial_ids.add(trial_id)
-        return trial_id
+            ids = [int(session.execute(s.returning(table.c.id)).scalar_one()) for s in statements]
+        self._trial_ids.update(ids)
+        return ids
 
     def add_epoch(
         self,
