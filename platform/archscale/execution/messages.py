@@ -19,6 +19,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
+from archscale.train.metrics import EpochMetrics
+
 METRIC = "val_accuracy"
 """What searches maximise and early stopping compares."""
 TIME_ATTR = "epoch"
@@ -76,22 +78,11 @@ def members_of(config: dict[str, Any]) -> list[TrialRequest]:
 
 
 @dataclass(frozen=True)
-class EpochReport:
-    """One member's epoch: `archscale.train.EpochMetrics`' fields plus its parameter count."""
+class EpochReport(EpochMetrics):
+    """One member's epoch: `archscale.train.EpochMetrics` (the same names, end to end) plus the model's
+    parameter count and the member's index in its pack."""
 
     kind: ClassVar[str] = "epoch"
-    epoch: int
-    steps: int
-    lr: float
-    train_loss: float
-    train_loss_tail: float
-    train_accuracy: float
-    val_loss: float | None
-    val_accuracy: float | None
-    test_loss: float
-    test_accuracy: float
-    seconds: float
-    device_seconds: float
     params: int
     member: int = 0
 
