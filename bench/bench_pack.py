@@ -68,6 +68,11 @@ def probe_models(depth: int, width: int, seeds: list[int]) -> list[nn.Module]:
     return models
 
 
+def probe_config(lr: float, seed: int) -> TrainConfig:
+    """The paper's one-epoch probe run (paper-spec §4.5): plain SGD, constant LR, batch 128."""
+    return TrainConfig(lr=lr, epochs=1, batch_size=128, momentum=0.0, schedule="constant", seed=seed, device="cpu")
+
+
 def plain_run(model: nn.Module, splits: Splits, lr: float, seed: int) -> float:
     """One run as a plain PyTorch loop would do it; returns the test accuracy."""
     generator = torch.Generator().manual_seed(seed)
@@ -111,16 +116,14 @@ def probe(args: argparse.Namespace) -> None:
         models = probe_models(depth, width, seeds)
         for lr in lrs:
             for seed, model in zip(seeds, models, strict=True):
-                train(copy.deepcopy(model), splits, TrainConfig(lr=lr, seed=seed, device="cpu"))
+                train(copy.deepcopy(model), splits, probe_config(lr, seed))
     timings["train() per run"] = time.perf_counter() - start, time.process_time() - cpu_start
 
     start, cpu_start = time.perf_counter(), time.process_time()
     packs = 0
     for depth in depths:
         models = probe_models(depth, width, seeds)
-        members = [
-            (model, TrainConfig(lr=lr, seed=seed, device="cpu")) for lr in lrs for seed, model in enumerate(models)
-        ]
+        members = [(model, probe_config(lr, seed)) for lr in lrs for seed, model in enumerate(models)]
         size = pack_size_auto(models[0], (64,), 128, cpu, runs=len(members))
         for first in range(0, len(members), size):
             chunk = members[first : first + size]

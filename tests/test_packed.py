@@ -78,10 +78,10 @@ def base_configs(diverging_lr: float, **shared) -> list[TrainConfig]:
     """Four runs that differ in everything a member may differ in; the last one diverges."""
     common = {"epochs": 3, "batch_size": 32, "device": "cpu"} | shared
     return [
-        TrainConfig(lr=0.05, seed=0, **common),
+        TrainConfig(lr=0.05, momentum=0.0, schedule="constant", seed=0, **common),
         TrainConfig(lr=0.1, momentum=0.9, schedule="cosine", seed=1, **common),
         TrainConfig(lr=0.02, momentum=0.9, nesterov=True, weight_decay=5e-4, warmup_epochs=0.5, seed=2, **common),
-        TrainConfig(lr=diverging_lr, seed=3, **common),
+        TrainConfig(lr=diverging_lr, momentum=0.0, schedule="constant", seed=3, **common),
     ]
 
 

@@ -91,15 +91,15 @@ def test_the_callback_can_stop_the_run(digits):
 
 
 def test_warmup_ends_at_the_runs_lr(digits):
-    result = train(mlp(), digits, TrainConfig(lr=0.07, epochs=2, warmup_epochs=1))
+    result = train(mlp(), digits, TrainConfig(lr=0.07, epochs=2, batch_size=128, schedule="constant", warmup_epochs=1))
     assert [m.lr for m in result.epochs] == [0.07, 0.07]
 
 
 def test_max_steps_caps_the_run_and_makes_the_last_epoch_partial(digits):
-    result = train(mlp(), digits, TrainConfig(lr=0.05, epochs=5, max_steps=15))
+    result = train(mlp(), digits, TrainConfig(lr=0.05, epochs=5, batch_size=128, max_steps=15))
     assert result.status is Status.COMPLETED and result.steps == 15
     assert [m.steps for m in result.epochs] == [11, 15]
-    result = train(mlp(), digits, TrainConfig(lr=0.05, epochs=1, max_steps=5, schedule="cosine"))
+    result = train(mlp(), digits, TrainConfig(lr=0.05, epochs=1, batch_size=128, max_steps=5, schedule="cosine"))
     assert [m.steps for m in result.epochs] == [5] and result.epochs[0].lr == 0.0
 
 
@@ -162,7 +162,7 @@ def test_bad_settings_name_the_field(field, value):
     with pytest.raises(UserError, match=f"training setting {field} "):
         TrainConfig(**{"lr": 0.1, field: value})
     with pytest.raises(UserError, match="nesterov needs momentum"):
-        TrainConfig(lr=0.1, nesterov=True)
+        TrainConfig(lr=0.1, momentum=0.0, nesterov=True)
 
 
 def step_lrs(config, steps_per_epoch):
@@ -202,7 +202,7 @@ def mup_mlp(width=128, base=32):
 
 
 def test_a_plain_model_steps_with_the_schedules_lr(digits, group_lrs):
-    config = TrainConfig(lr=0.05, epochs=2, warmup_epochs=0.5, schedule="cosine")
+    config = TrainConfig(lr=0.05, epochs=2, batch_size=128, warmup_epochs=0.5, schedule="cosine")
     model = mlp()
     train(model, digits, config)
     assert [set(step.values()) for step in group_lrs] == [{lr} for lr in step_lrs(config, 11)]
@@ -213,7 +213,7 @@ def test_a_mup_model_trains_with_musgd_and_the_schedule_times_each_groups_multip
     scale) lr; input weight, hidden biases and the MuReadout weight (one dim scales) lr·4; the
     readout's bias (no dim scales) lr."""
     model = mup_mlp()
-    config = TrainConfig(lr=0.1, epochs=1, momentum=0.9, schedule="cosine", warmup_epochs=0.2)
+    config = TrainConfig(lr=0.1, epochs=1, batch_size=128, momentum=0.9, schedule="cosine", warmup_epochs=0.2)
     result = train(model, digits, config)
     assert result.status is Status.COMPLETED and result.epochs[-1].test_accuracy > 0.5
     stem, hidden, readout = model[0], model[2], model[4]

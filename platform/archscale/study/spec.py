@@ -12,9 +12,12 @@ name; any other name needs `kind:` (`principled-kaiming: {kind: principled, init
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
+
+from archscale.train.config import TrainConfig
 
 PositiveFloat = Annotated[float, Field(gt=0)]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
@@ -69,26 +72,31 @@ class ModelSpec(Strict):
         return self.model_dump(include={"width", "cells", "batch_norm", "activation", "prune_dead_edges"})
 
 
+_TRAIN = {f.name: f.default for f in fields(TrainConfig)}
+"""The one set of training defaults: `archscale.train.TrainConfig`'s."""
+
+
 class OptimizerSpec(Strict):
     name: Literal["sgd"] = "sgd"
-    momentum: float = Field(0.9, ge=0, lt=1)
-    nesterov: bool = False
-    weight_decay: float = Field(0.0, ge=0)
+    momentum: float = Field(_TRAIN["momentum"], ge=0, lt=1)
+    nesterov: bool = _TRAIN["nesterov"]
+    weight_decay: float = Field(_TRAIN["weight_decay"], ge=0)
 
 
 class TrainingSpec(Strict):
-    """The recipe shared by every trial (searches and final runs) unless an arm's kind overrides it."""
+    """The recipe shared by every trial (searches and final runs) unless an arm's kind overrides it;
+    its defaults are `archscale.train.TrainConfig`'s."""
 
-    epochs: int = Field(5, ge=1)
-    max_steps: int | None = Field(None, ge=1, description="Cap on optimizer steps per run.")
-    batch_size: int = Field(32, ge=1)
+    epochs: int = Field(_TRAIN["epochs"], ge=1)
+    max_steps: int | None = Field(_TRAIN["max_steps"], ge=1, description="Cap on optimizer steps per run.")
+    batch_size: int = Field(_TRAIN["batch_size"], ge=1)
     optimizer: OptimizerSpec = OptimizerSpec()
-    schedule: Literal["constant", "cosine"] = "cosine"
-    warmup_epochs: float = Field(0.0, ge=0)
-    augment: bool = False
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    bf16: bool = False
-    channels_last: bool = False
+    schedule: Literal["constant", "cosine"] = _TRAIN["schedule"]
+    warmup_epochs: float = Field(_TRAIN["warmup_epochs"], ge=0)
+    augment: bool = _TRAIN["augment"]
+    device: Literal["auto", "cpu", "cuda"] = _TRAIN["device"]
+    bf16: bool = _TRAIN["bf16"]
+    channels_last: bool = _TRAIN["channels_last"]
 
 
 class EarlyStopping(Strict):

@@ -6,11 +6,29 @@ Knows nothing of Ray or databases: callers report `EpochMetrics` wherever they l
 `train_pack` trains K runs of one architecture as one packed model (`archscale.nn.pack_models`).
 """
 
-from archscale.train.config import TrainConfig
-from archscale.train.loop import resolve_device, train
-from archscale.train.metrics import EpochMetrics, Status, TrainResult
-from archscale.train.packed import pack_key, pack_size_auto, train_pack
-from archscale.train.schedule import LRSchedule
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "EpochMetrics": "metrics",
+    "LRSchedule": "schedule",
+    "Status": "metrics",
+    "TrainConfig": "config",
+    "TrainResult": "metrics",
+    "pack_key": "packed",
+    "pack_size_auto": "packed",
+    "resolve_device": "loop",
+    "train": "loop",
+    "train_pack": "packed",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import on first use, so that `archscale.train.config` (read by the study schema) needs no torch."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+
 
 __all__ = [
     "EpochMetrics",

@@ -16,9 +16,10 @@ DeviceName = Literal["auto", "cpu", "cuda"]
 class TrainConfig:
     """One run: SGD over all parameters with one learning rate (paper-spec D12), cross-entropy loss.
 
-    Defaults are those of the paper's code for the one-epoch LR search (paper-spec §4.5): plain SGD,
-    constant LR, batch 128, no augmentation. NAS-Bench-201 training is `momentum=0.9, nesterov=True,
-    weight_decay=5e-4, batch_size=256, schedule="cosine", augment=True` over 200 epochs.
+    These defaults are the only ones: a study's `training:` block (`archscale.study.spec.TrainingSpec`)
+    takes its defaults from here. The paper's one-epoch LR probe (paper-spec §4.5) is `epochs=1,
+    batch_size=128, momentum=0.0, schedule="constant"`; NAS-Bench-201 training is `momentum=0.9,
+    nesterov=True, weight_decay=5e-4, batch_size=256, schedule="cosine", augment=True` over 200 epochs.
 
     - `epochs`: passes over the training split; `max_steps` caps the optimizer steps of the whole
       run (the last epoch is then partial), as the paper's `--steps`.
@@ -34,13 +35,13 @@ class TrainConfig:
     """
 
     lr: float
-    epochs: int = 1
+    epochs: int = 5
     max_steps: int | None = None
-    batch_size: int = 128
-    momentum: float = 0.0
+    batch_size: int = 32
+    momentum: float = 0.9
     nesterov: bool = False
     weight_decay: float = 0.0
-    schedule: ScheduleName = "constant"
+    schedule: ScheduleName = "cosine"
     warmup_epochs: float = 0.0
     seed: int = 0
     device: DeviceName = "auto"
