@@ -65,19 +65,26 @@ def test_tasks_run_on_both_nodes(ray_cluster: LocalRayCluster) -> None:
         def where():
             return ray.get_runtime_context().get_node_id()
 
+        @ray.remote(num_cpus=1)
+        def held():  # holds its CPU, so that two at once need both 1-CPU nodes
+            import time
+
+            time.sleep(2)
+            return ray.get_runtime_context().get_node_id()
+
         nodes = {{node["NodeID"]: node["Resources"] for node in ray.nodes() if node["Alive"]}}
         pinned = {{
             node: ray.get(where.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote())
             for node in nodes
         }}
-        spread = ray.get([where.options(scheduling_strategy="SPREAD").remote() for _ in range(2)])
+        spread = ray.get([held.options(scheduling_strategy="SPREAD").remote() for _ in range(2)])
         print(json.dumps({{"nodes": nodes, "pinned": pinned, "spread": spread}}))
         """,
     )
     nodes = report["nodes"]
     assert len(nodes) == 2
     assert report["pinned"] == {node: node for node in nodes}  # each node ran the task pinned to it
-    assert sorted(report["spread"]) == sorted(nodes)  # two 1-CPU tasks, spread: one per node
+    assert sorted(report["spread"]) == sorted(nodes)  # two 1-CPU tasks at once: one per node
     for resources in nodes.values():  # the per-node caps of the fixture
         assert resources["CPU"] == 1
         assert resources["memory"] == 2048 * 2**20
