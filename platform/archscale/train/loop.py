@@ -1,7 +1,7 @@
 """One training run: SGD on cross-entropy over device-resident batches, evaluated after every epoch.
 
 The loop avoids host-device syncs: per-step losses and correct counts accumulate in device tensors
-and come back once per epoch; on CUDA the divergence check syncs every `_CUDA_CHECK_EVERY` steps
+and come back once per epoch; on CUDA the divergence check syncs every `CUDA_CHECK_EVERY` steps
 (on the CPU, where a check is free, after every step).
 
 A model with μP base shapes (`archscale.nn.build_model(..., parametrization="mup")`) trains with
@@ -28,8 +28,8 @@ from archscale.train.config import DeviceName, TrainConfig
 from archscale.train.metrics import EpochMetrics, Status, TrainResult
 from archscale.train.schedule import LRSchedule
 
-_CUDA_CHECK_EVERY = 32
-_TAIL = 0.1  # the share of an epoch's last steps averaged into `train_loss_tail`
+CUDA_CHECK_EVERY = 32
+TAIL = 0.1  # the share of an epoch's last steps averaged into `train_loss_tail`
 
 Forward = Callable[[Tensor], Tensor]
 
@@ -44,7 +44,8 @@ def resolve_device(name: DeviceName) -> torch.device:
 
 
 @contextmanager
-def _threads(count: int | None) -> Iterator[None]:
+def threads(count: int | None) -> Iterator[None]:
+    """`torch.set_num_threads(count)` for the block (None: unchanged), restored afterwards."""
     previous = torch.get_num_threads()
     if count is not None:
         torch.set_num_threads(count)
@@ -73,7 +74,7 @@ class _EpochLosses:
 
     @property
     def tail(self) -> float:
-        return float(self.losses[-max(1, math.ceil(_TAIL * len(self.losses))) :].mean())
+        return float(self.losses[-max(1, math.ceil(TAIL * len(self.losses))) :].mean())
 
     @property
     def accuracy(self) -> float:
@@ -177,7 +178,7 @@ def train(
         raise UserError(f"dataset {splits.name}: the training and test splits must not be empty")
     device = resolve_device(config.device)
     cuda = device.type == "cuda"
-    with _threads(config.threads):
+    with threads(config.threads):
         torch.manual_seed(config.seed)
         data = splits.to(device)
         model.to(device)
@@ -205,7 +206,7 @@ def train(
         status, step, device_seconds = Status.COMPLETED, 0, 0.0
         history: list[EpochMetrics] = []
         epochs = math.ceil(total_steps / len(batches))
-        check_every = _CUDA_CHECK_EVERY if cuda else 1
+        check_every = CUDA_CHECK_EVERY if cuda else 1
         for epoch in range(1, epochs + 1):
             epoch_start = time.perf_counter()
             model.train()

@@ -21,7 +21,6 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
 import torch
@@ -32,12 +31,9 @@ from archscale.data import BatchIterator, CropFlip, Split, Splits
 from archscale.errors import UserError
 from archscale.nn.packed import PackedModel, members_view
 from archscale.train.config import TrainConfig
-from archscale.train.loop import resolve_device
+from archscale.train.loop import CUDA_CHECK_EVERY, TAIL, resolve_device, threads
 from archscale.train.metrics import EpochMetrics, Status, TrainResult
 from archscale.train.schedule import LRSchedule
-
-CUDA_CHECK_EVERY = 32  # as train.loop: steps between divergence checks on CUDA (each one syncs)
-_TAIL = 0.1  # as train.loop: the share of an epoch's last steps averaged into `train_loss_tail`
 
 PER_MEMBER_FIELDS = frozenset({"lr", "momentum", "nesterov", "weight_decay", "schedule", "warmup_epochs", "seed"})
 """The `TrainConfig` fields in which the members of a pack may differ."""
@@ -119,17 +115,6 @@ class PackedSGD:
             p.addcmul_(g, lr.view(shape), value=-1)
 
 
-@contextmanager
-def _threads(count: int | None) -> Iterator[None]:
-    previous = torch.get_num_threads()
-    if count is not None:
-        torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 @dataclass(frozen=True)
 class _PackEpoch:
     """One epoch's training statistics for the whole pack, back on the host."""
@@ -144,7 +129,7 @@ class _PackEpoch:
         return float((self.losses[:, k] * self.sizes).sum() / self.sizes.sum())
 
     def tail(self, k: int) -> float:
-        return float(self.losses[-max(1, math.ceil(_TAIL * self.steps)) :, k].mean())
+        return float(self.losses[-max(1, math.ceil(TAIL * self.steps)) :, k].mean())
 
     def accuracy(self, k: int) -> float:
         return int(self.correct[k]) / float(self.sizes.sum())
@@ -291,7 +276,7 @@ def train_pack(
         raise UserError(f"dataset {splits.name}: the training and test splits must not be empty")
     device = resolve_device(config.device)
     cuda = device.type == "cuda"
-    with _threads(config.threads):
+    with threads(config.threads):
         torch.manual_seed(config.seed)
         data = splits.to(device)
         packed.to(device)
