@@ -4,6 +4,7 @@ report every epoch of every member."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,7 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
 
     requests = members_of(config)
     splits = _splits(context)
-    models = [_model(request, context, splits) for request in requests]
+    models = _models(requests, context, splits)
     params = sum(p.numel() for p in models[0].parameters())
     configs = [TrainConfig(**r.recipe, lr=r.lr, seed=r.seed, threads=context.threads) for r in requests]
     pending: list[EpochReport] = []
@@ -72,6 +73,20 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
         for member, r in enumerate(results)
     ]
     tune.report(end_result(ends))
+
+
+def _models(requests: list[TrialRequest], context: TrialContext, splits: Splits) -> list[nn.Module]:
+    """Each member's initial model. Members with the same seed, init and build options start from
+    the same weights, so each distinct one is built once and shared (packing copies the weights; a
+    pack of one trains its only model in place)."""
+    built: dict[str, nn.Module] = {}
+    models = []
+    for request in requests:
+        key = json.dumps([request.arch_key, request.seed, request.init, request.model], sort_keys=True)
+        if key not in built:
+            built[key] = _model(request, context, splits)
+        models.append(built[key])
+    return models
 
 
 def _model(request: TrialRequest, context: TrialContext, splits: Splits) -> nn.Module:

@@ -6,7 +6,7 @@
 
 The transformation is structure-agnostic: a deep copy of the first member keeps its own `forward`
 code, and every leaf module is replaced by its packed equivalent (`register_packer`): a Linear by a
-batched matrix product (weight (K, out, in)), a Conv1d/Conv2d by a grouped convolution (groups = K ×
+batched matrix product (weight (K, in, out)), a Conv1d/Conv2d by a grouped convolution (groups = K ×
 groups), a BatchNorm over C channels by one over K·C channels (exactly per member), stateless
 element-wise, pooling and per-channel modules by themselves. A module type without a packer is an
 error, never a silent mix of members.
@@ -15,7 +15,8 @@ Layout contract, member-major everywhere:
 - activations: (B, K·C, *spatial) for images and sequences, (B, K·D) for flat tensors; member k owns
   channels (or features) [k·C, (k+1)·C). `flatten(1)` keeps this layout.
 - parameters and buffers: dimension 0 is member-major, so `t.unflatten(0, (K, -1))[k]` is member
-  k's (reshaped to its unpacked shape); tensors with no dimension 0 (BatchNorm's
+  k's (reshaped to its unpacked shape, or transposed where the packed leaf lists the parameter in its
+  `member_transposed` attribute: PackedLinear's weight); tensors with no dimension 0 (BatchNorm's
   `num_batches_tracked`) are shared, and equal for all members.
 """
 
@@ -56,15 +57,20 @@ def members_view(t: Tensor, k: int) -> Tensor:
 class PackedLinear(nn.Module):
     """K Linear layers as one batched matrix product: (B, K·in) -> (B, K·out).
 
-    `weight` is (K, out, in) and `bias` (K, out) (or None): member k's are `weight[k]`, `bias[k]`.
+    `weight` is (K, in, out), each member's weight transposed (a batched product with untransposed
+    right-hand sides is the fastest on CPU), and `bias` (K, out) (or None): member k's Linear has
+    weight `weight[k].T` and bias `bias[k]`.
     """
+
+    member_transposed = frozenset({"weight"})
+    """The parameters whose member share is the transpose of the unpacked member's."""
 
     def __init__(self, members: int, in_features: int, out_features: int, *, bias: bool) -> None:
         super().__init__()
         self.members = members
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = nn.Parameter(torch.empty(members, out_features, in_features))
+        self.weight = nn.Parameter(torch.empty(members, in_features, out_features))
         self.bias = nn.Parameter(torch.empty(members, out_features)) if bias else None
 
     def forward(self, x: Tensor) -> Tensor:
@@ -72,11 +78,10 @@ class PackedLinear(nn.Module):
             raise ValueError(f"a packed Linear takes (B, K*in) inputs, got shape {tuple(x.shape)}")
         batch = x.shape[0]
         per_member = x.view(batch, self.members, self.in_features).transpose(0, 1)  # (K, B, in)
-        weight_t = self.weight.transpose(1, 2)
         if self.bias is None:
-            out = torch.bmm(per_member, weight_t)
+            out = torch.bmm(per_member, self.weight)
         else:
-            out = torch.baddbmm(self.bias.unsqueeze(1), per_member, weight_t)
+            out = torch.baddbmm(self.bias.unsqueeze(1), per_member, self.weight)
         return out.transpose(0, 1).reshape(batch, self.members * self.out_features)
 
     def extra_repr(self) -> str:
@@ -97,7 +102,7 @@ def _pack_linear(members: Sequence[nn.Module]) -> nn.Module:
     assert isinstance(first, nn.Linear)
     packed = PackedLinear(len(members), first.in_features, first.out_features, bias=first.bias is not None)
     with torch.no_grad():
-        packed.weight.copy_(_stack([m.weight for m in members]))
+        packed.weight.copy_(_stack([m.weight.T for m in members]))
         if packed.bias is not None:
             packed.bias.copy_(_stack([m.bias for m in members]))
     return packed.to(first.weight.device, first.weight.dtype)
@@ -186,6 +191,8 @@ def _check_same_structure(models: Sequence[nn.Module]) -> None:
     first = models[0]
     shapes = {name: t.shape for name, t in first.state_dict().items()}
     for index, model in enumerate(models[1:], start=1):
+        if any(model is earlier for earlier in models[:index]):
+            continue  # one model may start several members
         other = {name: t.shape for name, t in model.state_dict().items()}
         if type(model) is not type(first) or repr(model) != repr(first) or other != shapes:
             raise UserError(f"cannot pack these models: member {index} differs in structure from member 0")
@@ -217,6 +224,11 @@ class PackedModel(nn.Module):
         self.net = net
         self.members = members
         self._member_shapes = {name: t.shape for name, t in template.state_dict().items()}
+        self._transposed = {
+            f"{prefix}.{name}".lstrip(".")
+            for prefix, module in net.named_modules()
+            for name in getattr(module, "member_transposed", ())
+        }
         self._member_repr = repr(template)
 
     def __repr__(self) -> str:  # the packed leaves break some members' `extra_repr`; show one member instead
@@ -259,6 +271,8 @@ class PackedModel(nn.Module):
     def _member_slice(self, name: str, tensor: Tensor, k: int) -> Tensor:
         if tensor.dim() == 0:
             return tensor
+        if name in self._transposed:
+            return tensor[k].transpose(0, 1)
         return members_view(tensor, self.members)[k].view(self._member_shapes[name])
 
     def _check_member(self, k: int) -> None:
@@ -269,8 +283,9 @@ class PackedModel(nn.Module):
 def pack_models(models: Sequence[nn.Module]) -> PackedModel:
     """Pack K ≥ 1 models of identical structure (type, module tree, shapes, architecture) into one.
 
-    The packed weights equal the members' (each keeps its own initialisation); the members are left
-    untouched. Raise UserError when the models differ in structure or a leaf module has no packer.
+    The packed weights equal the members' (each keeps its own initialisation; one model may be given
+    for several members, which then start from the same weights); the members are left untouched.
+    Raise UserError when the models differ in structure or a leaf module has no packer.
     """
     if not models:
         raise ValueError("pack_models needs at least one model")

@@ -318,18 +318,29 @@ class Writer:
         return self.upsert_trials([(key, fields)])[0]
 
     def upsert_trials(self, trials: Sequence[tuple[TrialKey, TrialFields]]) -> list[int]:
-        """`upsert_trial` for several trials (a pack's members) in one transaction; their ids in order."""
+        """`upsert_trial` for several trials (a pack's members) in one transaction; their ids in order.
+
+        Trials that set the same fields share one statement, executed once for all of them."""
         table = Trial.__table__
-        statements = []
-        for key, fields in trials:
+        rows: list[dict[str, Any]] = []
+        groups: dict[tuple[str, ...], list[int]] = {}
+        for index, (key, fields) in enumerate(trials):
             values = _trial_values(dict(fields))
-            insert = self._insert(table).values(**key.columns(), **values)
-            changes = {name: insert.excluded[name] for name in values} or {"status": table.c.status}
-            statements.append(insert.on_conflict_do_update(index_elements=list(NATURAL_KEY), set_=changes))
+            rows.append({**key.columns(), **values})
+            groups.setdefault(tuple(sorted(values)), []).append(index)
+        ids: dict[tuple[Any, ...], int] = {}
         with self._transaction() as session:
-            ids = [int(session.execute(s.returning(table.c.id)).scalar_one()) for s in statements]
-        self._trial_ids.update(ids)
-        return ids
+            for names, members in groups.items():
+                insert = self._insert(table)
+                changes = {name: insert.excluded[name] for name in names} or {"status": table.c.status}
+                upsert = insert.on_conflict_do_update(index_elements=list(NATURAL_KEY), set_=changes)
+                returned = session.execute(
+                    upsert.returning(table.c.id, *(table.c[c] for c in NATURAL_KEY)), [rows[i] for i in members]
+                )
+                ids.update({tuple(found[1:]): int(found[0]) for found in returned})
+        ordered = [ids[tuple(row[c] for c in NATURAL_KEY)] for row in rows]
+        self._trial_ids.update(ordered)
+        return ordered
 
     def add_epoch(
         self,
