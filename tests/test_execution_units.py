@@ -1,12 +1,9 @@
 """The execution layer without Ray running: messages, how a trial is judged, the objective told to
-Optuna, the recorder on a real SQLite writer, the searcher on a real Optuna storage, and the
-per-search early stopping, driven with plain configs and results."""
-
-from dataclasses import dataclass, field
+Optuna, the recorder on a real SQLite writer and the searcher on a real Optuna storage, driven with
+plain configs and results."""
 
 import optuna
 import pytest
-from ray.tune.schedulers import AsyncHyperBandScheduler, TrialScheduler
 from sqlalchemy.orm import Session
 
 from archscale.execution.messages import (
@@ -22,7 +19,6 @@ from archscale.execution.messages import (
 from archscale.execution.outcome import judge, objective
 from archscale.execution.packs import make_packs, pack_limit
 from archscale.execution.recorder import Recorder
-from archscale.execution.scheduler import PerSearchASHA, asha_knows
 from archscale.execution.searcher import StudySearcher
 from archscale.execution.trial_log import TrialLog
 from archscale.store import Writer
@@ -30,7 +26,6 @@ from archscale.store.models import Epoch, Trial
 from archscale.strategies import StudyContext, Unit, search_plan
 from archscale.study.architectures import expand_architectures
 from archscale.study.load import parse_study
-from archscale.study.spec import EarlyStopping
 from archscale.vocabulary import Phase, TrialStatus
 
 
@@ -210,43 +205,6 @@ def test_searcher_serves_each_search_and_tells_optuna_honestly(tmp_path):
     }
 
 
-@dataclass
-class FakeTrial:
-    trial_id: str
-    config: dict
-    status: str = "RUNNING"
-    evaluated_params: dict = field(default_factory=dict)
-
-
-def test_early_stopping_compares_trials_of_the_same_search_only():
-    scheduler = PerSearchASHA(
-        {
-            "a": (EarlyStopping(grace_epochs=1, reduction_factor=2), 4),
-            "b": (EarlyStopping(grace_epochs=1, reduction_factor=2), 4),
-        }
-    )
-    strong = [FakeTrial(f"b{i}", request(search="b", number=i).config()) for i in range(3)]
-    weak = FakeTrial("a0", request(search="a").config())
-    for trial in [*strong, weak]:
-        scheduler.on_trial_add(None, trial)
-    for trial in strong:
-        scheduler.on_trial_result(None, trial, epoch(1, 0.9))
-    # the only trial of search `a` is never stopped by search `b`'s better trials
-    assert scheduler.on_trial_result(None, weak, epoch(1, 0.1)) == TrialScheduler.CONTINUE
-    assert scheduler.on_trial_result(None, weak, end()) == TrialScheduler.CONTINUE  # no metric: not judged
-    unit = FakeTrial("u", request(search=None).config())
-    assert scheduler.on_trial_result(None, unit, epoch(1, 0.0)) == TrialScheduler.CONTINUE
-
-
-def test_the_one_private_ray_attribute_still_exists():
-    """`asha_knows` reads AsyncHyperBandScheduler._trial_info (Ray has no public way to ask)."""
-    asha = AsyncHyperBandScheduler(time_attr="epoch", metric="val_accuracy", mode="max", max_t=2)
-    trial = FakeTrial("x", request().config())
-    assert isinstance(asha._trial_info, dict) and not asha_knows(asha, trial)
-    asha.on_trial_add(None, trial)
-    assert asha_knows(asha, trial)
-
-
 def test_a_pack_is_recorded_as_one_trial_per_member(writer):
     study = writer.ensure_study("s", "name: s\n")
     arch = writer.upsert_architecture("h1", "2", "mlp")
@@ -286,9 +244,10 @@ def test_mup_runs_are_never_packed():
     assert [len(p) for p in make_packs(units, 16)] == [1, 1, 1]
 
 
-def test_a_search_without_early_stopping_asks_optuna_for_a_pack(tmp_path):
+def test_a_random_search_asks_optuna_for_packs(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.db'}"
-    spec = parse_study(STUDY.replace("trials: 2", "trials: 5"), "s.yaml", []).spec
+    study = STUDY.replace("trials: 2", "trials: 5, sampler: random, early_stopping: {grace_epochs: 1}")
+    spec = parse_study(study, "s.yaml", []).spec
     ctx = StudyContext.build("s", spec, expand_architectures(spec.architectures, spec.model)[0])
     plan = search_plan(ctx)
     searcher = StudySearcher(plan.units, plan.searches, url, TrialLog(), pack_limit=4, slots=2)
@@ -302,6 +261,19 @@ def test_a_search_without_early_stopping_asks_optuna_for_a_pack(tmp_path):
     sizes = [len(members_of(searcher.suggest(f"t{i}"))) for i in range(1, 5)]
     assert sizes == [3, 1, 1, 1]  # the other 6 trials: packs no larger than half of what is left (2 slots)
     assert searcher.suggest("t5") is None  # everything asked, trials still running
+
+
+def test_a_tpe_search_asks_its_random_trials_together_then_one_at_a_time(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    spec = parse_study(STUDY.replace("trials: 2", "trials: 15"), "s.yaml", []).spec  # TPE: 5 random trials
+    ctx = StudyContext.build("s", spec, expand_architectures(spec.architectures, spec.model)[0])
+    plan = search_plan(ctx)
+    searcher = StudySearcher(plan.units, plan.searches, url, TrialLog(), pack_limit=4, slots=2)
+    asked = [members_of(searcher.suggest(f"t{i}")) for i in range(8)]
+    per_search: dict[str, list[int]] = {}
+    for pack in asked:
+        per_search.setdefault(str(pack[0].search), []).append(len(pack))
+    assert list(per_search.values()) == [[4, 1, 1, 1], [4, 1, 1, 1]]
 
 
 def test_packs_fill_the_slots():

@@ -236,11 +236,11 @@ def test_packed_sgd_is_torch_sgd_member_by_member():
         torch.testing.assert_close(packed[k].detach(), param.detach(), rtol=1e-6, atol=1e-7)
 
 
-def test_a_stopped_member_freezes_and_the_others_go_on(digits):
-    models = members("2_12_212", "mlp", [0, 1, 2], width=16, input_shape=(64,))
+def test_stopped_members_leave_the_pack_and_the_others_go_on_as_alone(digits):
+    models = members("2_12_212", "mlp", [0, 1, 2, 3], width=16, input_shape=(64,), batch_norm=True)
     configs = [
-        TrainConfig(lr=lr, epochs=3, batch_size=64, momentum=0.9, device="cpu", seed=seed)
-        for seed, lr in enumerate((0.1, 0.05, 0.02))
+        TrainConfig(lr=lr, epochs=3, batch_size=64, momentum=0.9, nesterov=seed == 2, device="cpu", seed=seed)
+        for seed, lr in enumerate((0.1, 0.05, 0.02, 0.03))
     ]
     packed = pack_models(models)
     snapshots: dict[int, dict[str, torch.Tensor]] = {}
@@ -250,19 +250,37 @@ def test_a_stopped_member_freezes_and_the_others_go_on(digits):
             snapshots[metrics.epoch] = packed.member_state_dict(1)
         return k == 1 and metrics.epoch == 1
 
+    def stop_member_3_after_epoch_2(epoch: int) -> list[int]:  # a rule that judges the epoch's members together
+        return [3] if epoch == 2 else []
+
     started = time.perf_counter()
-    results = train_pack(packed, digits, configs, on_epoch=stop_member_1_after_epoch_1)
+    results = train_pack(packed, digits, configs, stop_member_1_after_epoch_1, stop_member_3_after_epoch_2)
     elapsed = time.perf_counter() - started
-    assert [r.status for r in results] == [Status.COMPLETED, Status.STOPPED, Status.COMPLETED]
-    assert [len(r.epochs) for r in results] == [3, 1, 3] and results[1].steps == 9 == results[1].epochs[0].steps
+    assert [r.status for r in results] == [Status.COMPLETED, Status.STOPPED, Status.COMPLETED, Status.STOPPED]
+    assert [len(r.epochs) for r in results] == [3, 1, 3, 2] and results[1].steps == 9 == results[1].epochs[0].steps
     assert list(snapshots) == [1]
-    final = packed.member_state_dict(1)
-    assert all(torch.equal(final[n], t) for n, t in snapshots[1].items())
-    alone = train(copy.deepcopy(models[0]), digits, configs[0])
-    assert_same_run(results[0], alone, {"train": len(digits.train), "val": len(digits.val), "test": len(digits.test)})
+    sizes = {"train": len(digits.train), "val": len(digits.val), "test": len(digits.test)}
+    assert packed.members == 2  # the stopped members left; the pack holds members 0 and 2, in order
+    for place, k in enumerate((0, 2)):
+        alone = copy.deepcopy(models[k])
+        assert_same_run(results[k], train(alone, digits, configs[k]), sizes)
+        torch.testing.assert_close(packed.member_state_dict(place), alone.state_dict(), rtol=1e-4, atol=1e-6)
+    for k in (1, 3):  # the epochs a stopped member trained are those of its run alone
+        alone = train(copy.deepcopy(models[k]), digits, configs[k])
+        for ours, theirs in zip(results[k].epochs, alone.epochs[: len(results[k].epochs)], strict=True):
+            assert ours.val_loss == pytest.approx(theirs.val_loss, rel=LOSS_RTOL)
     assert results[1].device_seconds == results[1].epochs[0].device_seconds < results[0].device_seconds
     assert results[0].device_seconds == pytest.approx(results[2].device_seconds)  # the same shares
     assert sum(r.wall_seconds for r in results) == pytest.approx(elapsed, abs=0.05)
+
+
+def test_one_model_may_start_several_members(digits):
+    model = members("2_12", "mlp", [5], width=8, input_shape=(64,))[0]
+    configs = [TrainConfig(lr=lr, epochs=1, batch_size=64, device="cpu", seed=5) for lr in (0.01, 0.1)]
+    results = train_pack(pack_models([model, model]), digits, configs)
+    sizes = {"train": len(digits.train), "val": len(digits.val), "test": len(digits.test)}
+    for result, config in zip(results, configs, strict=True):
+        assert_same_run(result, train(copy.deepcopy(model), digits, config), sizes)
 
 
 def test_configs_must_share_everything_but_the_per_member_settings(digits):

@@ -11,7 +11,7 @@ their LR, seed, init and optimizer settings (a search trial is a pack of one).
 
 Tune carries reports as dicts; each says which message it is under `"message"`, so nothing is
 recognised by a missing key. An epoch result also carries the epoch and the best validation accuracy
-of its members at the top level, where Tune's schedulers look for them.
+of its members at the top level, for Tune's progress reports.
 """
 
 from __future__ import annotations

@@ -32,10 +32,11 @@ def open_search(search: Search, storage: BaseStorage) -> tuple[optuna.Study, int
     except KeyError:
         pass
     seed = (search.spec.seed + zlib.crc32(search.name.encode()) + existing) % 2**32
+    startup = random_trials(search)
     sampler = (
-        optuna.samplers.TPESampler(seed=seed, n_startup_trials=min(5, max(1, search.spec.trials // 3)))
-        if search.spec.sampler == "tpe"
-        else optuna.samplers.RandomSampler(seed=seed)
+        optuna.samplers.RandomSampler(seed=seed)
+        if startup is None
+        else optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup)
     )
     study = optuna.create_study(
         study_name=search.name, storage=storage, direction="maximize", sampler=sampler, load_if_exists=True
@@ -49,6 +50,14 @@ def open_search(search: Search, storage: BaseStorage) -> tuple[optuna.Study, int
         study.tell(trial.number, state=TrialState.FAIL)
     finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
     return study, len(finished)
+
+
+def random_trials(search: Search) -> int | None:
+    """How many of the search's first trials its sampler draws at random, learning nothing from the
+    others (None: all of them): these may be asked at once without changing what the search sees."""
+    if search.spec.sampler == "tpe":
+        return min(5, max(1, search.spec.trials // 3))
+    return None
 
 
 def best_lr(study_name: str, storage: BaseStorage) -> float | None:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import math
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from archscale.execution.early_stopping import Rule
+from archscale.execution.early_stopping import start as start_early_stopping
 from archscale.execution.messages import TrialRequest
 from archscale.execution.outcome import Outcome
 from archscale.execution.packs import make_packs, pack_limit
 from archscale.execution.progress import PhaseProgress
 from archscale.execution.recorder import Recorder
-from archscale.execution.scheduler import PerSearchASHA
 from archscale.execution.searcher import StudySearcher
 from archscale.execution.trainable import TrialContext, run_trial
 from archscale.execution.trial_log import TrialLog
@@ -71,14 +72,14 @@ def run_phase(run: PhaseRun, progress: Progress, total: int) -> list[tuple[Trial
     packs = make_packs(run.plan.units, limit, width)
     searcher = StudySearcher(packs, run.plan.searches, run.db_url, trials, limit, width)
     rules = {
-        s.name: (s.spec.early_stopping, int(s.need.recipe["epochs"]))
+        s.name: Rule(int(s.need.recipe["epochs"]), stopping.grace_epochs, stopping.reduction_factor)
         for s in run.plan.searches
-        if s.spec.early_stopping is not None
+        if (stopping := s.spec.early_stopping) is not None
     }
-    scheduler = PerSearchASHA(rules)
+    context = replace(run.context, early_stopping=start_early_stopping(rules))
     recorder = Recorder(run.writer, run.study_id, run.arch_ids, trials)
     trainable = tune.with_resources(
-        tune.with_parameters(run_trial, context=run.context),
+        tune.with_parameters(run_trial, context=context),
         {"cpu": run.resources.cpu_per_trial, "gpu": run.resources.gpu_per_trial},
     )
     with tempfile.TemporaryDirectory(prefix="archscale-tune-") as storage:
@@ -86,7 +87,6 @@ def run_phase(run: PhaseRun, progress: Progress, total: int) -> list[tuple[Trial
             trainable,
             tune_config=tune.TuneConfig(
                 search_alg=searcher,
-                scheduler=scheduler,
                 num_samples=-1,
                 max_concurrent_trials=width,
                 reuse_actors=True,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ray.tune.search import Searcher
 
 from archscale.execution.messages import TrialRequest, pack_config
+from archscale.execution.optuna_studies import open_search, random_trials
 from archscale.execution.outcome import objective
 from archscale.execution.trial_log import TrialLog
 from archscale.strategies import Search, Unit
@@ -76,10 +77,10 @@ class _Live:
 
 class StudySearcher(Searcher):
     """Serves `packs` of runs with a known LR first (one trial each), then trials of `searches` until
-    each has `spec.trials` finished trials (those finished in earlier runs of the study count). A search
-    without early stopping asks Optuna for several trials at once and trains them as one pack (at most
-    `pack_limit`, and few enough that `slots` trials can run at once); a search with early stopping
-    asks one at a time, since ASHA stops whole Tune trials. Opens Optuna lazily: Tune pickles it."""
+    each has `spec.trials` finished trials (those finished in earlier runs of the study count). Each
+    trial of a search asks Optuna for several trials at once and trains them as one pack (at most
+    `pack_limit`, and few enough that `slots` trials can run at once); early stopping judges each
+    member on its own (`early_stopping`). Opens Optuna lazily: Tune pickles it."""
 
     def __init__(
         self,
@@ -99,12 +100,12 @@ class StudySearcher(Searcher):
         self._slots = max(1, slots)
         self._studies: dict[str, optuna.Study] | None = None
         self._remaining: dict[str, int] = {}
-        self._asked: dict[str, int] = {}
+        self._asked: dict[str, int] = {}  # Tune trials started per search
+        self._drawn: dict[str, int] = {}  # Optuna trials the search's study holds
         self._live: dict[str, _Live] = {}
 
     def _open(self) -> dict[str, optuna.Study]:
         if self._studies is None:
-            from archscale.execution.optuna_studies import open_search
             from archscale.store import optuna_storage
 
             storage = optuna_storage(self._storage_url)
@@ -113,16 +114,19 @@ class StudySearcher(Searcher):
                 study, done = open_search(search, storage)
                 self._studies[name] = study
                 self._remaining[name] = max(0, search.spec.trials - done)
+                self._drawn[name] = len(study.get_trials(deepcopy=False))
                 self._asked[name] = 0
         return self._studies
 
     def _pack_size(self, name: str) -> int:
-        """How many trials of `name` to ask now: one with early stopping, else up to the pack limit while
-        leaving enough trials of the open searches to keep every slot busy."""
-        if self._searches[name].spec.early_stopping is not None:
-            return 1
+        """How many trials of `name` to ask now: up to the pack limit while leaving enough trials of the
+        open searches to keep every slot busy, and no more than the sampler draws at random (a TPE
+        search asks its first trials together, then one at a time, so that each learns from the
+        trials before it as it would unpacked)."""
         left = sum(self._remaining.values())
-        return max(1, min(self._pack_limit, self._remaining[name], math.ceil(left / self._slots)))
+        at_random = random_trials(self._searches[name])
+        independent = self._remaining[name] if at_random is None else at_random - self._drawn[name]
+        return max(1, min(self._pack_limit, self._remaining[name], math.ceil(left / self._slots), independent))
 
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         try:
@@ -137,6 +141,7 @@ class StudySearcher(Searcher):
             asked = [studies[name].ask() for _ in range(self._pack_size(name))]
             lrs = [t.suggest_float("lr", search.spec.low, search.spec.high, log=True) for t in asked]
             self._remaining[name] -= len(asked)
+            self._drawn[name] += len(asked)
             self._asked[name] += 1
             config = pack_config([search_request(search, t.number, lr) for t, lr in zip(asked, lrs, strict=True)])
             self._live[trial_id] = _Live(name, asked, config, [set() for _ in asked])

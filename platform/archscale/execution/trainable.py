@@ -8,6 +8,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from archscale.execution.early_stopping import EarlyStopping, Report
 from archscale.execution.messages import EpochReport, TrialEnd, TrialRequest, end_result, epoch_result, members_of
 
 if TYPE_CHECKING:
@@ -20,13 +21,15 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class TrialContext:
     """What every trial of a study needs besides its requests; plain data, shipped to workers once per
-    phase: the dataset's `load_dataset` keywords, `build_model` keywords, the architectures (notation,
-    family, kernel size, width override) and CPU threads per trial."""
+        phase: the dataset's `load_dataset` keywords, `build_model` keywords, the architectures (notation,
+        family, kernel size, width override), CPU threads per trial, and the phase's early stopping (None
+    when no search stops early)."""
 
     dataset: dict[str, Any]
     model: dict[str, Any]
     archs: dict[str, tuple[Any, str, int | None, int | None]]
     threads: int
+    early_stopping: EarlyStopping | None = None
 
 
 def run_trial(config: dict[str, Any], context: TrialContext) -> None:
@@ -47,14 +50,18 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
     def on_member_epoch(member: int, m: EpochMetrics) -> None:
         pending.append(EpochReport(**asdict(m), params=params, member=member))
 
-    def flush(_: int = 0) -> None:
-        if pending:
-            tune.report(epoch_result(list(pending)))
-            pending.clear()
+    def flush(_: int = 0) -> list[int]:
+        """Report the epoch's members to Tune; return those that early stopping stops."""
+        if not pending:
+            return []
+        stops = _judge(context.early_stopping, requests, pending)
+        tune.report(epoch_result(list(pending)))
+        pending.clear()
+        return stops
 
-    def on_epoch(m: EpochMetrics) -> None:
+    def on_epoch(m: EpochMetrics) -> bool:
         on_member_epoch(0, m)
-        flush()
+        return bool(flush())
 
     if len(models) == 1:
         results: list[TrainResult] = [train(models[0], splits, configs[0], on_epoch)]
@@ -73,6 +80,18 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
         for member, r in enumerate(results)
     ]
     tune.report(end_result(ends))
+
+
+def _judge(stopping: EarlyStopping | None, requests: list[TrialRequest], reports: list[EpochReport]) -> list[int]:
+    """The reported members that early stopping stops (none without it, or without a validation score)."""
+    if stopping is None:
+        return []
+    asks = [
+        (r.member, Report(search, requests[r.member].trial_number, r.epoch, r.val_accuracy))
+        for r in reports
+        if r.val_accuracy is not None and (search := requests[r.member].search) is not None
+    ]
+    return [member for (member, _), stop in zip(asks, stopping.stop([a for _, a in asks]), strict=True) if stop]
 
 
 def _models(requests: list[TrialRequest], context: TrialContext, splits: Splits) -> list[nn.Module]:

@@ -216,13 +216,15 @@ class PackedModel(nn.Module):
 
     `net` is the first member's deep copy with packed leaves; it takes and returns member-major
     tensors ((B, K·C, ...) in, (B, K·classes) out). `member_state_dict(k)` / `load_member_state_dict`
-    convert between the packed state and member k's unpacked state (the original models' keys).
+    convert between the packed state and member k's unpacked state (the original models' keys);
+    `keep` drops members (a pack whose runs stop early computes only the rest).
     """
 
     def __init__(self, net: nn.Module, members: int, template: nn.Module) -> None:
         super().__init__()
         self.net = net
         self.members = members
+        self.__dict__["_template"] = copy.deepcopy(template)  # one unpacked member, not a submodule
         self._member_shapes = {name: t.shape for name, t in template.state_dict().items()}
         self._transposed = {
             f"{prefix}.{name}".lstrip(".")
@@ -267,6 +269,23 @@ class PackedModel(nn.Module):
                 if tensor.dim() == 0:
                     continue  # shared counters (BatchNorm's num_batches_tracked)
                 self._member_slice(name, tensor, k).copy_(state[name].view(self._member_shapes[name]))
+
+    def keep(self, members: Sequence[int]) -> None:
+        """Keep only the members at these indices, in this order, in place: the packed layers are rebuilt
+        from their states (new parameter tensors, on this model's device, in the default memory format)."""
+        for k in members:
+            self._check_member(k)
+        if not members:
+            raise ValueError("a pack keeps at least one member")
+        template: nn.Module = self.__dict__["_template"]
+        device = next(iter(self.net.state_dict().values())).device
+        kept = []
+        for k in members:
+            model = copy.deepcopy(template).to(device)
+            model.load_state_dict(self.member_state_dict(k))
+            kept.append(model)
+        self.net = pack_models(kept).net
+        self.members = len(kept)
 
     def _member_slice(self, name: str, tensor: Tensor, k: int) -> Tensor:
         if tensor.dim() == 0:

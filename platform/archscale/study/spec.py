@@ -165,7 +165,10 @@ class ResourcesSpec(Strict):
     max_failures: int = Field(2, ge=0, description="Retries of a trial whose worker failed.")
     pack: Literal["auto"] | Annotated[int, Field(ge=1)] = Field(
         "auto",
-        description="Runs with a known LR of one architecture train as one packed model: auto, K (at most), 1 (never).",
+        description=(
+            "Runs of one architecture (grid points, seeds, arms, a search's trials) train as one packed model: "
+            "auto (16 per pack on CPU, 64 with a GPU), K (at most), 1 (never)."
+        ),
     )
 
 

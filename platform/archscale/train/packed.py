@@ -85,6 +85,19 @@ class PackedSGD:
         self._uses_weight_decay = any(w != 0 for w in weight_decay)
         self._buffers: list[Tensor | None] = [None] * len(self.params)
 
+    def keep(self, members: Sequence[int], params: Iterable[nn.Parameter]) -> None:
+        """Go on with only the members at these indices (in this order) and `params`, the parameters of
+        the pack that keeps them (`PackedModel.keep`), in the same order as before."""
+        index = torch.tensor(members, device=self._momentum.device)
+        self.params = list(params)
+        self._buffers = [
+            None if buf is None else members_view(buf, self.members)[index].flatten(0, 1) for buf in self._buffers
+        ]
+        self._momentum = self._momentum[index]
+        self._nesterov = self._nesterov[index]
+        self._weight_decay = self._weight_decay[index]
+        self.members = len(members)
+
     def zero_grad(self) -> None:
         for p in self.params:
             p.grad = None
@@ -255,18 +268,22 @@ def train_pack(
     splits: Splits,
     configs: Sequence[TrainConfig],
     on_epoch: MemberCallback | None = None,
-    after_epoch: Callable[[int], None] | None = None,
+    after_epoch: Callable[[int], Iterable[int] | None] | None = None,
 ) -> list[TrainResult]:
     """Train member k of `packed` (moved to the configs' device) with `configs[k]`; one result per member.
 
     Each member's metrics and status are those of `train(model_k, splits, configs[k], on_epoch)`
     for its unpacked model, up to float rounding. After every epoch `on_epoch(k, metrics)` is called
     for each member still training, in member order; True stops that member (STOPPED unless it was
-    the last epoch). A diverged or stopped member's parameters stop changing, but in a network with
-    BatchNorm its running statistics go on moving while the others train: take a member's checkpoint
-    in its `on_epoch`. `after_epoch(epoch)` is called once the epoch's members have been reported.
-    `device_seconds` share each epoch's time equally among the members that trained in it;
-    `wall_seconds` add an equal share of the set-up, so that they sum to the call's time.
+    the last epoch). Then `after_epoch(epoch)` is called once and may return more members to stop
+    (an early-stopping rule that judges the epoch's members together).
+
+    A member that diverges is masked at once (its parameters stop changing); at the end of the epoch
+    every member that diverged or stopped leaves the pack (`PackedModel.keep`), so the others train
+    without computing it. `packed` then holds only the members still training, in member order: take
+    a member's checkpoint in its `on_epoch`. `device_seconds` share each epoch's time equally among
+    the members that trained in it; `wall_seconds` add an equal share of the set-up, so that they sum
+    to the call's time.
     """
     started = time.perf_counter()
     members = packed.members
@@ -279,14 +296,13 @@ def train_pack(
     with threads(config.threads):
         torch.manual_seed(config.seed)
         data = splits.to(device)
-        packed.to(device)
         channels_last = config.channels_last and cuda and len(data.input_shape) == 3
-        if channels_last:
-            packed.to(memory_format=torch.channels_last)
+        _place(packed, device, channels_last)
         if cuda:
             torch.backends.cudnn.benchmark = True
         generators = [torch.Generator(device=device).manual_seed(c.seed) for c in configs]
-        batches = _MemberBatches(data.train, config.batch_size, generators, _augmentations(data, config, generators))
+        augments = _augmentations(data, config, generators)
+        batches = _MemberBatches(data.train, config.batch_size, generators, augments)
         total_steps = config.epochs * len(batches)
         if config.max_steps is not None:
             total_steps = min(total_steps, config.max_steps)
@@ -310,8 +326,9 @@ def train_pack(
             weight_decay=[c.weight_decay for c in configs],
         )
         train_forward, eval_forward = _forwards(packed, bf16=cuda and config.bf16, channels_last=channels_last)
-        active = torch.ones(members, device=device)
-        status: list[Status | None] = [None] * members  # None while a member trains
+        slots = list(range(members))  # the member in each of the pack's places
+        active = torch.ones(members, device=device)  # per place
+        status: list[Status | None] = [None] * members  # per member; None while it trains
         steps = [0] * members
         device_seconds = [0.0] * members
         histories: list[list[EpochMetrics]] = [[] for _ in range(members)]
@@ -319,54 +336,79 @@ def train_pack(
         check_every = CUDA_CHECK_EVERY if cuda else 1
         step = 0
         for epoch in range(1, epochs + 1):
-            training = [k for k in range(members) if status[k] is None]
-            if not training:
+            places = [i for i, k in enumerate(slots) if status[k] is None]
+            if not places:
                 break
+            if len(places) < len(slots):  # members left the pack: go on without them
+                packed.keep(places)
+                _place(packed, device, channels_last)
+                optimizer.keep(places, packed.parameters())
+                index = torch.tensor(places, device=device)
+                lr_table, active = lr_table[:, index], active[index]
+                slots = [slots[i] for i in places]
+                batches = _MemberBatches(
+                    data.train,
+                    config.batch_size,
+                    [generators[k] for k in slots],
+                    None if augments is None else [augments[k] for k in slots],
+                )
+            training = list(slots)
             epoch_start = time.perf_counter()
             packed.train()
-            trained = _train_epoch(train_forward, batches, optimizer, lr_table, active, training, step, check_every)
-            for k, at in trained.diverged.items():
-                status[k], steps[k] = Status.DIVERGED, step + at
+            trained = _train_epoch(
+                train_forward, batches, optimizer, lr_table, active, range(len(slots)), step, check_every
+            )
+            for place, at in trained.diverged.items():
+                status[slots[place]], steps[slots[place]] = Status.DIVERGED, step + at
             step += trained.steps
-            reporting = [k for k in training if status[k] is None]
+            reporting = [i for i, k in enumerate(slots) if status[k] is None]
             evaluations: tuple[list[tuple[float, float]] | None, list[tuple[float, float]]] | None = None
             if reporting:
                 packed.eval()
-                val = _evaluate(eval_forward, data.val, config.eval_batch_size, members) if len(data.val) else None
-                evaluations = val, _evaluate(eval_forward, data.test, config.eval_batch_size, members)
+                val = _evaluate(eval_forward, data.val, config.eval_batch_size, len(slots)) if len(data.val) else None
+                evaluations = val, _evaluate(eval_forward, data.test, config.eval_batch_size, len(slots))
             seconds = (time.perf_counter() - epoch_start) / len(training)
             for k in training:
                 device_seconds[k] += seconds
             if evaluations is None:
                 continue
             val, test = evaluations
-            for k in reporting:
+            for i in reporting:
+                k = slots[i]
                 steps[k] = step
                 metrics = EpochMetrics(
                     epoch=epoch,
                     steps=step,
                     lr=schedules[k](step),
-                    train_loss=trained.mean(k),
-                    train_loss_tail=trained.tail(k),
-                    train_accuracy=trained.accuracy(k),
-                    val_loss=None if val is None else val[k][0],
-                    val_accuracy=None if val is None else val[k][1],
-                    test_loss=test[k][0],
-                    test_accuracy=test[k][1],
+                    train_loss=trained.mean(i),
+                    train_loss_tail=trained.tail(i),
+                    train_accuracy=trained.accuracy(i),
+                    val_loss=None if val is None else val[i][0],
+                    val_accuracy=None if val is None else val[i][1],
+                    test_loss=test[i][0],
+                    test_accuracy=test[i][1],
                     seconds=seconds,
                     device_seconds=device_seconds[k],
                 )
                 histories[k].append(metrics)
                 if on_epoch is not None and on_epoch(k, metrics) is True and epoch < epochs:
                     status[k] = Status.STOPPED
-                    active[k] = 0.0
-            if after_epoch is not None:
-                after_epoch(epoch)
+                    active[i] = 0.0
+            stops = after_epoch(epoch) if after_epoch is not None else None
+            for k in stops or ():
+                if status[k] is None and epoch < epochs:
+                    status[k] = Status.STOPPED
     overhead = (time.perf_counter() - started - sum(device_seconds)) / members
     return [
         TrainResult(s or Status.COMPLETED, h, n, d, d + overhead)
         for s, h, n, d in zip(status, histories, steps, device_seconds, strict=True)
     ]
+
+
+def _place(packed: PackedModel, device: torch.device, channels_last: bool) -> None:
+    packed.to(device)
+    if channels_last:
+        packed.to(memory_format=torch.channels_last)
 
 
 def _available_cpu_bytes() -> int | None:
