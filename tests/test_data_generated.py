@@ -46,6 +46,26 @@ def test_digits_test_split_depends_on_its_own_seed_only():
         load_dataset("digits", test_fraction=1)
 
 
+def test_digits_come_from_scikit_learn_then_from_the_cache(private_cache, monkeypatch):
+    from sklearn.datasets import load_digits
+
+    from archscale.data import digits as digits_module
+
+    first = load_dataset("digits")
+    assert list(private_cache.glob("digits-sklearn-*.npz"))
+    forget()
+    with monkeypatch.context() as patch:
+        patch.setattr(digits_module, "_load", lambda: pytest.fail("scikit-learn read again although cached"))
+        cached = load_dataset("digits")
+    assert torch.equal(first.train.x, cached.train.x) and torch.equal(first.test.y, cached.test.y)
+    reference = load_digits()  # every test image, restored to raw pixels, is one of scikit-learn's own
+    images, targets = reference.images.astype(int), reference.target
+    pool = {(tuple(img.flatten().tolist()), int(t)) for img, t in zip(images, targets, strict=True)}
+    mean, std = cached.normalization.mean[0], cached.normalization.std[0]
+    raw = torch.round((cached.test.x * std + mean) * 16).to(torch.int64)
+    assert all((tuple(img.flatten().tolist()), int(t)) in pool for img, t in zip(raw, cached.test.y, strict=True))
+
+
 def test_mnist1d_default_arguments_give_4000_train_and_1000_test(private_cache):
     np.random.seed(7)
     random.seed(7)

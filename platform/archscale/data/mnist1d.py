@@ -7,18 +7,15 @@ write it falls back to generating). The package's `get_dataset` is never used: i
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import os
 import random
-import tempfile
 from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from archscale.data.cache import cache_dir
+from archscale.data.cache import cached_arrays
 from archscale.data.registry import Source, register_dataset
 from archscale.data.splits import Normalization, Split
 from archscale.errors import UserError
@@ -41,30 +38,11 @@ def _generate(num_samples: int, seed: int) -> dict[str, np.ndarray]:
     return {key: data[key].astype(np.int64 if key.startswith("y") else np.float32) for key in _KEYS}
 
 
-def _write_atomically(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
 @functools.lru_cache(maxsize=4)
 def arrays(num_samples: int, seed: int) -> dict[str, np.ndarray]:
     """The generated train/test arrays (`x`, `y`, `x_test`, `y_test`), from memory, the disk cache or anew."""
-    path = cache_dir() / f"mnist1d-{version('mnist1d')}-n{num_samples}-seed{seed}.npz"
-    try:
-        with np.load(path) as cached:
-            return {key: cached[key] for key in _KEYS}
-    except (OSError, KeyError, ValueError):
-        pass
-    generated = _generate(num_samples, seed)
-    with contextlib.suppress(OSError):  # a read-only or full cache only costs the next process a regeneration
-        _write_atomically(path, generated)
-    return generated
+    name = f"mnist1d-{version('mnist1d')}-n{num_samples}-seed{seed}.npz"
+    return cached_arrays(name, _KEYS, lambda: _generate(num_samples, seed))
 
 
 @register_dataset("mnist1d")

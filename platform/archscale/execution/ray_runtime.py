@@ -45,6 +45,8 @@ def ray_session(address: str) -> Iterator[dict[str, float]]:
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    # Tune's experiment snapshots serve Tune's own restore; archscale resumes from its database instead.
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "600")
     try:
         ray.init(**kwargs)
     except (ConnectionError, ValueError, RuntimeError) as exc:
