@@ -14,7 +14,8 @@ and their ratios to the plain loop; with `--threads 1` the CPU time is robust to
 0..8, the base network included, x 49 LRs with ratio 2^(1/4) x 3 seeds, width 256, digits, one epoch)
 through `archscale run` (embedded Ray, packs, SQLite, every epoch stored) against a plain loop doing the
 same runs in as many processes as the machine has cores. Prints both wall times and their ratio (goal:
-platform / plain <= 1.2). `--small` runs a quick version.
+platform / plain <= 1.2). `--small` runs a quick version; `--seeds N` trains N seeds per LR instead of
+the protocol's 3 (a larger study over which the platform's fixed start-up and shut-down spread).
 
 `throughput`: NAS-Bench-201 (cell 3_33_133, C=16, N=5 by default) on CIFAR-shaped synthetic data with
 the benchmark's recipe (Nesterov, weight decay, cosine, crop+flip), packed at K = 1, 4, 8, 16, and
@@ -175,7 +176,7 @@ def platform(args: argparse.Namespace) -> None:
     import tempfile
 
     depths, points, seeds, width = (
-        ([1, 2, 3], 13, [0, 1], 64) if args.small else (list(range(1, 9)), 49, [0, 1, 2], 256)
+        ([1, 2, 3], 13, [0, 1], 64) if args.small else (list(range(1, 9)), 49, list(range(args.seeds)), 256)
     )
     low, high = 2.0**-10, 2.0 ** (-10 + (points - 1) / 4)
     lrs = [low * 2 ** (i / 4) for i in range(points)]
@@ -190,12 +191,16 @@ def platform(args: argparse.Namespace) -> None:
             )
         )
         db = Path(folder) / "probe.db"
-        start = time.perf_counter()
+        started_at, start = time.time(), time.perf_counter()
         command = [sys.executable, "-m", "archscale.cli", "run", str(study), "--db", f"sqlite:///{db}", "--no-compare"]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         platform_wall = time.perf_counter() - start
         with sqlite3.connect(db) as connection:
             stored = connection.execute("SELECT count(*) FROM archscale_trial WHERE status = 'completed'").fetchone()[0]
+            first, last, packs, training = connection.execute(
+                "SELECT min(started_at), max(finished_at), count(DISTINCT ray_trial_id), sum(wall_seconds) "
+                "FROM archscale_trial"
+            ).fetchone()
     start = time.perf_counter()
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         pool.starmap(_plain_runs, [(jobs[w::workers], width) for w in range(workers)])
@@ -205,8 +210,21 @@ def platform(args: argparse.Namespace) -> None:
         f"width {width}"
     )
     print(f"  archscale run: {platform_wall:6.1f} s ({stored} runs stored completed)")
+    before = _seconds_since(started_at, first)
+    window = _seconds_since(started_at, last) - before
+    print(
+        f"    {before:.1f} s before the first trial, {window:.1f} s of trials ({packs} packs training "
+        f"{training / workers:.1f} s per worker), {platform_wall - before - window:.1f} s after the last"
+    )
     print(f"  plain loop   : {plain_wall:6.1f} s ({workers} processes)")
     print(f"  ratio        : {platform_wall / plain_wall:.2f}")
+
+
+def _seconds_since(epoch_seconds: float, stored: str) -> float:
+    """Seconds from a `time.time()` to a timestamp the database stored (UTC, without a zone)."""
+    from datetime import UTC, datetime
+
+    return datetime.fromisoformat(stored).replace(tzinfo=UTC).timestamp() - epoch_seconds
 
 
 # --- NAS-Bench-201 throughput ---------------------------------------------------------------------
@@ -324,6 +342,7 @@ def main() -> None:
     f = commands.add_parser("platform", parents=[common], help="the probe protocol: archscale run vs a plain loop")
     f.add_argument("--small", action="store_true", help="3 depths x 13 LRs x 2 seeds at width 64")
     f.add_argument("--pack", default="auto", help="the study's resources.pack: auto, K or 1")
+    f.add_argument("--seeds", type=int, default=3, help="seeds per LR (the protocol: 3; more shows the fixed costs)")
     t = commands.add_parser("throughput", parents=[common], help="NAS-Bench-201 packs at several K")
     t.add_argument("--device", choices=["cpu", "cuda"], default="cuda")
     t.add_argument("--ks", type=int, nargs="+", default=[1, 4, 8, 16])

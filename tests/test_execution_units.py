@@ -281,3 +281,24 @@ def test_packs_fill_the_slots():
     assert [len(p) for p in make_packs(units, 16, slots=2)] == [3, 3]
     assert [len(p) for p in make_packs(units, 16, slots=1)] == [6]
     assert [len(p) for p in make_packs(units[:1], 16, slots=4)] == [1]
+
+
+def test_a_pack_too_large_for_the_workers_memory_trains_in_parts(monkeypatch):
+    import torch
+
+    from archscale.data import load_dataset
+    from archscale.execution.trainable import _fitting_packs
+    from archscale.graph import parse_architecture
+    from archscale.nn import build_model
+    from archscale.train import TrainConfig
+    from archscale.train import packed as packed_module
+
+    splits = load_dataset("digits", flatten=True, limit=100)
+    torch.manual_seed(0)
+    models = [build_model(parse_architecture("2_02", "mlp"), width=16, input_shape=(64,))] * 5
+    config = TrainConfig(lr=0.1, batch_size=32, device="cpu")
+    assert _fitting_packs(models, splits, config, fit_memory=True) == [(0, 5)]  # plenty of memory
+    room_for_two = 2 * packed_module.member_bytes(models[0], (64,), 32) * 2  # a pack takes half of what is free
+    monkeypatch.setattr(packed_module, "_available_cpu_bytes", lambda: room_for_two)
+    assert _fitting_packs(models, splits, config, fit_memory=True) == [(0, 2), (2, 4), (4, 5)]
+    assert _fitting_packs(models, splits, config, fit_memory=False) == [(0, 5)]  # `pack: K` is the user's choice

@@ -3,8 +3,9 @@
 Runs pack together when they share the architecture, the phase, the build options and every training
 setting that `archscale.train.train_pack` needs to be common (all but LR, seed, init and the optimizer
 settings it keeps per member). `resources.pack` sets the size: 1 (never pack), K (at most K per
-pack), or `auto` (at most 16 runs per pack on CPU-only trials, 64 when trials have a GPU), with the
-runs of a group spread evenly over the fewest packs. Runs of a non-standard parametrization (μP, whose
+pack), or `auto` (at most 16 runs per pack on CPU-only trials, 64 when trials have a GPU, and a worker
+trains a pack that its device's memory cannot hold in parts, one after the other), with the runs of
+a group spread evenly over the fewest packs. Runs of a non-standard parametrization (μP, whose
 readout and per-group learning rates have no packed form) train alone.
 """
 

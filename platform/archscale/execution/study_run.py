@@ -99,6 +99,7 @@ def run_study(
             for key, info in ctx.archs.items()
         },
         threads=max(1, int(spec.resources.cpu_per_trial)),
+        fit_memory=spec.resources.pack == "auto",
     )
     done = _done_keys(db_url, name)
     console.print(

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from archscale.data import Splits
-    from archscale.train import EpochMetrics, TrainResult
+    from archscale.train import EpochMetrics, TrainConfig, TrainResult
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class TrialContext:
     archs: dict[str, tuple[Any, str, int | None, int | None]]
     threads: int
     early_stopping: EarlyStopping | None = None
+    fit_memory: bool = False
 
 
 def run_trial(config: dict[str, Any], context: TrialContext) -> None:
@@ -69,8 +70,17 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
     else:
         from archscale.nn import pack_models
 
-        packed = pack_models(models)
-        results = train_pack(packed, splits, configs, on_member_epoch, after_epoch=flush)
+        results = []
+        for first, last in _fitting_packs(models, splits, configs[0], context.fit_memory):
+
+            def on_part_epoch(k: int, m: EpochMetrics, first: int = first) -> None:
+                on_member_epoch(first + k, m)
+
+            def after_part_epoch(epoch: int, first: int = first) -> list[int]:
+                return [k - first for k in flush(epoch)]
+
+            packed = pack_models(models[first:last])
+            results += train_pack(packed, splits, configs[first:last], on_part_epoch, after_epoch=after_part_epoch)
         on_cuda = next(packed.parameters()).is_cuda
     flush()
     device = torch.cuda.get_device_name() if on_cuda else "cpu"
@@ -80,6 +90,21 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
         for member, r in enumerate(results)
     ]
     tune.report(end_result(ends))
+
+
+def _fitting_packs(
+    models: list[nn.Module], splits: Splits, config: TrainConfig, fit_memory: bool
+) -> list[tuple[int, int]]:
+    """The member ranges to train one after the other: all at once, or (with `fit_memory`) packs as
+    large as `pack_size_auto` finds room for on this worker's device."""
+    if not fit_memory:
+        return [(0, len(models))]
+    from archscale.train.loop import resolve_device
+    from archscale.train.packed import pack_size_auto
+
+    device = resolve_device(config.device)
+    size = pack_size_auto(models[0], splits.input_shape, config.batch_size, device, runs=len(models), cap=len(models))
+    return [(first, min(first + size, len(models))) for first in range(0, len(models), size)]
 
 
 def _judge(stopping: EarlyStopping | None, requests: list[TrialRequest], reports: list[EpochReport]) -> list[int]:

@@ -167,7 +167,8 @@ class ResourcesSpec(Strict):
         "auto",
         description=(
             "Runs of one architecture (grid points, seeds, arms, a search's trials) train as one packed model: "
-            "auto (16 per pack on CPU, 64 with a GPU), K (at most), 1 (never)."
+            "auto (16 per pack on CPU, 64 with a GPU, fewer where a worker's memory is short), K (at most), "
+            "1 (never)."
         ),
     )
 
