@@ -101,11 +101,10 @@ def _pack_linear(members: Sequence[nn.Module]) -> nn.Module:
     first = members[0]
     assert isinstance(first, nn.Linear)
     packed = PackedLinear(len(members), first.in_features, first.out_features, bias=first.bias is not None)
-    with torch.no_grad():
-        packed.weight.copy_(_stack([m.weight.T for m in members]))
-        if packed.bias is not None:
-            packed.bias.copy_(_stack([m.bias for m in members]))
-    return packed.to(first.weight.device, first.weight.dtype)
+    packed.weight = nn.Parameter(_stack([m.weight.T for m in members]))  # the members' own tensors, stacked
+    if packed.bias is not None:
+        packed.bias = nn.Parameter(_stack([m.bias for m in members]))
+    return packed
 
 
 @register_packer(nn.Conv1d, nn.Conv2d)
@@ -224,7 +223,7 @@ class PackedModel(nn.Module):
         super().__init__()
         self.net = net
         self.members = members
-        self.__dict__["_template"] = copy.deepcopy(template)  # one unpacked member, not a submodule
+        self.__dict__["_template"] = template  # an unpacked member (not a submodule): `keep` copies its structure
         self._member_shapes = {name: t.shape for name, t in template.state_dict().items()}
         self._transposed = {
             f"{prefix}.{name}".lstrip(".")
@@ -311,9 +310,8 @@ def pack_models(models: Sequence[nn.Module]) -> PackedModel:
     _check_same_structure(models)
     if next(models[0].children(), None) is None:  # a single layer
         return PackedModel(_packed_leaf(type(models[0]).__name__, models), len(models), models[0])
-    net = copy.deepcopy(models[0])
     replaced: dict[int, nn.Module] = {}
-    for name, template in list(models[0].named_modules(remove_duplicate=False)):
+    for name, template in models[0].named_modules(remove_duplicate=False):
         if not name:
             continue
         if next(template.children(), None) is not None:
@@ -322,8 +320,7 @@ def pack_models(models: Sequence[nn.Module]) -> PackedModel:
             continue
         if id(template) not in replaced:
             replaced[id(template)] = _packed_leaf(name, [model.get_submodule(name) for model in models])
-        parent, _, child = name.rpartition(".")
-        setattr(net.get_submodule(parent), child, replaced[id(template)])
+    net = copy.deepcopy(models[0], memo=dict(replaced))  # the first member's tree, its leaves already packed
     if net._parameters or net._buffers:
         raise UserError("cannot pack these models: the root module holds parameters of its own")
     return PackedModel(net, len(models), models[0])
