@@ -341,3 +341,40 @@ def test_search_repeats_run_resume_and_report_the_search_luck(cli, tmp_path):
     assert code == 0 and document["search_repeats"] == 2
     line = document["summary"]["accuracy.diff.principled:tuned"]
     assert "repeat" in line["method"] and line["n"] == 2
+
+
+PACKED_SEARCH = """\
+name: packed-asha
+dataset: {name: digits, val_fraction: 0.2}
+model: {family: mlp, width: 32}
+architectures: ["2_02"]
+training: {epochs: 3, batch_size: 64, optimizer: {momentum: 0.9}, schedule: cosine}
+seeds: [0]
+search: {trials: 6, low: 0.001, high: 3.0, sampler: random, early_stopping: {grace_epochs: 1, reduction_factor: 2}}
+strategies:
+  tuned: {}
+resources: {cpu_per_trial: 1, max_concurrent: 1}
+"""
+
+
+@pytest.mark.slow
+def test_early_stopping_stops_members_of_a_packed_search_one_by_one(tmp_path):
+    study = tmp_path / "packed.yaml"
+    study.write_text(PACKED_SEARCH)
+    db = tmp_path / "packed.db"
+    result = archscale("run", str(study), "--db", f"sqlite:///{db}", "--no-compare")
+    assert result.returncode == 0, result.stderr[-3000:]
+    members = rows(
+        db,
+        "select t.ray_trial_id, t.status, t.budget_reached, count(e.epoch) from archscale_trial t "
+        "left join archscale_epoch e on e.trial_id = t.id where t.phase = 'search' group by t.id",
+    )
+    assert len(members) == 6 and len({pack for pack, *_ in members}) == 1  # one slot: the 6 trials are one pack
+    statuses = [status for _, status, _, _ in members]
+    assert "pruned" in statuses and "completed" in statuses  # ASHA judged each member on its own
+    for _, status, budget, epochs in members:
+        assert epochs == budget and (budget == 3) == (status == "completed")
+    trials = optuna.load_study(study_name="packed-asha/tuned/2_02", storage=f"sqlite:///{db}").trials
+    assert sorted(t.state.name for t in trials) == sorted(
+        {"pruned": "PRUNED", "completed": "COMPLETE", "diverged": "COMPLETE"}[s] for s in statuses
+    )
