@@ -7,9 +7,10 @@ Per member, exactly as its unpacked run: its batch order and augmentation (a gen
 its own `seed`, drawn in the same order), its LR schedule, momentum, Nesterov and weight decay
 (`PackedSGD`: torch.optim.SGD's update, member by member), its divergence detection (on the CPU after
 every step, on CUDA every `CUDA_CHECK_EVERY` steps and at the end of each epoch), its per-epoch
-`EpochMetrics` and its `TrainResult`. A diverged or stopped member is masked: its learning rate
-becomes 0 (its parameters stop changing) and its loss leaves the pack's; the others go on. The
-pack's time is shared out equally among the members that train in each epoch.
+`EpochMetrics` and its `TrainResult`. A diverged member is masked at once: its learning rate
+becomes 0 (its parameters stop changing) and its loss leaves the pack's; the others go on. At the end
+of the epoch, members that diverged or were stopped leave the pack, which goes on as a smaller one.
+The pack's time is shared out equally among the members that train in each epoch.
 
 Members differ only in `PER_MEMBER_FIELDS`; every other `TrainConfig` field must be equal
 (`pack_key`). Knows nothing of Ray or databases.
