@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run every CPU study of the paper's claims into one SQLite database, then render docs/reproduction.md,
-# docs/reproduction.json and the figures from it. About 12 minutes on 2 cores.
+# docs/reproduction.json and the figures from it. About 11 minutes on 2 cores.
 #
 #   bash studies/reproduce-cpu.sh [DATABASE_FILE]        (default: ./reproduction.db)
 set -euo pipefail
