@@ -68,6 +68,13 @@ def test_rungs_decide_as_ray_tunes_asha(case):
     assert len(decisions) >= runs
 
 
+def test_a_retried_run_gets_its_first_decision_again():
+    rungs = Rungs(4, 1, 2)
+    assert [rungs.stop(run, 1, score) for run, score in [(0, 0.9), (1, 0.1), (2, 0.95)]] == [False, True, False]
+    assert [rungs.stop(run, 1, 0.99) for run in (0, 1, 2)] == [False, True, False]  # the pack ran again
+    assert rungs.stop(0, 2, 0.5) is False and rungs.stop(0, 2, 0.5) is False
+
+
 def test_each_search_is_judged_against_its_own_runs_only():
     board = RungBoard({"a": Rule(4, 1, 2), "b": Rule(4, 1, 2)})
     strong = [Report("b", n, 1, 0.9) for n in range(3)]

@@ -30,17 +30,22 @@ class Rungs:
         self._rungs: list[tuple[float, dict[Hashable, float]]] = [
             (grace_epochs * reduction_factor**k, {}) for k in reversed(range(count))
         ]
+        self._stopped: set[Hashable] = set()
 
     def stop(self, run: Hashable, epoch: int, score: float) -> bool:
-        """Record `run`'s score after `epoch` and say whether it stops here."""
+        """Record `run`'s score after `epoch` and say whether it stops here. A run reported again (a
+        retried pack) gets the decision it got the first time."""
         for milestone, recorded in self._rungs:
             if epoch < milestone:
                 continue
             if run in recorded:
-                return False  # judged at this rung already: it goes on
+                return run in self._stopped  # judged at this rung already
             cutoff = np.nanpercentile(list(recorded.values()), (1 - 1 / self._factor) * 100) if recorded else None
             recorded[run] = score
-            return cutoff is not None and score < cutoff
+            if cutoff is not None and score < cutoff:
+                self._stopped.add(run)
+                return True
+            return False
         return False
 
 
