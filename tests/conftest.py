@@ -238,3 +238,18 @@ def small_study(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     if done.returncode != 0:
         pytest.fail(f"archscale run failed ({done.returncode}):\n{done.stderr[-4000:]}", pytrace=False)
     return url, SMALL_STUDY_NAME
+
+
+@pytest.fixture
+def group_lrs() -> Iterator[list[dict[int, float]]]:
+    """Per optimizer step, each parameter's LR (by `id`) as its group had it when the step ran."""
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+    seen: list[dict[int, float]] = []
+
+    def record(optimizer, args, kwargs):
+        seen.append({id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]})
+
+    handle = register_optimizer_step_pre_hook(record)
+    yield seen
+    handle.remove()

@@ -10,7 +10,6 @@ import mup
 import pytest
 import torch
 from torch import nn
-from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from archscale.data import load_dataset
 from archscale.errors import UserError
@@ -189,19 +188,6 @@ def test_standard_schemes_refuse_a_mup_model(scheme):
     model = build_mup_model(CHAIN, width=256, input_shape=(40,))
     with pytest.raises(UserError, match=rf"init scheme '{scheme}' is for standard-.*has μP base shapes; use: mup"):
         init_model(model, scheme)
-
-
-@pytest.fixture
-def group_lrs():
-    """Per optimizer step, each parameter's LR (by `id`) as its group had it when the step ran."""
-    seen: list[dict[int, float]] = []
-
-    def record(optimizer, args, kwargs):
-        seen.append({id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]})
-
-    handle = register_optimizer_step_pre_hook(record)
-    yield seen
-    handle.remove()
 
 
 @pytest.mark.parametrize(

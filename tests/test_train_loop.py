@@ -8,7 +8,6 @@ import mup
 import pytest
 import torch
 from torch import nn
-from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from archscale.data import load_dataset
 from archscale.errors import UserError
@@ -174,19 +173,6 @@ def step_lrs(config, steps_per_epoch):
         cosine=config.schedule == "cosine",
     )
     return [schedule(step) for step in range(config.epochs * steps_per_epoch)]
-
-
-@pytest.fixture
-def group_lrs():
-    """Per optimizer step, each parameter's LR (by `id`) as its group had it when the step ran."""
-    seen: list[dict[int, float]] = []
-
-    def record(optimizer, args, kwargs):
-        seen.append({id(p): group["lr"] for group in optimizer.param_groups for p in group["params"]})
-
-    handle = register_optimizer_step_pre_hook(record)
-    yield seen
-    handle.remove()
 
 
 def mup_mlp(width=128, base=32):

@@ -21,9 +21,10 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class TrialContext:
     """What every trial of a study needs besides its requests; plain data, shipped to workers once per
-        phase: the dataset's `load_dataset` keywords, `build_model` keywords, the architectures (notation,
-        family, kernel size, width override), CPU threads per trial, and the phase's early stopping (None
-    when no search stops early)."""
+    phase: the dataset's `load_dataset` keywords, `build_model` keywords, the architectures (notation,
+    family, kernel size, width override), CPU threads per trial, the phase's early stopping (None when
+    no search stops early), and whether a pack may be trained in parts to fit the worker's memory
+    (`pack: auto`)."""
 
     dataset: dict[str, Any]
     model: dict[str, Any]
@@ -111,12 +112,14 @@ def _judge(stopping: EarlyStopping | None, requests: list[TrialRequest], reports
     """The reported members that early stopping stops (none without it, or without a validation score)."""
     if stopping is None:
         return []
-    asks = [
-        (r.member, Report(search, requests[r.member].trial_number, r.epoch, r.val_accuracy))
-        for r in reports
-        if r.val_accuracy is not None and (search := requests[r.member].search) is not None
-    ]
-    return [member for (member, _), stop in zip(asks, stopping.stop([a for _, a in asks]), strict=True) if stop]
+    members: list[int] = []
+    asks: list[Report] = []
+    for r in reports:
+        search = requests[r.member].search
+        if r.val_accuracy is not None and search is not None:
+            members.append(r.member)
+            asks.append(Report(search, requests[r.member].trial_number, r.epoch, r.val_accuracy))
+    return [member for member, stop in zip(members, stopping.stop(asks), strict=True) if stop]
 
 
 def _models(requests: list[TrialRequest], context: TrialContext, splits: Splits) -> list[nn.Module]:

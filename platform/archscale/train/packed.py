@@ -187,17 +187,16 @@ def _train_epoch(
     optimizer: PackedSGD,
     lr_table: Tensor,
     active: Tensor,
-    training: Sequence[int],
     first_step: int,
     check_every: int,
 ) -> _PackEpoch:
-    """Train the pack until the epoch or the schedule's steps run out, or every member in `training`
-    (those with `active[k] == 1`) has diverged; `active` (K,) is set to 0 for each member that diverges."""
+    """Train the pack until the epoch or the schedule's steps run out, or every member has diverged;
+    `active` (K,) is set to 0 for each member that diverges."""
     members = active.shape[0]
     device = batches.split.x.device
     losses = torch.empty(len(batches), members, device=device)
     correct = torch.zeros(members, dtype=torch.int64, device=device)
-    watching = list(training)
+    watching = list(range(members))
     diverged: dict[int, int] = {}
 
     def check(window: Tensor, steps: int) -> None:
@@ -353,12 +352,9 @@ def train_pack(
                     [generators[k] for k in slots],
                     None if augments is None else [augments[k] for k in slots],
                 )
-            training = list(slots)
             epoch_start = time.perf_counter()
             packed.train()
-            trained = _train_epoch(
-                train_forward, batches, optimizer, lr_table, active, range(len(slots)), step, check_every
-            )
+            trained = _train_epoch(train_forward, batches, optimizer, lr_table, active, step, check_every)
             for place, at in trained.diverged.items():
                 status[slots[place]], steps[slots[place]] = Status.DIVERGED, step + at
             step += trained.steps
@@ -368,8 +364,8 @@ def train_pack(
                 packed.eval()
                 val = _evaluate(eval_forward, data.val, config.eval_batch_size, len(slots)) if len(data.val) else None
                 evaluations = val, _evaluate(eval_forward, data.test, config.eval_batch_size, len(slots))
-            seconds = (time.perf_counter() - epoch_start) / len(training)
-            for k in training:
+            seconds = (time.perf_counter() - epoch_start) / len(slots)
+            for k in slots:
                 device_seconds[k] += seconds
             if evaluations is None:
                 continue
