@@ -1,5 +1,5 @@
 """`archscale run` end to end on embedded Ray into SQLite: database contents, resume after the driver
-is killed, and bad input that never starts Ray."""
+is killed, and bad input, which writes nothing and leaves no Ray running."""
 
 import json
 import os
@@ -163,19 +163,24 @@ def test_rerun_of_a_finished_study_runs_nothing(tiny_run):
 
 
 @pytest.mark.parametrize(
-    ("yaml_text", "message"),
+    ("yaml_text", "message", "checked_before_ray"),
     [
-        (TINY.replace("mnist1d", "cifar-10"), "unknown dataset 'cifar-10'"),
-        (TINY.replace('["2", "2_22_222", "0_02"]', '["0_02"]'), "no trainable architecture left"),
-        (TINY.replace("name: mnist1d,", "name: cifar10, root: /nonexistent,"), "cifar10"),
-        (TINY.replace("tuned: {}", "tuned: {trials: -1}"), "bad.yaml:11: strategies.tuned.trials"),
-        (TINY.replace("search: {trials: 3", "search: {trials: -1"), "bad.yaml:7: search.trials"),
-        (TINY.replace("tuned: {}", "tuned: {init: he}"), "strategies.tuned.init: unknown init scheme 'he'"),
+        (TINY.replace("mnist1d", "cifar-10"), "unknown dataset 'cifar-10'", False),
+        (TINY.replace('["2", "2_22_222", "0_02"]', '["0_02"]'), "no trainable architecture left", True),
+        (TINY.replace("name: mnist1d,", "name: cifar10, root: /nonexistent,"), "cifar10", False),
+        (TINY.replace("tuned: {}", "tuned: {trials: -1}"), "bad.yaml:11: strategies.tuned.trials", True),
+        (TINY.replace("search: {trials: 3", "search: {trials: -1"), "bad.yaml:7: search.trials", True),
+        (TINY.replace("tuned: {}", "tuned: {init: he}"), "strategies.tuned.init: unknown init scheme 'he'", False),
     ],
 )
-def test_bad_input_never_starts_ray_or_writes(cli, tmp_path, yaml_text, message):
+def test_bad_input_writes_nothing_and_leaves_no_ray_running(
+    cli, tmp_path, monkeypatch, yaml_text, message, checked_before_ray
+):
+    """The quick checks fail before Ray starts; the registries, the dataset and the database are checked
+    while Ray starts (`study_setup`), which then stops again."""
     import ray
 
+    monkeypatch.setenv("ARCHSCALE_RAY_TMPDIR", str(tmp_path / "ray"))
     study = tmp_path / "bad.yaml"
     study.write_text(yaml_text)
     db = tmp_path / "never.db"
@@ -184,6 +189,8 @@ def test_bad_input_never_starts_ray_or_writes(cli, tmp_path, yaml_text, message)
     assert message in err and "Traceback" not in err
     assert err.strip().count("\n") == 0 or "skipping" in err
     assert not db.exists() and not ray.is_initialized()
+    ray_sessions = list((tmp_path / "ray").glob("session_2*"))
+    assert not ray_sessions if checked_before_ray else ray_sessions
 
 
 def test_unreachable_database_is_one_line(cli, tmp_path):

@@ -16,7 +16,7 @@ import math
 from typing import Literal
 
 from archscale.strategies import Unit
-from archscale.train.packed import PER_MEMBER_FIELDS
+from archscale.train.config import PER_MEMBER_FIELDS
 
 AUTO_CPU = 16
 AUTO_GPU = 64

@@ -5,22 +5,48 @@ SQLite (WAL) is the embedded default, PostgreSQL (psycopg 3) the cluster databas
 same `archscale_*` tables, beside Optuna's own tables on the same URL.
 """
 
-from archscale.store.engine import make_engine
-from archscale.store.migrate import current_revision, ensure_schema, head_revision, require_schema, upgrade
-from archscale.store.optuna_rdb import optuna_storage
-from archscale.store.query import QueryResult, run_query
-from archscale.store.read import (
-    StudyPlan,
-    read_architectures,
-    read_benchmark,
-    read_epochs,
-    read_plan,
-    read_studies,
-    read_trials,
-)
-from archscale.store.url import DEFAULT_URL, ENV_VAR, mask_url, resolve_url
-from archscale.store.writer import BenchmarkRow, StudyConflict, TrialFields, TrialKey, Writer, yaml_sha256
+from importlib import import_module
+from typing import Any
+
 from archscale.vocabulary import Phase, StudyStatus, TrialStatus
+
+_EXPORTS = {
+    "make_engine": "engine",
+    "current_revision": "migrate",
+    "ensure_schema": "migrate",
+    "head_revision": "migrate",
+    "require_schema": "migrate",
+    "upgrade": "migrate",
+    "optuna_storage": "optuna_rdb",
+    "QueryResult": "query",
+    "run_query": "query",
+    "StudyPlan": "read",
+    "read_architectures": "read",
+    "read_benchmark": "read",
+    "read_epochs": "read",
+    "read_plan": "read",
+    "read_studies": "read",
+    "read_trials": "read",
+    "DEFAULT_URL": "url",
+    "ENV_VAR": "url",
+    "mask_url": "url",
+    "resolve_url": "url",
+    "BenchmarkRow": "writer",
+    "StudyConflict": "writer",
+    "TrialFields": "writer",
+    "TrialKey": "writer",
+    "Writer": "writer",
+    "yaml_sha256": "writer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import on first use, so that a command pays only for the parts of the store it touches (the
+    driver checks a URL long before it needs Alembic or pandas)."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+
 
 __all__ = [
     "DEFAULT_URL",

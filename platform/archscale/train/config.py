@@ -11,6 +11,9 @@ from archscale.errors import UserError
 ScheduleName = Literal["constant", "cosine"]
 DeviceName = Literal["auto", "cpu", "cuda"]
 
+PER_MEMBER_FIELDS = frozenset({"lr", "momentum", "nesterov", "weight_decay", "schedule", "warmup_epochs", "seed"})
+"""The `TrainConfig` fields in which the members of a pack (`archscale.train.train_pack`) may differ."""
+
 
 @dataclass(frozen=True)
 class TrainConfig:

@@ -31,13 +31,10 @@ from torch import Tensor, nn
 from archscale.data import BatchIterator, CropFlip, Split, Splits
 from archscale.errors import UserError
 from archscale.nn.packed import PackedModel, members_view
-from archscale.train.config import TrainConfig
+from archscale.train.config import PER_MEMBER_FIELDS, TrainConfig
 from archscale.train.loop import CUDA_CHECK_EVERY, TAIL, resolve_device, threads
 from archscale.train.metrics import EpochMetrics, Status, TrainResult
 from archscale.train.schedule import LRSchedule
-
-PER_MEMBER_FIELDS = frozenset({"lr", "momentum", "nesterov", "weight_decay", "schedule", "warmup_epochs", "seed"})
-"""The `TrainConfig` fields in which the members of a pack may differ."""
 
 PackForward = Callable[[Tensor], Tensor]
 MemberCallback = Callable[[int, EpochMetrics], bool | None]

@@ -1,0 +1,217 @@
+"""What `archscale run` does before its first trial: check the study, store it and its plan.
+
+`check` is quick and pure (the architectures, the arms' plans) and runs before Ray starts, so that
+a study that cannot run never starts it. `set_up` checks the registries (which import torch), loads
+the dataset (which checks its files), opens the database, stores the study (its effective YAML) and
+its plan, marks trials a stopped driver left running as failed, and reads what is already done;
+`run_study` runs it in a thread while Ray starts.
+"""
+
+from __future__ import annotations
+
+import platform
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from archscale.errors import UserError
+from archscale.execution.trainable import TrialContext
+from archscale.strategies import PhasePlan, Search, StudyContext, arm_rows, default_pairs, search_plan
+from archscale.study.architectures import expand_architectures
+from archscale.study.load import LoadedStudy, check_registries, parse_stored_study
+from archscale.vocabulary import FINISHED
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from archscale.store import Writer
+
+TrialKey = tuple[str, str, str, int, int, int]
+
+
+@dataclass(frozen=True)
+class SetUp:
+    """A stored study ready for Ray: its context, its open writer and stored ids, the search phase's
+    plan, what every trial needs, and the trials already finished."""
+
+    name: str
+    loaded: LoadedStudy
+    ctx: StudyContext
+    writer: Writer
+    study_id: int
+    arch_ids: dict[str, int]
+    searches: PhasePlan
+    trial_context: TrialContext
+    done: set[TrialKey]
+
+
+def check(name: str, loaded: LoadedStudy, console: Console) -> StudyContext:
+    """The study's context, built by the checks that need no torch, dataset, database or Ray."""
+    spec = loaded.spec
+    archs, skipped = expand_architectures(spec.architectures, spec.model)
+    for s in skipped:
+        console.print(f"[yellow]skipping {s.label}: {s.reason}[/]")
+    if not archs:
+        raise UserError("no trainable architecture left: every architecture lacks an input→output path")
+    return StudyContext.build(name, spec, archs)
+
+
+def set_up(
+    ctx: StudyContext,
+    loaded: LoadedStudy,
+    db_url: str,
+    *,
+    resume: bool,
+    upgrade_db: bool,
+    console: Console,
+) -> SetUp:
+    """Store the study (`check`ed as `ctx`) and its plan in `db_url`, or find them there; raise UserError
+    when the dataset cannot be read, the database cannot be opened, or the study exists with another
+    YAML and `resume` is not set (with it, the stored YAML is the one that runs)."""
+    from archscale.store import StudyConflict, Writer, mask_url
+
+    name = ctx.name
+    classes = _classes(loaded)
+    writer = Writer(db_url, upgrade_db=upgrade_db)
+    try:
+        study_id = writer.ensure_study(name, loaded.text, git_revision=_git_revision(), host=_host())
+    except StudyConflict:
+        if not resume:
+            writer.close()
+            raise UserError(
+                f"study '{name}' exists in {mask_url(db_url)} with a different YAML: pass --resume to finish it "
+                "with its stored study, or --new-name NAME to run this YAML as a new study"
+            ) from None
+        loaded = stored_study(db_url, name)
+        console.print(f"[yellow]resuming '{name}' with the study stored in the database[/]")
+        ctx, classes = check(name, loaded, console), _classes(loaded)
+        study_id = writer.ensure_study(name, loaded.text, git_revision=_git_revision(), host=_host())
+    spec = loaded.spec
+    searches = search_plan(ctx)
+    arch_ids = write_plan(writer, study_id, ctx, classes, searches.searches)
+    stale = writer.mark_stale_running_failed(study_id)
+    if stale:
+        console.print(f"{stale} trials left running by a stopped driver are marked failed and will run again")
+    trial_context = TrialContext(
+        dataset=spec.dataset.load_options(),
+        model=spec.model.build_options(),
+        archs={
+            key: (info.arch.notation, info.arch.family.value, info.arch.kernel_size, info.arch.width)
+            for key, info in ctx.archs.items()
+        },
+        threads=max(1, int(spec.resources.cpu_per_trial)),
+        fit_memory=spec.resources.pack == "auto",
+    )
+    console.print(
+        f"study [bold]{name}[/]: {len(ctx.study_archs())} architectures × {len(spec.seeds)} seeds, "
+        f"arms {', '.join(spec.strategies)}; results in {mask_url(db_url)}"
+    )
+    return SetUp(name, loaded, ctx, writer, study_id, arch_ids, searches, trial_context, done_keys(db_url, name))
+
+
+def stored_study(db_url: str, name: str) -> LoadedStudy:
+    """The study `name` as stored in the database: what `--resume` runs."""
+    from archscale.store import read_studies
+
+    studies = read_studies(db_url)
+    text = studies.loc[studies["name"] == name, "yaml_text"].iloc[0]
+    return parse_stored_study(str(text), name)
+
+
+def write_plan(
+    writer: Writer, study_id: int, ctx: StudyContext, classes: int, searches: list[Search]
+) -> dict[str, int]:
+    """Store the study's plan (architectures with their study-specific facts, arms, searches and the
+    study-level plan); return the architecture ids by graph hash. Parameter counts come later from the
+    workers, which build the models anyway (building thousands here would stall start-up)."""
+    spec = ctx.spec
+    ids: dict[str, int] = {}
+    rows: list[dict[str, Any]] = []
+    for key, info in ctx.archs.items():
+        arch = info.arch
+        ids[key] = writer.upsert_architecture(
+            key, arch.notation if arch.width is None else arch.label, arch.family.value, kernel_size=arch.kernel_size
+        )
+        stats = info.scale.stats
+        rows.append(
+            {
+                "architecture_id": ids[key],
+                "position": info.position,
+                "listed": info.listed,
+                "is_base": info.is_base,
+                "width": arch.width or spec.model.width,
+                "kernel_size": arch.kernel_size,
+                "convention": ctx.convention.value,
+                "paths": float(stats.paths),
+                "depth_cubed_sum": float(stats.S) if stats.S is not None else None,
+                "principled_scale": info.scale.lr_factor,
+                "n_params": None,
+            }
+        )
+    search_rows = [
+        {
+            "name": s.name,
+            "phase": s.phase.value,
+            "architecture_id": ids[s.arch_key],
+            "repeat": s.repeat,
+            "seed": s.seed,
+            "scope": s.scope,
+            "arms": list(s.arms),
+            "budget": {
+                **s.spec.model_dump(mode="json"),
+                "init": dict(s.need.init),
+                "epochs": int(s.need.recipe["epochs"]),
+            },
+        }
+        for s in searches
+    ]
+    plan = {
+        "seeds": list(spec.seeds),
+        "search_seeds": spec.repeat_seeds(),
+        "search_repeats": spec.search_repeats,
+        "pairs": [list(p) for p in default_pairs(ctx)],
+        "chance": 1.0 / classes,
+    }
+    writer.write_plan(study_id, plan, rows, arm_rows(ctx, searches), search_rows)
+    return ids
+
+
+def done_keys(db_url: str, name: str) -> set[TrialKey]:
+    """The natural keys of the study's trials that finished (completed, pruned or diverged)."""
+    from archscale.store import read_trials
+
+    trials = read_trials(db_url, name)
+    finished = trials[trials["status"].isin([s.value for s in FINISHED])]
+    return {
+        (r.graph_hash, r.arm, r.phase, int(r.seed), int(r.trial_number), int(r.repeat))
+        for r in finished.itertuples(index=False)
+    }
+
+
+def _classes(loaded: LoadedStudy) -> int:
+    """The number of classes of the study's dataset, which is loaded to check its files, after the
+    registries are checked."""
+    from archscale.data import load_dataset
+
+    check_registries(loaded.spec)
+    return load_dataset(**loaded.spec.dataset.load_options()).num_classes
+
+
+def _git_revision() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).parent,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _host() -> str:
+    return f"{socket.gethostname()} ({platform.system()} {platform.machine()})"
