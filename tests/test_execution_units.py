@@ -302,3 +302,32 @@ def test_a_pack_too_large_for_the_workers_memory_trains_in_parts(monkeypatch):
     monkeypatch.setattr(packed_module, "_available_cpu_bytes", lambda: room_for_two)
     assert _fitting_packs(models, splits, config, fit_memory=True) == [(0, 2), (2, 4), (4, 5)]
     assert _fitting_packs(models, splits, config, fit_memory=False) == [(0, 5)]  # `pack: K` is the user's choice
+
+
+def test_packs_of_one_architecture_reuse_the_workers_initial_models_untouched():
+    """A worker builds each (seed, init) of an architecture once across its packs: the reused model
+    equals a fresh build, and training a pack leaves it as built; a run alone gets a model of its own."""
+    import torch
+
+    from archscale.data import load_dataset
+    from archscale.execution.trainable import TrialContext, _model, _models
+    from archscale.nn import pack_models
+    from archscale.train import TrainConfig, train_pack
+
+    splits = load_dataset("digits", flatten=True, limit=200)
+    context = TrialContext({"name": "digits"}, {"width": 16}, {"h1": ("2_02", "mlp", None, None)}, 1)
+
+    def member(seed: int, number: int) -> TrialRequest:
+        return TrialRequest("h1", "p", "probe", "search", seed, number, 0, 0.5, {"init": "kaiming"}, {"epochs": 1})
+
+    first = _models([member(0, 0), member(1, 1), member(0, 2)], context, splits)
+    assert first[0] is first[2] and first[0] is not first[1]
+    built = {k: v.clone() for k, v in first[0].state_dict().items()}
+    train_pack(pack_models(first), splits, [TrainConfig(lr=0.5, batch_size=32, seed=s) for s in (0, 1, 0)])
+    second = _models([member(0, 3), member(1, 4)], context, splits)
+    assert second[0] is first[0] and second[1] is first[1]
+    fresh = _model(member(0, 5), context, splits).state_dict()
+    for name, value in second[0].state_dict().items():
+        assert torch.equal(value, built[name]) and torch.equal(value, fresh[name])
+    alone = _models([member(0, 6)], context, splits)
+    assert alone[0] is not first[0]

@@ -5,7 +5,7 @@ report every epoch of every member."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from archscale.execution.early_stopping import EarlyStopping, Report
@@ -124,16 +124,35 @@ def _judge(stopping: EarlyStopping | None, requests: list[TrialRequest], reports
 
 def _models(requests: list[TrialRequest], context: TrialContext, splits: Splits) -> list[nn.Module]:
     """Each member's initial model. Members with the same seed, init and build options start from
-    the same weights, so each distinct one is built once and shared (packing copies the weights; a
-    pack of one trains its only model in place)."""
-    built: dict[str, nn.Module] = {}
+    the same weights, so each distinct one is built once and shared: within a pack, and across the
+    worker's packs of one architecture (`_INITIAL`), since packing copies the weights. A pack of one
+    trains its only model in place, so it gets a model of its own."""
+    if len(requests) == 1:
+        return [_model(requests[0], context, splits)]
+    arch = requests[0].arch_key
+    scope = json.dumps([arch, context.archs[arch], context.model, context.dataset], sort_keys=True, default=str)
+    if _INITIAL.scope != scope:
+        _INITIAL.scope, _INITIAL.models = scope, {}
     models = []
     for request in requests:
-        key = json.dumps([request.arch_key, request.seed, request.init, request.model], sort_keys=True)
-        if key not in built:
-            built[key] = _model(request, context, splits)
-        models.append(built[key])
+        key = json.dumps([request.seed, request.init, request.model], sort_keys=True)
+        if key not in _INITIAL.models:
+            _INITIAL.models[key] = _model(request, context, splits)
+        models.append(_INITIAL.models[key])
     return models
+
+
+@dataclass
+class _InitialModels:
+    """The initial models this worker built for its latest pack's architecture (`scope`), by seed,
+    init and build options. Packs never train them (`pack_models` copies), so the next pack of that
+    architecture reuses them."""
+
+    scope: str = ""
+    models: dict[str, nn.Module] = field(default_factory=dict)
+
+
+_INITIAL = _InitialModels()
 
 
 def _model(request: TrialRequest, context: TrialContext, splits: Splits) -> nn.Module:
