@@ -41,3 +41,5 @@ def test_the_wheel_contains_the_migrations(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"archscale/migrations/{name}" for name in MIGRATIONS} <= names
     assert "archscale/store/writer.py" in names and "archscale/py.typed" in names
+    [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
+    assert "archscale = archscale.cli.app:script" in zipfile.ZipFile(wheel).read(entry_points).decode()

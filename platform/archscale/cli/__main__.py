@@ -1,5 +1,5 @@
 """`python -m archscale.cli` runs the command line (the same as the `archscale` script)."""
 
-from archscale.cli.app import main
+from archscale.cli.app import script
 
-main()
+script()

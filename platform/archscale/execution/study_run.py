@@ -84,7 +84,7 @@ def _run_phases(ready: SetUp, cluster: dict[str, float], db_url: str) -> tuple[i
     from archscale.execution.optuna_studies import found_per_repeat, open_search
     from archscale.execution.phase import PhaseRun, run_phase
     from archscale.execution.progress import make_progress
-    from archscale.store import optuna_storage
+    from archscale.store import closing_optuna_storage
 
     spec, ran = ready.loaded.spec, 0
     with make_progress() as progress:
@@ -96,10 +96,10 @@ def _run_phases(ready: SetUp, cluster: dict[str, float], db_url: str) -> tuple[i
             return len(run_phase(run, progress, total)) if total else 0
 
         search = _pending(ready.searches, ready.done)
-        storage = optuna_storage(db_url)
-        remaining = sum(max(0, s.spec.trials - open_search(s, storage)[1]) for s in search.searches)
-        ran += phase(search, len(search.units) + remaining)
-        found = found_per_repeat(ready.searches.searches, spec.search_repeats, storage)
+        with closing_optuna_storage(db_url) as storage:
+            remaining = sum(max(0, s.spec.trials - open_search(s, storage)[1]) for s in search.searches)
+            ran += phase(search, len(search.units) + remaining)
+            found = found_per_repeat(ready.searches.searches, spec.search_repeats, storage)
         finals, choices = final_plan(ready.ctx, found)
         _record_choices(ready, choices)
         final = _pending(finals, ready.done)

@@ -7,6 +7,8 @@ Optuna's tables (`studies`, `trials`, ..., `alembic_version`) sit beside ours (`
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from archscale.store.engine import BUSY_TIMEOUT_S, CONNECT_TIMEOUT_S
@@ -27,3 +29,13 @@ def optuna_storage(url: str) -> RDBStorage:
     else:
         engine_kwargs = {"pool_pre_ping": True, "connect_args": {"connect_timeout": CONNECT_TIMEOUT_S}}
     return RDBStorage(url, engine_kwargs=engine_kwargs)
+
+
+@contextmanager
+def closing_optuna_storage(url: str) -> Iterator[RDBStorage]:
+    """`optuna_storage(url)`, its connections closed when the block ends."""
+    storage = optuna_storage(url)
+    try:
+        yield storage
+    finally:
+        storage.engine.dispose()
