@@ -45,7 +45,7 @@ def run_study(
     when the quick checks fail, after Ray has stopped again when the dataset or the database does."""
     console = console or Console(stderr=True)
     ctx = check(new_name or loaded.spec.name, loaded, console)
-    status, ran = StudyStatus.INTERRUPTED, 0
+    status = StudyStatus.INTERRUPTED
     ready: SetUp | None = None
     with ThreadPoolExecutor(1, thread_name_prefix="archscale-set-up") as pool:
         setting_up = pool.submit(_set_up, ctx, loaded, db_url, resume=resume, upgrade_db=upgrade_db, console=console)
@@ -53,6 +53,7 @@ def run_study(
             with ray_session(address) as cluster:
                 ready = setting_up.result()
                 ran, status = _run_phases(ready, cluster, db_url)
+                result = StudyResult(ready.name, status, ran)
         except BaseException:
             if ready is None:  # the set-up's own error (bad input) comes before Ray's
                 failure = setting_up.exception()
@@ -64,14 +65,14 @@ def run_study(
             if ready is not None:
                 ready.writer.finish_study(ready.study_id, status)
                 ready.writer.close()
-    return StudyResult(ready.name, status, ran)
+    return result
 
 
 def _set_up(
     ctx: StudyContext, loaded: LoadedStudy, db_url: str, *, resume: bool, upgrade_db: bool, console: Console
 ) -> SetUp:
-    """`set_up`, then the imports the phases need (Ray Tune takes most of a second), while the main
-    thread starts Ray (which mostly waits, so the two share the interpreter well)."""
+    """`set_up`, then the imports the phases need (Ray Tune takes most of a second): the driver's share
+    of the start-up, done while the main thread waits for Ray's processes to start."""
     ready = set_up(ctx, loaded, db_url, resume=resume, upgrade_db=upgrade_db, console=console)
     import archscale.execution.phase  # noqa: F401
 
