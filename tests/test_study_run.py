@@ -203,6 +203,21 @@ def test_unreachable_database_is_one_line(cli, tmp_path):
     assert "secret" not in err and "Traceback" not in err and not ray.is_initialized()
 
 
+def test_unreachable_ray_address_is_one_line_and_the_study_waits_interrupted(cli, tmp_path):
+    """Ray retries an address with nothing behind it for minutes; the driver fails at once instead."""
+    import ray
+
+    study = tmp_path / "s.yaml"
+    study.write_text(TINY)
+    db = tmp_path / "s.db"
+    started = time.monotonic()
+    code, _, err = cli("run", str(study), "--db", f"sqlite:///{db}", "--address", "127.0.0.1:1", "--no-compare")
+    assert code == 2 and time.monotonic() - started < 60
+    assert err.strip().splitlines()[-1].startswith("archscale: error: cannot start or reach Ray at '127.0.0.1:1'")
+    assert "Traceback" not in err and not ray.is_initialized()
+    assert rows(db, "select status from archscale_study") == [("interrupted",)]
+
+
 @pytest.mark.slow
 def test_killed_driver_resumes_the_effective_study_without_loss_or_duplicates(tmp_path):
     """Run with `--set seeds=[0, 1]` over a YAML that says three seeds, kill the driver, resume with the

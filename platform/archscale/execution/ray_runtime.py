@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from pathlib import Path
 from archscale.errors import UserError
 
 SOCKET_SAFE_LENGTH = 40
+REACH_TIMEOUT_S = 5.0
 
 
 def ray_temp_dir() -> Path:
@@ -41,6 +43,7 @@ def ray_session(address: str) -> Iterator[dict[str, float]]:
         os.environ.setdefault("RAY_TMPDIR", str(ray_temp_dir()))
         kwargs |= {"include_dashboard": False, "_temp_dir": str(ray_temp_dir()), "num_cpus": os.cpu_count()}
     else:
+        check_reachable(address)
         kwargs["address"] = address
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
@@ -55,3 +58,16 @@ def ray_session(address: str) -> Iterator[dict[str, float]]:
         yield {k: float(v) for k, v in ray.cluster_resources().items()}
     finally:
         ray.shutdown()
+
+
+def check_reachable(address: str) -> None:
+    """Raise UserError when a `HOST:PORT` or `ray://HOST:PORT` address accepts no connection within
+    REACH_TIMEOUT_S (Ray itself retries for minutes); `auto` is left to Ray."""
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_TIMEOUT_S).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UserError(f"cannot start or reach Ray at '{address}': {reason}") from None
