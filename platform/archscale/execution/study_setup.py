@@ -68,8 +68,9 @@ def set_up(
     console: Console,
 ) -> SetUp:
     """Store the study (`check`ed as `ctx`) and its plan in `db_url`, or find them there; raise UserError
-    when the dataset cannot be read, the database cannot be opened, or the study exists with another
-    YAML and `resume` is not set (with it, the stored YAML is the one that runs)."""
+    when the dataset or an arm's init scheme is not registered, the dataset cannot be read, the
+    database cannot be opened, or the study exists with another YAML and `resume` is not set (with it,
+    the stored YAML is the one that runs)."""
     from archscale.store import StudyConflict, Writer, mask_url
 
     name = ctx.name
