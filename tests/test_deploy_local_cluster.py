@@ -182,6 +182,9 @@ def test_stop_tolerates_a_half_started_cluster(ray_cluster: LocalRayCluster, tmp
     (tmp_path / "cluster.env").write_text(f'SHORT={short_dir}\nNODES="h w1"\nGCS_PORT=1\nDASHBOARD_PORT=1\n')
     stray = subprocess.Popen(["sleep", "60"], env={**os.environ, MARKER: str(short_dir)}, start_new_session=True)
     try:
+        deadline = time.monotonic() + 10  # /proc shows the new environment once the child has exec'd
+        while ray_cluster_pids(str(short_dir)) != [stray.pid] and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert ray_cluster_pids(str(short_dir)) == [stray.pid]
         stopped = ray_cluster_script("stop", str(tmp_path))
         assert stopped.returncode == 0, stopped.stderr
