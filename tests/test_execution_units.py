@@ -17,7 +17,7 @@ from archscale.execution.messages import (
     read_result,
 )
 from archscale.execution.outcome import judge, objective
-from archscale.execution.packs import make_packs, pack_limit
+from archscale.execution.packs import arch_cost, largest_first, make_packs, pack_limit
 from archscale.execution.recorder import Recorder
 from archscale.execution.searcher import StudySearcher
 from archscale.execution.trial_log import TrialLog
@@ -281,6 +281,54 @@ def test_packs_fill_the_slots():
     assert [len(p) for p in make_packs(units, 16, slots=2)] == [3, 3]
     assert [len(p) for p in make_packs(units, 16, slots=1)] == [6]
     assert [len(p) for p in make_packs(units[:1], 16, slots=4)] == [1]
+
+
+def test_arch_cost_orders_architectures_as_their_built_models_weights_do():
+    """The driver's cost estimate (no torch) against the real models' weight counts."""
+    from archscale.graph import parse_architecture
+    from archscale.nn import build_model
+
+    cases = [
+        ("1", "mlp", None, 64),
+        ("2_10_011_0001", "mlp", None, 64),
+        ("2_02_002_0002", "mlp", None, 64),
+        ("2_22_222_2222", "mlp", None, 64),
+        ("2_02_002_0002_00002_000002_0000002", "mlp", None, 64),
+        ("2_02_002_0002", "mlp", None, 256),
+        ("2_02", "cnn", 3, 16),
+        ("2_02", "cnn", 5, 16),
+    ]
+
+    def weights(notation: str, family: str, kernel: int | None, width: int) -> int:
+        shape = (64,) if family == "mlp" else (1, 8, 8)
+        model = build_model(parse_architecture(notation, family, kernel or 3), width=width, input_shape=shape)
+        return sum(p.numel() for name, p in model.named_parameters() if name.endswith("weight"))
+
+    by_cost = sorted(cases, key=lambda c: arch_cost(*c))
+    by_weights = sorted(cases, key=lambda c: weights(*c))
+    assert by_cost == by_weights
+
+
+def test_packs_start_largest_first():
+    units = [_unit("small", "p", seed, 0.1) for seed in range(4)] + [_unit("big", "p", seed, 0.1) for seed in range(2)]
+    units += [_unit("small", "p", 9, 0.1, epochs=20)]
+    packs = largest_first(make_packs(units, 16), {"small": 1.0, "big": 10.0})
+    assert [(p[0].arch_key, len(p), p[0].recipe["epochs"]) for p in packs] == [
+        ("big", 2, 2),  # 2 runs x 2 epochs x 10
+        ("small", 1, 20),  # 1 run x 20 epochs x 1
+        ("small", 4, 2),
+    ]
+
+
+def test_the_searcher_starts_the_most_expensive_search_first(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    spec = parse_study(STUDY, "s.yaml", []).spec
+    ctx = StudyContext.build("s", spec, expand_architectures(spec.architectures, spec.model)[0])
+    plan = search_plan(ctx)
+    cost = {s.arch_key: float(len(s.notation)) for s in plan.searches}  # "2_02" costs more than "2"
+    searcher = StudySearcher(plan.units, plan.searches, url, TrialLog(), cost=cost)
+    asked = [TrialRequest.of(searcher.suggest(f"t{i}")).search for i in range(4)]
+    assert asked == ["s/tuned/2_02", "s/tuned/2", "s/tuned/2_02", "s/tuned/2"]
 
 
 def test_a_pack_too_large_for_the_workers_memory_trains_in_parts(monkeypatch):

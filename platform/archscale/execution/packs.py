@@ -7,14 +7,20 @@ pack), or `auto` (at most 16 runs per pack on CPU-only trials, 64 when trials ha
 trains a pack that its device's memory cannot hold in parts, one after the other), with the runs of
 a group spread evenly over the fewest packs. Runs of a non-standard parametrization (μP, whose
 readout and per-group learning rates have no packed form) train alone.
+
+Packs start most expensive first (`largest_first`): on a few workers, the packs left for the end are
+then the short ones, so the workers finish together instead of one idling while another trains the
+largest network last.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
+from archscale.graph import parse_architecture
 from archscale.strategies import Unit
 from archscale.train.config import PER_MEMBER_FIELDS
 
@@ -49,3 +55,18 @@ def make_packs(units: list[Unit], limit: int, slots: int = 1) -> list[list[Unit]
         size = math.ceil(len(group) / count)
         packs.extend(group[i : i + size] for i in range(0, len(group), size))
     return packs
+
+
+def arch_cost(notation: Any, family: str, kernel_size: int | None, width: int) -> float:
+    """A relative estimate of one run's epoch on an architecture: width² times the weight layers'
+    kernel areas (1 for a Linear), with the stem and the readout as one more layer. Only its order
+    across the architectures of one study matters."""
+    graph = parse_architecture(notation, family, kernel_size or 3).graph
+    area = sum((e.op.kernel or 1) ** 2 for e in graph.live_edges() if e.op.parameterised)
+    return float(width**2 * (1 + area))
+
+
+def largest_first(packs: list[list[Unit]], cost: Mapping[str, float]) -> list[list[Unit]]:
+    """`packs` ordered by their estimated cost (`cost` per epoch of one run, by architecture key, times
+    the members' epochs), largest first; equal costs keep their order."""
+    return sorted(packs, key=lambda pack: -sum(cost[u.arch_key] * int(u.recipe.get("epochs", 1)) for u in pack))

@@ -11,7 +11,7 @@ from archscale.execution.early_stopping import Rule
 from archscale.execution.early_stopping import start as start_early_stopping
 from archscale.execution.messages import TrialRequest
 from archscale.execution.outcome import Outcome
-from archscale.execution.packs import make_packs, pack_limit
+from archscale.execution.packs import arch_cost, largest_first, make_packs, pack_limit
 from archscale.execution.progress import PhaseProgress
 from archscale.execution.recorder import Recorder
 from archscale.execution.searcher import StudySearcher
@@ -69,8 +69,12 @@ def run_phase(run: PhaseRun, progress: Progress, total: int) -> list[tuple[Trial
 
     trials = TrialLog()
     limit, width = pack_limit(run.resources.pack, run.resources.gpu_per_trial), slots(run.resources, run.cluster)
-    packs = make_packs(run.plan.units, limit, width)
-    searcher = StudySearcher(packs, run.plan.searches, run.db_url, trials, limit, width)
+    cost = {
+        key: arch_cost(notation, family, kernel, arch_width or run.context.model["width"])
+        for key, (notation, family, kernel, arch_width) in run.context.archs.items()
+    }
+    packs = largest_first(make_packs(run.plan.units, limit, width), cost)
+    searcher = StudySearcher(packs, run.plan.searches, run.db_url, trials, limit, width, cost)
     rules = {
         s.name: Rule(int(s.need.recipe["epochs"]), stopping.grace_epochs, stopping.reduction_factor)
         for s in run.plan.searches

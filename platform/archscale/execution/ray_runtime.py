@@ -13,6 +13,9 @@ from archscale.errors import UserError
 
 SOCKET_SAFE_LENGTH = 40
 REACH_TIMEOUT_S = 5.0
+EMBEDDED_SYSTEM_CONFIG = {"enable_worker_prestart": False, "prestart_worker_first_driver": False}
+"""Embedded Ray starts no idle workers ahead of demand: Tune's trial actors never use them (Ray 2.60
+starts fresh processes for actors and stops the idle ones), so they only took CPU from the start-up."""
 
 
 def ray_temp_dir() -> Path:
@@ -41,7 +44,12 @@ def ray_session(address: str) -> Iterator[dict[str, float]]:
     kwargs: dict[str, object] = {"logging_level": "ERROR", "log_to_driver": False, "configure_logging": True}
     if address == "local":
         os.environ.setdefault("RAY_TMPDIR", str(ray_temp_dir()))
-        kwargs |= {"include_dashboard": False, "_temp_dir": str(ray_temp_dir()), "num_cpus": os.cpu_count()}
+        kwargs |= {
+            "include_dashboard": False,
+            "_temp_dir": str(ray_temp_dir()),
+            "num_cpus": os.cpu_count(),
+            "_system_config": EMBEDDED_SYSTEM_CONFIG,
+        }
     else:
         check_reachable(address)
         kwargs["address"] = address

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -76,8 +77,10 @@ class _Live:
 
 
 class StudySearcher(Searcher):
-    """Serves `packs` of runs with a known LR first (one trial each), then trials of `searches` until
-    each has `spec.trials` finished trials (those finished in earlier runs of the study count). Each
+    """Serves `packs` of runs with a known LR first (one trial each, in the given order), then trials of
+    `searches` until each has `spec.trials` finished trials (those finished in earlier runs of the
+    study count): the least-asked search first, and among those the most expensive by `cost` (per
+    epoch of one run, by architecture key), so that long searches do not start last. Each
     trial of a search asks Optuna for several trials at once and trains them as one pack (at most
     `pack_limit`, and few enough that `slots` trials can run at once); early stopping judges each
     member on its own (`early_stopping`). Opens Optuna lazily: Tune pickles it."""
@@ -90,6 +93,7 @@ class StudySearcher(Searcher):
         trials: TrialLog,
         pack_limit: int = 1,
         slots: int = 1,
+        cost: Mapping[str, float] | None = None,
     ) -> None:
         super().__init__()
         self._queue = deque(pack_config([unit_request(u) for u in pack]) for pack in packs)
@@ -98,6 +102,7 @@ class StudySearcher(Searcher):
         self._log = trials
         self._pack_limit = max(1, pack_limit)
         self._slots = max(1, slots)
+        self._cost = {s.name: (cost or {}).get(s.arch_key, 0.0) * int(s.need.recipe.get("epochs", 1)) for s in searches}
         self._studies: dict[str, optuna.Study] | None = None
         self._remaining: dict[str, int] = {}
         self._asked: dict[str, int] = {}  # Tune trials started per search
@@ -136,7 +141,7 @@ class StudySearcher(Searcher):
             open_names = [n for n, left in self._remaining.items() if left > 0]
             if not open_names:
                 return Searcher.FINISHED if not self._live else None
-            name = min(open_names, key=lambda n: (self._asked[n], n))
+            name = min(open_names, key=lambda n: (self._asked[n], -self._cost[n], n))
             search = self._searches[name]
             asked = [studies[name].ask() for _ in range(self._pack_size(name))]
             lrs = [t.suggest_float("lr", search.spec.low, search.spec.high, log=True) for t in asked]
