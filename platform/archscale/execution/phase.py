@@ -1,36 +1,46 @@
-"""One Tune run per phase: every planned trial of every architecture shares the workers."""
+"""One Tune run per study: the search phase's trials, then the final runs as their searches finish
+(`FinalRuns`); every planned trial of every architecture shares the workers."""
 
 from __future__ import annotations
 
 import math
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from archscale.execution.early_stopping import Rule
 from archscale.execution.early_stopping import start as start_early_stopping
+from archscale.execution.finals import FinalRuns
 from archscale.execution.messages import TrialRequest
 from archscale.execution.outcome import Outcome
 from archscale.execution.packs import arch_cost, largest_first, make_packs, pack_limit
-from archscale.execution.progress import PhaseProgress
+from archscale.execution.progress import StudyProgress
 from archscale.execution.recorder import Recorder
 from archscale.execution.searcher import StudySearcher
 from archscale.execution.trainable import TrialContext, run_trial
 from archscale.execution.trial_log import TrialLog
-from archscale.strategies import PhasePlan
+from archscale.strategies import ArmChoice, PhasePlan, StudyContext
+from archscale.strategies.plan import Key
 from archscale.study.spec import ResourcesSpec
 
 if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
     from rich.progress import Progress
 
     from archscale.store import Writer
 
 
 @dataclass(frozen=True)
-class PhaseRun:
-    """What to run and where results go."""
+class StudyTrials:
+    """What to run and where results go: the search phase's `plan` (its trials still to run and every
+    search), the study's final runs planned from `ctx` (those in `done` are skipped), each choice
+    handed to `record`."""
 
     plan: PhasePlan
+    ctx: StudyContext
+    done: set[Key]
+    record: Callable[[ArmChoice], None]
     context: TrialContext
     resources: ResourcesSpec
     cluster: dict[str, float]
@@ -63,8 +73,12 @@ def raise_unfit(resources: ResourcesSpec, cluster: dict[str, float]) -> None:
     )
 
 
-def run_phase(run: PhaseRun, progress: Progress, total: int) -> list[tuple[TrialRequest, Outcome]]:
-    """Run the phase's trials with Ray Tune; return each finished trial's request and outcome."""
+def run_trials(
+    run: StudyTrials, storage: BaseStorage | None, progress: Progress, search_total: int
+) -> tuple[list[tuple[TrialRequest, Outcome]], FinalRuns]:
+    """Run the search phase's `search_total` runs and the final runs with Ray Tune (`storage`: the
+    searches' Optuna storage, None without searches); return each finished trial's request and
+    outcome, and the final runs' planner (every final run it planned)."""
     from ray import tune
 
     trials = TrialLog()
@@ -73,8 +87,10 @@ def run_phase(run: PhaseRun, progress: Progress, total: int) -> list[tuple[Trial
         key: arch_cost(notation, family, kernel, arch_width or run.context.model["width"])
         for key, (notation, family, kernel, arch_width) in run.context.archs.items()
     }
+    bars = StudyProgress(progress, search_total)
+    finals = FinalRuns(run.ctx, run.plan.searches, storage, run.done, run.record, bars.add_final_runs)
     packs = largest_first(make_packs(run.plan.units, limit, width), cost)
-    searcher = StudySearcher(packs, run.plan.searches, run.db_url, trials, limit, width, cost)
+    searcher = StudySearcher(packs, run.plan.searches, run.db_url, trials, limit, width, cost, finals)
     rules = {
         s.name: Rule(int(s.need.recipe["epochs"]), stopping.grace_epochs, stopping.reduction_factor)
         for s in run.plan.searches
@@ -86,7 +102,7 @@ def run_phase(run: PhaseRun, progress: Progress, total: int) -> list[tuple[Trial
         tune.with_parameters(run_trial, context=context),
         {"cpu": run.resources.cpu_per_trial, "gpu": run.resources.gpu_per_trial},
     )
-    with tempfile.TemporaryDirectory(prefix="archscale-tune-") as storage:
+    with tempfile.TemporaryDirectory(prefix="archscale-tune-") as storage_path:
         tuner = tune.Tuner(
             trainable,
             tune_config=tune.TuneConfig(
@@ -96,9 +112,9 @@ def run_phase(run: PhaseRun, progress: Progress, total: int) -> list[tuple[Trial
                 reuse_actors=True,
             ),
             run_config=tune.RunConfig(
-                name=run.plan.phase_name,
-                storage_path=storage,
-                callbacks=[recorder, PhaseProgress(progress, run.plan.phase_name, total)],
+                name="study",
+                storage_path=storage_path,
+                callbacks=[recorder, bars],
                 verbose=0,
                 failure_config=tune.FailureConfig(max_failures=run.resources.max_failures),
                 checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=False),
@@ -106,4 +122,4 @@ def run_phase(run: PhaseRun, progress: Progress, total: int) -> list[tuple[Trial
         )
         tuner.fit()
     run.writer.flush()
-    return recorder.outcomes
+    return recorder.outcomes, finals

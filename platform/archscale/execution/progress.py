@@ -9,65 +9,92 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
 
 from archscale.execution.messages import METRIC, TIME_ATTR, TrialRequest, members_of
+from archscale.vocabulary import Phase
 
 if TYPE_CHECKING:
     from ray.tune.experiment import Trial
 
 
-class PhaseProgress(Callback):
-    """Shows one bar per phase in the driver's terminal (rich); `total` is the planned runs (a trial
-    counts as many runs as it packs; one stopped before its budget counts as pruned)."""
+class StudyProgress(Callback):
+    """Shows one bar per phase in the driver's terminal (rich): the search phase's `search_total` planned
+    runs, and the final runs as they are planned (`add_final_runs`); a trial counts as many runs as it
+    packs, and one stopped before its budget counts as pruned."""
 
-    def __init__(self, progress: Progress, phase: str, total: int) -> None:
+    def __init__(self, progress: Progress, search_total: int) -> None:
         self._progress: Progress | None = progress
-        self._task = progress.add_task(phase, total=total, status="")
-        self._counts = {"running": 0, "done": 0, "pruned": 0, "failed": 0}
-        self._best: float | None = None
+        self._tasks: dict[str, TaskID] = {}
+        self._counts = {phase: {"running": 0, "done": 0, "pruned": 0, "failed": 0} for phase in PHASES}
+        self._best: dict[str, float | None] = dict.fromkeys(PHASES)
+        self._final_total = 0
+        if search_total:
+            self._tasks["search"] = progress.add_task("search", total=search_total, status="")
 
     def __getstate__(self) -> dict[str, Any]:
         """Tune pickles callbacks into its experiment state; the live display stays with the driver."""
         return {**self.__dict__, "_progress": None}
 
-    def _update(self, advance: int = 0) -> None:
-        if self._progress is None:
+    def add_final_runs(self, runs: int) -> None:
+        """`runs` more final runs are planned."""
+        if self._progress is None or not runs:
             return
-        c = self._counts
-        best = f" · best val acc {self._best:.3f}" if self._best is not None else ""
-        status = f"{c['running']} running · {c['pruned']} pruned · {c['failed']} failed{best}"
-        self._progress.update(self._task, advance=advance, status=status)
+        self._final_total += runs
+        if "final" not in self._tasks:
+            self._tasks["final"] = self._progress.add_task("final", total=runs, status="")
+        else:
+            self._progress.update(self._tasks["final"], total=self._final_total)
+
+    def _update(self, phase: str, advance: int = 0) -> None:
+        if self._progress is None or phase not in self._tasks:
+            return
+        c, best = self._counts[phase], self._best[phase]
+        shown = f" · best val acc {best:.3f}" if best is not None else ""
+        status = f"{c['running']} running · {c['pruned']} pruned · {c['failed']} failed{shown}"
+        self._progress.update(self._tasks[phase], advance=advance, status=status)
 
     def on_trial_start(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        self._counts["running"] += len(members_of(trial.config))
-        self._update()
+        phase = _phase(trial)
+        self._counts[phase]["running"] += len(members_of(trial.config))
+        self._update(phase)
 
     def on_trial_result(
         self, iteration: int, trials: list[Trial], trial: Trial, result: dict[str, Any], **info: Any
     ) -> None:
         if TIME_ATTR in result and result.get(METRIC) is not None:
-            self._best = max(self._best or 0.0, float(result[METRIC]))
-            self._update()
+            phase = _phase(trial)
+            self._best[phase] = max(self._best[phase] or 0.0, float(result[METRIC]))
+            self._update(phase)
 
     def on_trial_complete(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        runs = len(members_of(trial.config))
-        self._counts["running"] -= runs
-        self._counts["done"] += runs
+        phase, runs = _phase(trial), len(members_of(trial.config))
+        counts = self._counts[phase]
+        counts["running"] -= runs
+        counts["done"] += runs
         last = trial.last_result or {}
         reached = int(last.get(TIME_ATTR) or 0)
         if 0 < reached < TrialRequest.of(trial.config).budget:
-            self._counts["pruned"] += runs
-        self._update(runs)
+            counts["pruned"] += runs
+        self._update(phase, runs)
 
     def on_trial_error(self, iteration: int, trials: list[Trial], trial: Trial, **info: Any) -> None:
-        runs = len(members_of(trial.config))
-        self._counts["running"] -= runs
-        self._counts["failed"] += runs
-        self._update(runs)
+        phase, runs = _phase(trial), len(members_of(trial.config))
+        self._counts[phase]["running"] -= runs
+        self._counts[phase]["failed"] += runs
+        self._update(phase, runs)
+
+
+PHASES = ("search", "final")
+"""The bars: every phase before the final runs counts as search."""
+
+
+def _phase(trial: Trial) -> str:
+    return "final" if TrialRequest.of(trial.config).phase == Phase.FINAL.value else "search"
 
 
 def make_progress() -> Progress:

@@ -1,5 +1,6 @@
-"""One Tune searcher for a whole phase: queued trials with a known LR, and one Optuna study per
-search (ask/tell), least-asked search first, so every worker stays busy across architectures.
+"""One Tune searcher for a whole study: queued trials with a known LR, one Optuna study per search
+(ask/tell), least-asked search first, and the final runs as their searches finish (`FinalRuns`), so
+every worker stays busy across architectures and phases.
 
 Optuna's view stays honest: a trial stopped early is told PRUNED at the budget it reached, a
 diverged one COMPLETE with objective 0, a failed one FAIL. Hooks catch their own errors: an
@@ -18,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from ray.tune.search import Searcher
 
+from archscale.execution.finals import FinalRuns
 from archscale.execution.messages import TrialRequest, pack_config
 from archscale.execution.optuna_studies import open_search, random_trials
 from archscale.execution.outcome import objective
+from archscale.execution.packs import largest_first, make_packs
 from archscale.execution.trial_log import TrialLog
 from archscale.strategies import Search, Unit
 from archscale.vocabulary import TrialStatus
@@ -80,7 +83,10 @@ class StudySearcher(Searcher):
     """Serves `packs` of runs with a known LR first (one trial each, in the given order), then trials of
     `searches` until each has `spec.trials` finished trials (those finished in earlier runs of the
     study count): the least-asked search first, and among those the most expensive by `cost` (per
-    epoch of one run, by architecture key), so that long searches do not start last. Each
+    epoch of one run, by architecture key), so that long searches do not start last. Then the final
+    runs that `finals` releases as their searches finish: served once every search trial has been
+    asked, and packed when a worker needs a trial, from all the runs released by then, so that packs
+    stay as large as what is known allows. Each
     trial of a search asks Optuna for several trials at once and trains them as one pack (at most
     `pack_limit`, and few enough that `slots` trials can run at once); early stopping judges each
     member on its own (`early_stopping`). Opens Optuna lazily: Tune pickles it."""
@@ -94,6 +100,7 @@ class StudySearcher(Searcher):
         pack_limit: int = 1,
         slots: int = 1,
         cost: Mapping[str, float] | None = None,
+        finals: FinalRuns | None = None,
     ) -> None:
         super().__init__()
         self._queue = deque(pack_config([unit_request(u) for u in pack]) for pack in packs)
@@ -108,14 +115,25 @@ class StudySearcher(Searcher):
         self._asked: dict[str, int] = {}  # Tune trials started per search
         self._drawn: dict[str, int] = {}  # Optuna trials the search's study holds
         self._live: dict[str, _Live] = {}
+        self._finals = finals
+        self._final_queue: deque[dict[str, Any]] = deque()
+        self._final_runs: list[Unit] = []  # released, not yet packed
+        self._unit_cost = dict(cost or {})
+        self._released: set[str] = set()  # searches whose final runs `finals` has released
+        self._released_all = finals is None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Tune pickles its searcher into its experiment state; the final runs' planner (the driver's
+        database writer) stays with the driver."""
+        return {**self.__dict__, "_finals": None}
 
     def _open(self) -> dict[str, optuna.Study]:
         if self._studies is None:
             from archscale.store import optuna_storage
 
-            storage = optuna_storage(self._storage_url)
             self._studies = {}
-            for name, search in self._searches.items():
+            storage = optuna_storage(self._storage_url) if self._searches else None  # no search, no Optuna
+            for name, search in self._searches.items() if storage is not None else ():
                 study, done = open_search(search, storage)
                 self._studies[name] = study
                 self._remaining[name] = max(0, search.spec.trials - done)
@@ -140,7 +158,15 @@ class StudySearcher(Searcher):
             studies = self._open()
             open_names = [n for n, left in self._remaining.items() if left > 0]
             if not open_names:
-                return Searcher.FINISHED if not self._live else None
+                self._release_finals()
+                if not self._final_queue and self._final_runs:
+                    packs = make_packs(self._final_runs, self._pack_limit, self._slots)
+                    packs = largest_first(packs, self._unit_cost) if self._unit_cost else packs
+                    self._final_queue.extend(pack_config([unit_request(u) for u in pack]) for pack in packs)
+                    self._final_runs = []
+                if self._final_queue:
+                    return self._final_queue.popleft()
+                return Searcher.FINISHED if not self._live and self._released_all else None
             name = min(open_names, key=lambda n: (self._asked[n], -self._cost[n], n))
             search = self._searches[name]
             asked = [studies[name].ask() for _ in range(self._pack_size(name))]
@@ -193,3 +219,27 @@ class StudySearcher(Searcher):
                     study.tell(trial, objective(outcome))
         except Exception:
             log.exception("the searcher could not record a finished trial")
+        finally:
+            self._release_finals()
+
+    def _finished(self) -> list[str]:
+        """The searches with every trial asked and none running."""
+        running = {live.name for live in self._live.values()}
+        return [n for n, left in self._remaining.items() if left == 0 and n not in running]
+
+    def _release_finals(self) -> None:
+        """Queue the final runs that newly finished searches make possible (all of them once every
+        search has finished). Runs in Tune's driver loop, between trials."""
+        if self._finals is None or self._released_all or self._studies is None:
+            return
+        try:
+            finished = self._finished()
+            if len(finished) == len(self._searches):
+                self._released_all = True
+            elif not set(finished) - self._released:
+                return
+            self._released.update(finished)
+            self._final_runs += self._finals.release(self._searches[n] for n in finished)
+        except Exception:
+            log.exception("the searcher could not plan the final runs")
+            self._released_all = True

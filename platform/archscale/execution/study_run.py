@@ -3,8 +3,9 @@
 A study that fails the quick checks (the YAML, the registries, the architectures) never starts Ray and
 writes nothing. The rest of the set-up (`study_setup.set_up`: the dataset's files, the database, the
 study and its plan) runs in a thread while the main thread starts Ray, which takes seconds of mostly
-waiting; if it fails, Ray stops again and its error is the one raised. Then the driver runs the
-search phase, records every arm's chosen LR, and runs the final phase. A re-run of the same study (or
+waiting; if it fails, Ray stops again and its error is the one raised. Then one Ray Tune run trains
+the search phase and, as each arm's searches finish, records its chosen LR and trains its final runs
+in the same run (`finals.FinalRuns`). A re-run of the same study (or
 `--resume`) plans only what is missing: trials already completed, pruned or diverged are kept,
 trials a stopped driver left running are marked failed and run again, and each Optuna search asks
 only for the trials it still lacks.
@@ -13,13 +14,14 @@ only for the trials it still lacks.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
 from rich.console import Console
 
 from archscale.execution.ray_runtime import ray_session
 from archscale.execution.study_setup import SetUp, TrialKey, check, done_keys, set_up
-from archscale.strategies import ArmChoice, PhasePlan, StudyContext, final_plan
+from archscale.strategies import ArmChoice, PhasePlan, StudyContext
 from archscale.study.load import LoadedStudy
 from archscale.vocabulary import StudyStatus
 
@@ -80,41 +82,43 @@ def _set_up(
 
 
 def _run_phases(ready: SetUp, cluster: dict[str, float], db_url: str) -> tuple[int, StudyStatus]:
-    """Run the missing trials of the search phase, record the arms' choices, run the missing final
-    trials; return how many trials ran and whether the study is now complete."""
-    from archscale.execution.optuna_studies import found_per_repeat, open_search
-    from archscale.execution.phase import PhaseRun, run_phase
+    """Run the missing trials of the search phase and, in the same Tune run, the missing final runs
+    as their searches finish (each arm's choice recorded first); return how many trials ran and
+    whether the study is now complete."""
+    from archscale.execution.optuna_studies import open_search
+    from archscale.execution.phase import StudyTrials, run_trials
     from archscale.execution.progress import make_progress
     from archscale.store import closing_optuna_storage
 
-    spec, ran = ready.loaded.spec, 0
-    with make_progress() as progress:
-
-        def phase(plan: PhasePlan, total: int) -> int:
-            run = PhaseRun(
-                plan, ready.trial_context, spec.resources, cluster, ready.writer, ready.study_id, ready.arch_ids, db_url
-            )
-            return len(run_phase(run, progress, total)) if total else 0
-
-        search = _pending(ready.searches, ready.done)
-        with closing_optuna_storage(db_url) as storage:
-            remaining = sum(max(0, s.spec.trials - open_search(s, storage)[1]) for s in search.searches)
-            ran += phase(search, len(search.units) + remaining)
-            found = found_per_repeat(ready.searches.searches, spec.search_repeats, storage)
-        finals, choices = final_plan(ready.ctx, found)
-        _record_choices(ready, choices)
-        final = _pending(finals, ready.done)
-        ran += phase(final, len(final.units))
-    expected = {u.key for u in finals.units} | {u.key for u in ready.searches.units}
-    complete = bool(expected) and expected <= done_keys(db_url, ready.name)
-    return ran, StudyStatus.COMPLETED if complete else StudyStatus.FAILED
-
-
-def _record_choices(ready: SetUp, choices: list[ArmChoice]) -> None:
-    for c in choices:
-        ready.writer.record_choice(
-            ready.study_id, c.arm, ready.arch_ids[c.arch_key], c.repeat, c.choice.lr, c.choice.search, c.choice.source
+    search = _pending(ready.searches, ready.done)
+    run = StudyTrials(
+        search,
+        ready.ctx,
+        ready.done,
+        lambda choice: _record_choice(ready, choice),
+        ready.trial_context,
+        ready.loaded.spec.resources,
+        cluster,
+        ready.writer,
+        ready.study_id,
+        ready.arch_ids,
+        db_url,
+    )
+    searching = closing_optuna_storage(db_url) if search.searches else nullcontext(None)  # no search, no Optuna
+    with make_progress() as progress, searching as storage:
+        remaining = (
+            0 if storage is None else sum(max(0, s.spec.trials - open_search(s, storage)[1]) for s in search.searches)
         )
+        outcomes, finals = run_trials(run, storage, progress, len(search.units) + remaining)
+    expected = set(finals.planned) | {u.key for u in ready.searches.units}
+    complete = finals.all_planned and bool(expected) and expected <= done_keys(db_url, ready.name)
+    return len(outcomes), StudyStatus.COMPLETED if complete else StudyStatus.FAILED
+
+
+def _record_choice(ready: SetUp, c: ArmChoice) -> None:
+    ready.writer.record_choice(
+        ready.study_id, c.arm, ready.arch_ids[c.arch_key], c.repeat, c.choice.lr, c.choice.search, c.choice.source
+    )
 
 
 def _pending(plan: PhasePlan, done: set[TrialKey]) -> PhasePlan:

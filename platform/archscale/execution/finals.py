@@ -1,0 +1,72 @@
+"""The final runs, planned while the searches still run: an arm's final runs on an architecture are
+planned as soon as every search its LR comes from has finished, and join the same Tune run as the
+searches, so that they fill the workers the last searches leave idle and the study pays for Ray
+Tune's start-up once.
+
+An LR depends only on the searches it names (`Strategy.final_lr` reads `found` by search identity),
+so planning from the searches finished so far gives the same choices as planning once after all of
+them; the release that sees every search finished is exactly the batch `final_plan`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from archscale.execution.optuna_studies import found_per_repeat
+from archscale.strategies import ArmChoice, Found, Search, StudyContext, Unit, final_plan
+from archscale.strategies.plan import Key
+
+if TYPE_CHECKING:
+    from optuna.storages import BaseStorage
+
+
+class FinalRuns:
+    """Plans the final runs whose searches have finished, once each: `release` records every new
+    choice (`record`), tells `released` how many new runs are still to train (not in `done`) and
+    returns them. `storage` holds the searches' Optuna studies (None when there are no searches)."""
+
+    def __init__(
+        self,
+        ctx: StudyContext,
+        searches: list[Search],
+        storage: BaseStorage | None,
+        done: set[Key],
+        record: Callable[[ArmChoice], None],
+        released: Callable[[int], None],
+    ) -> None:
+        self._ctx = ctx
+        self._searches = {s.name for s in searches}
+        self._storage = storage
+        self._done = done
+        self._record = record
+        self._released = released
+        self._seen: set[str] = set()
+        self._best: list[dict[str, tuple[float, str]]] = [{} for _ in range(ctx.spec.search_repeats)]
+        self._chosen: set[tuple[str, str, int]] = set()
+        self.planned: dict[Key, Unit] = {}
+        """Every final run planned so far (finished ones included), by natural key."""
+        self.all_planned = False
+        """Whether `release` has seen every search of `searches` finished: `planned` is then complete."""
+
+    def release(self, finished: Iterable[Search]) -> list[Unit]:
+        """The final runs still to train that the searches `finished` so far (all their trials done)
+        newly make possible; their choices are recorded first. Reads each search's result once."""
+        new = [s for s in finished if s.name not in self._seen]
+        self._seen.update(s.name for s in new)
+        self.all_planned = self._searches <= self._seen
+        if new:
+            if self._storage is None:
+                raise ValueError("final runs planned from searches need the searches' Optuna storage")
+            for repeat, found in enumerate(found_per_repeat(new, self._ctx.spec.search_repeats, self._storage)):
+                self._best[repeat].update(found.best)
+        plan, choices = final_plan(self._ctx, [Found(dict(best)) for best in self._best])
+        for choice in choices:
+            if (key := (choice.arm, choice.arch_key, choice.repeat)) not in self._chosen:
+                self._chosen.add(key)
+                self._record(choice)
+        units = [u for u in plan.units if u.key not in self.planned]
+        self.planned.update((u.key, u) for u in units)
+        pending = [u for u in units if u.key not in self._done]
+        self._released(len(pending))
+        return pending

@@ -1,0 +1,121 @@
+"""Final runs planned while the searches run (one Tune run per study): released as their searches
+finish, they are exactly the batch plan (`final_plan` after every search), each choice recorded once;
+the searcher serves them after every search trial is asked, packed from all runs released by then.
+Real Optuna storage on SQLite; no Ray."""
+
+import optuna
+
+from archscale.execution.finals import FinalRuns
+from archscale.execution.messages import end_result, epoch_result, members_of
+from archscale.execution.optuna_studies import found_per_repeat, open_search
+from archscale.execution.searcher import StudySearcher
+from archscale.execution.trial_log import TrialLog
+from archscale.store import optuna_storage
+from archscale.strategies import ArmChoice, StudyContext, final_plan, search_plan
+from archscale.study.architectures import expand_architectures
+from archscale.study.load import parse_study
+from test_execution_units import finish, report
+
+YAML = """\
+name: f
+dataset: {name: digits}
+architectures: ["2_02", "2_22_222"]
+seeds: [3, 4]
+search: {trials: 2, sampler: random}
+strategies:
+  fixed: {lr: base}
+  principled: {}
+  tuned: {}
+  given: {kind: fixed, lr: 0.05}
+"""
+
+
+def context() -> StudyContext:
+    spec = parse_study(YAML, "f.yaml", []).spec
+    return StudyContext.build("f", spec, expand_architectures(spec.architectures, spec.model)[0])
+
+
+def finish_search(storage, search, lrs=(0.02, 0.3), values=(0.6, 0.4)) -> None:
+    study, _ = open_search(search, storage)
+    distribution = optuna.distributions.FloatDistribution(search.spec.low, search.spec.high, log=True)
+    for lr, value in zip(lrs, values, strict=True):
+        study.add_trial(optuna.trial.create_trial(params={"lr": lr}, distributions={"lr": distribution}, value=value))
+
+
+def test_released_final_runs_are_the_batch_plan_and_each_choice_is_recorded_once(tmp_path):
+    ctx = context()
+    storage = optuna_storage(f"sqlite:///{tmp_path / 'f.db'}")
+    searches = search_plan(ctx).searches
+    base = [s for s in searches if s.phase.value == "base-search"]
+    tuned = [s for s in searches if s.phase.value == "search"]
+    recorded: list[ArmChoice] = []
+    released: list[int] = []
+    finals = FinalRuns(ctx, searches, storage, set(), recorded.append, released.append)
+
+    first = finals.release([])  # nothing searched yet: only the given LR
+    assert {u.arm for u in first} == {"given"} and len(first) == 2 * 2
+    for search in searches:
+        finish_search(storage, search)
+    second = finals.release(base)  # the base search: principled and fixed on every architecture
+    assert {u.arm for u in second} == {"fixed", "principled"} and len(second) == 2 * 2 * 2
+    third = finals.release([*base, tuned[0]])  # one tuned search: its architecture's tuned runs
+    assert {(u.arm, u.arch_key) for u in third} == {("tuned", tuned[0].arch_key)}
+    assert not finals.all_planned
+    last = finals.release(searches)
+    assert finals.all_planned and {(u.arm, u.arch_key) for u in last} == {("tuned", tuned[1].arch_key)}
+    assert finals.release(searches) == []  # nothing twice
+
+    batch, choices = final_plan(ctx, found_per_repeat(searches, 1, storage))
+    runs = first + second + third + last
+    assert sorted(u.key for u in runs) == sorted(u.key for u in batch.units) == sorted(finals.planned)
+    assert {u.key: u.lr for u in runs} == {u.key: u.lr for u in batch.units}
+    assert sorted(recorded, key=repr) == sorted(choices, key=repr)  # every choice once, as in the batch
+    assert released == [4, 8, 2, 2, 0]
+    assert {u.lr for u in runs if u.arm == "fixed"} == {0.02}  # the base search's best LR, unscaled
+
+
+def test_final_runs_already_finished_are_planned_but_not_run_again(tmp_path):
+    ctx = context()
+    storage = optuna_storage(f"sqlite:///{tmp_path / 'f.db'}")
+    searches = search_plan(ctx).searches
+    for search in searches:
+        finish_search(storage, search)
+    batch, _ = final_plan(ctx, found_per_repeat(searches, 1, storage))
+    done = {u.key for u in batch.units if u.seed == 3}
+    finals = FinalRuns(ctx, searches, storage, done, lambda _: None, lambda _: None)
+    runs = finals.release(searches)
+    assert {u.seed for u in runs} == {4} and len(finals.planned) == len(batch.units)
+
+
+def test_the_searcher_serves_final_runs_after_every_search_trial_in_large_packs(tmp_path):
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    ctx = context()
+    plan = search_plan(ctx)
+    storage = optuna_storage(url)
+    finals = FinalRuns(ctx, plan.searches, storage, set(), lambda _: None, lambda _: None)
+    searcher = StudySearcher([], plan.searches, url, TrialLog(), pack_limit=16, slots=2, finals=finals)
+
+    searched: dict[str, dict] = {}
+    served: list[list] = []
+    for i in range(20):
+        config = searcher.suggest(f"t{i}")
+        if config is None:
+            break
+        members = members_of(config)
+        if members[0].phase == "final":
+            served.append(members)
+        else:
+            searched[f"t{i}"] = config
+    assert not served  # final runs wait until their searches have run: here, until every trial is asked
+    assert sum(len(members_of(c)) for c in searched.values()) == 2 * len(plan.searches)
+
+    for trial_id, config in searched.items():
+        members = members_of(config)
+        searcher.on_trial_result(trial_id, epoch_result([report(m.budget, 0.5, k) for k, m in enumerate(members)]))
+        searcher.on_trial_complete(trial_id, end_result([finish(member=k) for k in range(len(members))]))
+    while (config := searcher.suggest(f"f{len(served)}")) not in (None, searcher.FINISHED):
+        served.append(members_of(config))
+    assert finals.all_planned
+    assert [len(p) for p in served] == [8, 8]  # one pack per architecture: 4 arms x 2 seeds
+    assert sorted(m.arm for p in served for m in p) == sorted(u.arm for u in finals.planned.values())
+    assert searcher.suggest("end") == searcher.FINISHED
