@@ -352,6 +352,50 @@ def test_a_pack_too_large_for_the_workers_memory_trains_in_parts(monkeypatch):
     assert _fitting_packs(models, splits, config, fit_memory=False) == [(0, 5)]  # `pack: K` is the user's choice
 
 
+def test_a_pack_of_the_same_models_reuses_the_workers_packed_model_reset_to_its_initial_state():
+    """The reused packed model trains exactly as a freshly packed one (same state, same metrics); one
+    that a member left, or other models, get a new packed model."""
+    import torch
+
+    from archscale.data import load_dataset
+    from archscale.execution.trainable import _packed
+    from archscale.graph import parse_architecture
+    from archscale.nn import build_model, init_model, pack_models
+    from archscale.train import TrainConfig, train_pack
+
+    splits = load_dataset("digits", flatten=True, limit=300)
+    models = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        models.append(build_model(parse_architecture("2_02", "mlp"), width=16, input_shape=(64,), batch_norm=True))
+        init_model(models[-1], "kaiming")
+    members = [models[0], models[1], models[0]]
+    configs = [
+        TrainConfig(lr=lr, epochs=2, batch_size=32, momentum=0.9, seed=s, threads=1)
+        for lr, s in ((0.1, 0), (0.2, 1), (0.05, 0))
+    ]
+
+    first = _packed(members)
+    trained = train_pack(first, splits, configs)
+    again = _packed(list(members))
+    assert again is first and all(p.grad is None for p in again.parameters())
+    fresh = pack_models(members)
+    for name, value in fresh.state_dict().items():
+        assert torch.equal(again.state_dict()[name], value)
+    retrained = train_pack(again, splits, configs)
+
+    def scores(results: list) -> list:
+        return [(r.status, [(m.train_loss, m.val_loss, m.test_accuracy) for m in r.epochs]) for r in results]
+
+    assert scores(retrained) == scores(trained)  # exactly: the same state, data order and arithmetic
+    assert _packed([models[1], models[0], models[0]]) is not first  # other models (order matters)
+
+    diverging = [*configs[:2], TrainConfig(lr=1e6, epochs=2, batch_size=32, seed=0, threads=1)]
+    left = _packed(members)
+    train_pack(left, splits, diverging)  # the third member diverges in epoch 1 and leaves the pack
+    assert left.members == 2 and _packed(members) is not left
+
+
 def test_packs_of_one_architecture_reuse_the_workers_initial_models_untouched():
     """A worker builds each (seed, init) of an architecture once across its packs: the reused model
     equals a fresh build, and training a pack leaves it as built; a run alone gets a model of its own."""

@@ -12,9 +12,10 @@ from archscale.execution.early_stopping import EarlyStopping, Report
 from archscale.execution.messages import EpochReport, TrialEnd, TrialRequest, end_result, epoch_result, members_of
 
 if TYPE_CHECKING:
-    from torch import nn
+    from torch import Tensor, nn
 
     from archscale.data import Splits
+    from archscale.nn.packed import PackedModel
     from archscale.train import EpochMetrics, TrainConfig, TrainResult
 
 
@@ -69,8 +70,6 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
         results: list[TrainResult] = [train(models[0], splits, configs[0], on_epoch)]
         on_cuda = next(models[0].parameters()).is_cuda
     else:
-        from archscale.nn import pack_models
-
         results = []
         for first, last in _fitting_packs(models, splits, configs[0], context.fit_memory):
 
@@ -80,7 +79,7 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
             def after_part_epoch(epoch: int, first: int = first) -> list[int]:
                 return [k - first for k in flush(epoch)]
 
-            packed = pack_models(models[first:last])
+            packed = _packed(models[first:last])
             results += train_pack(packed, splits, configs[first:last], on_part_epoch, after_epoch=after_part_epoch)
         on_cuda = next(packed.parameters()).is_cuda
     flush()
@@ -153,6 +152,38 @@ class _InitialModels:
 
 
 _INITIAL = _InitialModels()
+
+
+@dataclass
+class _LastPack:
+    """The worker's latest packed model, the initial models it packs (in member order) and its
+    initial state: the next pack of the same models reloads that state instead of packing again."""
+
+    members: tuple[nn.Module, ...] = ()
+    model: PackedModel | None = None
+    initial: dict[str, Tensor] = field(default_factory=dict)
+
+
+_LAST_PACK = _LastPack()
+
+
+def _packed(models: list[nn.Module]) -> PackedModel:
+    """`pack_models(models)`: the worker's latest packed model reset to its initial state when it packed
+    the same models (the probe's and the base-LR grid's packs repeat their seeds' models) and still
+    holds all of them (no member left it), else a new one. The state is the same either way."""
+    from archscale.nn import pack_models
+
+    last = _LAST_PACK
+    same = len(last.members) == len(models) and all(a is b for a, b in zip(last.members, models, strict=True))
+    if same and last.model is not None and last.model.members == len(models):
+        last.model.load_state_dict(last.initial)
+        for parameter in last.model.parameters():
+            parameter.grad = None
+        return last.model
+    model = pack_models(models)
+    last.members, last.model = tuple(models), model
+    last.initial = {name: t.clone() for name, t in model.state_dict().items()}
+    return model
 
 
 def _model(request: TrialRequest, context: TrialContext, splits: Splits) -> nn.Module:
