@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,8 +39,11 @@ def ray_temp_dir() -> Path:
 @contextmanager
 def ray_session(address: str) -> Iterator[dict[str, float]]:
     """Start embedded Ray (`local`) or connect to a cluster (`auto`, `HOST:PORT`, `ray://...`); yield
-    the cluster's resources and shut the connection down afterwards."""
+    the cluster's resources and shut the connection down afterwards: at once when the block raised,
+    else in the background (`wait_for_shutdown` waits for it; so does the next session)."""
     import ray
+
+    wait_for_shutdown()
 
     kwargs: dict[str, object] = {"logging_level": "ERROR", "log_to_driver": False, "configure_logging": True}
     if address == "local":
@@ -64,8 +68,38 @@ def ray_session(address: str) -> Iterator[dict[str, float]]:
         raise UserError(f"cannot start or reach Ray at '{address}': {str(exc).splitlines()[0]}") from None
     try:
         yield {k: float(v) for k, v in ray.cluster_resources().items()}
-    finally:
+    except BaseException:
         ray.shutdown()
+        raise
+    _SHUTDOWN.start()
+
+
+class _BackgroundShutdown:
+    """`ray.shutdown()` in a thread after a session that ended well: embedded Ray stops its processes one
+    after the other (over a second), while the driver finishes its own work (the study's last rows, the
+    comparison). The next session, and the interpreter's exit, wait for it."""
+
+    def __init__(self) -> None:
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        import ray
+
+        self._thread = threading.Thread(target=ray.shutdown, name="archscale-ray-shutdown")
+        self._thread.start()
+
+    def wait(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+
+_SHUTDOWN = _BackgroundShutdown()
+
+
+def wait_for_shutdown() -> None:
+    """Return once the last session's background `ray.shutdown()` has finished."""
+    _SHUTDOWN.wait()
 
 
 def check_reachable(address: str) -> None:
