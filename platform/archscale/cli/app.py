@@ -65,9 +65,12 @@ def script() -> None:
     """The `archscale` program: `main`, then a quick exit. After torch, Ray and pandas the interpreter's
     shutdown spends about a second in repeated garbage collections over millions of objects (measured
     at the end of `archscale run`); one collection here (which also closes database connections caught
-    in reference cycles) and `gc.freeze`, which keeps later ones off what is left, take a fifth of it."""
+    in reference cycles) and `gc.freeze`, which keeps later ones off what is left, take a fifth of it.
+    The collection waits for a Ray session's background shutdown (`ray_runtime`) to end first."""
     try:
         main()
     finally:
+        if (ray_runtime := sys.modules.get("archscale.execution.ray_runtime")) is not None:
+            ray_runtime.wait_for_shutdown()
         gc.collect()
         gc.freeze()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import tempfile
@@ -83,10 +84,21 @@ class _BackgroundShutdown:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
+        """Collect the driver's garbage while Ray still runs, then stop Ray with the garbage collector
+        off: a Ray object freed by a collection during the shutdown would stop the process."""
+        gc.collect()
+        gc.disable()
+        self._thread = threading.Thread(target=self._shutdown, name="archscale-ray-shutdown")
+        self._thread.start()
+
+    @staticmethod
+    def _shutdown() -> None:
         import ray
 
-        self._thread = threading.Thread(target=ray.shutdown, name="archscale-ray-shutdown")
-        self._thread.start()
+        try:
+            ray.shutdown()
+        finally:
+            gc.enable()
 
     def wait(self) -> None:
         if self._thread is not None:
