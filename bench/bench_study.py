@@ -39,10 +39,11 @@ def main() -> None:
     slots = os.cpu_count() or 1
     total_device = sum(p[2] for p in phases)
     print(f"machine: {slots} CPUs; study {args.study}")
-    print(f"{'phase':<8}{'trials':>7}{'device s':>10}{'ideal s':>9}{'wall s':>8}{'overhead':>10}")
+    print("(the phases share one Tune run: final runs start while the last searches finish, so the windows overlap)")
+    print(f"{'phase':<8}{'trials':>7}{'device s':>10}{'ideal s':>9}{'window s':>10}{'ratio':>8}")
     for name, trials, device, wall in phases:
         ideal = device / slots
-        print(f"{name:<8}{trials:>7}{device:>10.1f}{ideal:>9.1f}{wall:>8.1f}{wall / ideal:>9.2f}x")
+        print(f"{name:<8}{trials:>7}{device:>10.1f}{ideal:>9.1f}{wall:>10.1f}{wall / ideal:>7.2f}x")
     ideal = total_device / slots
     print(
         f"whole command: {command_wall:.1f} s wall vs {ideal:.1f} s of training ÷ {slots} slots = "
