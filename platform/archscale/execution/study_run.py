@@ -54,7 +54,7 @@ def run_study(
         try:
             with ray_session(address) as cluster:
                 ready = setting_up.result()
-                ran, status = _run_phases(ready, cluster, db_url)
+                ran, status = _run_study_trials(ready, cluster, db_url)
                 result = StudyResult(ready.name, status, ran)
         except BaseException:
             if ready is None:  # the set-up's own error (bad input) comes before Ray's
@@ -76,18 +76,18 @@ def _set_up(
     """`set_up`, then the imports the phases need (Ray Tune takes most of a second): the driver's share
     of the start-up, done while the main thread waits for Ray's processes to start."""
     ready = set_up(ctx, loaded, db_url, resume=resume, upgrade_db=upgrade_db, console=console)
-    import archscale.execution.phase  # noqa: F401
+    import archscale.execution.tune_run  # noqa: F401
 
     return ready
 
 
-def _run_phases(ready: SetUp, cluster: dict[str, float], db_url: str) -> tuple[int, StudyStatus]:
+def _run_study_trials(ready: SetUp, cluster: dict[str, float], db_url: str) -> tuple[int, StudyStatus]:
     """Run the missing trials of the search phase and, in the same Tune run, the missing final runs
     as their searches finish (each arm's choice recorded first); return how many trials ran and
     whether the study is now complete."""
     from archscale.execution.optuna_studies import open_search
-    from archscale.execution.phase import StudyTrials, run_trials
     from archscale.execution.progress import make_progress
+    from archscale.execution.tune_run import StudyTrials, run_trials
     from archscale.store import closing_optuna_storage
 
     search = _pending(ready.searches, ready.done)
