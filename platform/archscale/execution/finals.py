@@ -42,6 +42,7 @@ class FinalRuns:
         self._record = record
         self._released = released
         self._seen: set[str] = set()
+        self._planned_once = False
         self._best: list[dict[str, tuple[float, str]]] = [{} for _ in range(ctx.spec.search_repeats)]
         self._chosen: set[tuple[str, str, int]] = set()
         self.planned: dict[Key, Unit] = {}
@@ -51,8 +52,13 @@ class FinalRuns:
 
     def release(self, finished: Iterable[Search]) -> list[Unit]:
         """The final runs still to train that the searches `finished` so far (all their trials done)
-        newly make possible; their choices are recorded first. Reads each search's result once."""
+        newly make possible; their choices are recorded first. Reads each search's result once, and plans
+        again only when a search is new (so it may be called after every trial)."""
         new = [s for s in finished if s.name not in self._seen]
+        if not new and self._planned_once:
+            self._released(0)
+            return []
+        self._planned_once = True
         self._seen.update(s.name for s in new)
         self.all_planned = self._searches <= self._seen
         if new:

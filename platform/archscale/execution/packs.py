@@ -67,6 +67,16 @@ def arch_cost(notation: Any, family: str, kernel_size: int | None, width: int) -
 
 
 def largest_first(packs: list[list[Unit]], cost: Mapping[str, float]) -> list[list[Unit]]:
-    """`packs` ordered by their estimated cost (`cost` per epoch of one run, by architecture key, times
-    the members' epochs), largest first; equal costs keep their order."""
-    return sorted(packs, key=lambda pack: -sum(cost[u.arch_key] * int(u.recipe.get("epochs", 1)) for u in pack))
+    """`packs` ordered by their estimated cost (`cost` per epoch of one run, by architecture key, 0 where
+    it has none, times the members' epochs), largest first; equal costs keep their order."""
+    return sorted(packs, key=lambda pack: -sum(run_cost(u, cost) for u in pack))
+
+
+def run_cost(unit: Unit, cost: Mapping[str, float]) -> float:
+    """One run's estimated cost: its architecture's `cost` per epoch (0 where it has none) × its epochs."""
+    return cost.get(unit.arch_key, 0.0) * int(unit.recipe.get("epochs", 1))
+
+
+def pack_runs(units: list[Unit], limit: int, slots: int, cost: Mapping[str, float]) -> list[list[Unit]]:
+    """`make_packs`, largest first: the packs a Tune run serves."""
+    return largest_first(make_packs(units, limit, slots), cost)

@@ -23,7 +23,7 @@ from archscale.execution.finals import FinalRuns
 from archscale.execution.messages import TrialRequest, pack_config
 from archscale.execution.optuna_studies import open_search, random_trials
 from archscale.execution.outcome import objective
-from archscale.execution.packs import largest_first, make_packs
+from archscale.execution.packs import pack_runs
 from archscale.execution.trial_log import TrialLog
 from archscale.strategies import Search, Unit
 from archscale.vocabulary import TrialStatus
@@ -109,7 +109,7 @@ class StudySearcher(Searcher):
         self._log = trials
         self._pack_limit = max(1, pack_limit)
         self._slots = max(1, slots)
-        self._cost = {s.name: (cost or {}).get(s.arch_key, 0.0) * int(s.need.recipe.get("epochs", 1)) for s in searches}
+        self._arch_cost = dict(cost or {})
         self._studies: dict[str, optuna.Study] | None = None
         self._remaining: dict[str, int] = {}
         self._asked: dict[str, int] = {}  # Tune trials started per search
@@ -118,8 +118,6 @@ class StudySearcher(Searcher):
         self._finals = finals
         self._final_queue: deque[dict[str, Any]] = deque()
         self._final_runs: list[Unit] = []  # released, not yet packed
-        self._unit_cost = dict(cost or {})
-        self._released: set[str] = set()  # searches whose final runs `finals` has released
         self._released_all = finals is None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -160,14 +158,13 @@ class StudySearcher(Searcher):
             if not open_names:
                 self._release_finals()
                 if not self._final_queue and self._final_runs:
-                    packs = make_packs(self._final_runs, self._pack_limit, self._slots)
-                    packs = largest_first(packs, self._unit_cost) if self._unit_cost else packs
+                    packs = pack_runs(self._final_runs, self._pack_limit, self._slots, self._arch_cost)
                     self._final_queue.extend(pack_config([unit_request(u) for u in pack]) for pack in packs)
                     self._final_runs = []
                 if self._final_queue:
                     return self._final_queue.popleft()
                 return Searcher.FINISHED if not self._live and self._released_all else None
-            name = min(open_names, key=lambda n: (self._asked[n], -self._cost[n], n))
+            name = min(open_names, key=lambda n: (self._asked[n], -self._search_cost(n), n))
             search = self._searches[name]
             asked = [studies[name].ask() for _ in range(self._pack_size(name))]
             lrs = [t.suggest_float("lr", search.spec.low, search.spec.high, log=True) for t in asked]
@@ -222,6 +219,11 @@ class StudySearcher(Searcher):
         finally:
             self._release_finals()
 
+    def _search_cost(self, name: str) -> float:
+        """The estimated cost of one trial of search `name` (0 without costs)."""
+        search = self._searches[name]
+        return self._arch_cost.get(search.arch_key, 0.0) * int(search.need.recipe.get("epochs", 1))
+
     def _finished(self) -> list[str]:
         """The searches with every trial asked and none running."""
         running = {live.name for live in self._live.values()}
@@ -234,11 +236,9 @@ class StudySearcher(Searcher):
             return
         try:
             finished = self._finished()
-            if len(finished) == len(self._searches):
-                self._released_all = True
-            elif not set(finished) - self._released:
+            self._released_all = len(finished) == len(self._searches)
+            if not finished and not self._released_all:
                 return
-            self._released.update(finished)
             self._final_runs += self._finals.release(self._searches[n] for n in finished)
         except Exception:
             log.exception("the searcher could not plan the final runs")

@@ -14,7 +14,7 @@ from archscale.execution.early_stopping import start as start_early_stopping
 from archscale.execution.finals import FinalRuns
 from archscale.execution.messages import TrialRequest
 from archscale.execution.outcome import Outcome
-from archscale.execution.packs import arch_cost, largest_first, make_packs, pack_limit
+from archscale.execution.packs import arch_cost, pack_limit, pack_runs
 from archscale.execution.progress import StudyProgress
 from archscale.execution.recorder import Recorder
 from archscale.execution.searcher import StudySearcher
@@ -89,7 +89,7 @@ def run_trials(
     }
     bars = StudyProgress(progress, search_total)
     finals = FinalRuns(run.ctx, run.plan.searches, storage, run.done, run.record, bars.add_final_runs)
-    packs = largest_first(make_packs(run.plan.units, limit, width), cost)
+    packs = pack_runs(run.plan.units, limit, width, cost)
     searcher = StudySearcher(packs, run.plan.searches, run.db_url, trials, limit, width, cost, finals)
     rules = {
         s.name: Rule(int(s.need.recipe["epochs"]), stopping.grace_epochs, stopping.reduction_factor)
