@@ -70,9 +70,32 @@ def ray_session(address: str) -> Iterator[dict[str, float]]:
     try:
         yield {k: float(v) for k, v in ray.cluster_resources().items()}
     except BaseException:
-        ray.shutdown()
+        _stop_ray()
         raise
     _SHUTDOWN.start()
+
+
+def _stop_ray() -> None:
+    """`ray.shutdown()`, after killing embedded Ray's autoscaler monitor (`stop_monitor`)."""
+    import ray
+
+    stop_monitor()
+    ray.shutdown()
+
+
+def stop_monitor() -> bool:
+    """Kill the autoscaler monitor that embedded Ray started (none when connected to a cluster); return
+    whether one was running. Ray 2.60's `ray.shutdown()` stops the GCS first and then sends the monitor
+    SIGTERM, whose handler tries to report to the stopped GCS until Ray kills it a second later: a
+    second of every embedded shutdown. The monitor only autoscales, which a one-machine Ray never does."""
+    from ray._private import ray_constants, worker
+
+    node = worker._global_node
+    processes = [] if node is None else node.all_processes.get(ray_constants.PROCESS_TYPE_MONITOR, [])
+    for info in processes:
+        info.process.kill()
+        info.process.wait()
+    return bool(processes)
 
 
 class _BackgroundShutdown:
@@ -93,10 +116,8 @@ class _BackgroundShutdown:
 
     @staticmethod
     def _shutdown() -> None:
-        import ray
-
         try:
-            ray.shutdown()
+            _stop_ray()
         finally:
             gc.enable()
 

@@ -54,8 +54,10 @@ def run_study(
         try:
             with ray_session(address) as cluster:
                 ready = setting_up.result()
-                ran, status = _run_study_trials(ready, cluster, db_url)
-                result = StudyResult(ready.name, status, ran)
+                ran, expected = _run_study_trials(ready, cluster, db_url)
+            complete = expected is not None and bool(expected) and expected <= done_keys(db_url, ready.name)
+            status = StudyStatus.COMPLETED if complete else StudyStatus.FAILED
+            result = StudyResult(ready.name, status, ran)
         except BaseException:
             if ready is None:  # the set-up's own error (bad input) comes before Ray's
                 failure = setting_up.exception()
@@ -81,10 +83,11 @@ def _set_up(
     return ready
 
 
-def _run_study_trials(ready: SetUp, cluster: dict[str, float], db_url: str) -> tuple[int, StudyStatus]:
+def _run_study_trials(ready: SetUp, cluster: dict[str, float], db_url: str) -> tuple[int, set[TrialKey] | None]:
     """Run the missing trials of the search phase and, in the same Tune run, the missing final runs
-    as their searches finish (each arm's choice recorded first); return how many trials ran and
-    whether the study is now complete."""
+    as their searches finish (each arm's choice recorded first); return how many trials ran and the
+    keys of every trial the study needs (None when some final runs could not be planned: a search
+    did not finish). The study is complete once all of them are done (checked after Ray has stopped)."""
     from archscale.execution.optuna_studies import open_search
     from archscale.execution.progress import make_progress
     from archscale.execution.tune_run import StudyTrials, run_trials
@@ -111,8 +114,7 @@ def _run_study_trials(ready: SetUp, cluster: dict[str, float], db_url: str) -> t
         )
         outcomes, finals = run_trials(run, storage, progress, len(search.units) + remaining)
     expected = set(finals.planned) | {u.key for u in ready.searches.units}
-    complete = finals.all_planned and bool(expected) and expected <= done_keys(db_url, ready.name)
-    return len(outcomes), StudyStatus.COMPLETED if complete else StudyStatus.FAILED
+    return len(outcomes), expected if finals.all_planned else None
 
 
 def _record_choice(ready: SetUp, c: ArmChoice) -> None:
