@@ -28,7 +28,7 @@ from archscale.graph import parse_architecture
 from archscale.nn import build_model, init_model
 from archscale.nn.packed import PackedLinear, pack_models, register_packer
 from archscale.train import EpochMetrics, Status, TrainConfig, TrainResult, train
-from archscale.train.packed import PackedSGD, member_bytes, pack_key, pack_size_auto, train_pack
+from archscale.train.packed import PackedSGD, member_bytes, pack_key, pack_size_auto, train_pack, worth_dropping
 
 torch.set_num_threads(1)
 
@@ -100,8 +100,13 @@ def assert_same_run(packed: TrainResult, unpacked: TrainResult, sizes: dict[str,
 
 
 def check_pack_equals_unpacked(models, data, configs, *, diverges_at: int) -> list[TrainResult]:
+    """Every member's run packed equals its run alone. The diverging member leaves the pack at once when
+    its remaining steps of the epoch cost at least one step of the whole pack (else at the epoch's end):
+    the pack that evaluates that epoch is then one member smaller."""
     unpacked = [train(copy.deepcopy(m), data, c) for m, c in zip(models, configs, strict=True)]
-    packed = train_pack(pack_models(models), data, configs)
+    pack = pack_models(models)
+    evaluated_by: dict[int, int] = {}  # epoch -> members of the pack that evaluated it
+    packed = train_pack(pack, data, configs, lambda k, m: evaluated_by.setdefault(m.epoch, pack.members) and None)
     sizes = {"train": len(data.train), "val": len(data.val), "test": len(data.test)}
     for ours, theirs in zip(packed, unpacked, strict=True):
         assert_same_run(ours, theirs, sizes)
@@ -110,6 +115,10 @@ def check_pack_equals_unpacked(models, data, configs, *, diverges_at: int) -> li
     assert diverged.status is Status.DIVERGED and diverged.steps == diverges_at
     steps_per_epoch = math.ceil(len(data.train) / configs[0].batch_size)
     assert diverges_at % steps_per_epoch != 0, "the diverging member should diverge mid-epoch"
+    leaves_at_once = 1 * (steps_per_epoch - diverges_at % steps_per_epoch) >= len(configs)
+    assert evaluated_by[diverges_at // steps_per_epoch + 1] == len(configs) - leaves_at_once
+    if leaves_at_once:  # its time is the stretch it trained in, less than the others' epoch
+        assert packed[-1].device_seconds < packed[0].epochs[diverges_at // steps_per_epoch].seconds
     return packed
 
 
@@ -234,6 +243,12 @@ def test_packed_sgd_is_torch_sgd_member_by_member():
             param.grad = step_grads[k]
             sgd.step()
         torch.testing.assert_close(packed[k].detach(), param.detach(), rtol=1e-6, atol=1e-7)
+
+
+def test_diverged_members_leave_mid_epoch_when_their_steps_left_outweigh_one_pack_step():
+    assert worth_dropping(masked=1, members=4, steps_left=4) and not worth_dropping(1, 4, 3)
+    assert worth_dropping(4, 16, 4) and not worth_dropping(4, 16, 3) and worth_dropping(15, 16, 2)
+    assert not worth_dropping(0, 4, 100) and not worth_dropping(4, 4, 100)  # none masked, or none left
 
 
 def test_stopped_members_leave_the_pack_and_the_others_go_on_as_alone(digits):

@@ -8,9 +8,11 @@ its own `seed`, drawn in the same order), its LR schedule, momentum, Nesterov an
 (`PackedSGD`: torch.optim.SGD's update, member by member), its divergence detection (on the CPU after
 every step, on CUDA every `CUDA_CHECK_EVERY` steps and at the end of each epoch), its per-epoch
 `EpochMetrics` and its `TrainResult`. A diverged member is masked at once: its learning rate
-becomes 0 (its parameters stop changing) and its loss leaves the pack's; the others go on. At the end
-of the epoch, members that diverged or were stopped leave the pack, which goes on as a smaller one.
-The pack's time is shared out equally among the members that train in each epoch.
+becomes 0 (its parameters stop changing) and its loss leaves the pack's; the others go on. Diverged
+members leave the pack mid-epoch once computing them would cost more than rebuilding the pack
+(`worth_dropping`), and at the end of the epoch every member that diverged or was stopped leaves it:
+the pack goes on as a smaller one. The pack's time is shared out equally among the members that
+train in each stretch of it.
 
 Members differ only in `PER_MEMBER_FIELDS`; every other `TrainConfig` field must be equal
 (`pack_key`). Knows nothing of Ray or databases.
@@ -131,9 +133,9 @@ class _PackEpoch:
     """One epoch's training statistics for the whole pack, back on the host."""
 
     steps: int
-    losses: Tensor  # (steps, K) float64
+    losses: Tensor  # (steps, members) float64, by member; a member's steps after it left are not its own
     sizes: Tensor  # (steps,) float64
-    correct: Tensor  # (K,) int64
+    correct: Tensor  # (members,) int64, by member
     diverged: dict[int, int]  # member -> steps into the epoch when its divergence was detected
 
     def mean(self, k: int) -> float:
@@ -155,9 +157,18 @@ class _MemberBatches:
     ) -> None:
         self.split = split
         self.batch_size = batch_size
-        self.generators = generators
-        self.augments = augments
+        self.generators = list(generators)
+        self.augments = None if augments is None else list(augments)
         self._sizes = BatchIterator(split, batch_size).batch_sizes()
+        self._orders: Tensor | None = None  # (K, n): the pass in progress's order of every member
+
+    def keep(self, places: Sequence[int]) -> None:
+        """Go on, within the pass in progress too, with only the members at these places, in this order."""
+        self.generators = [self.generators[i] for i in places]
+        if self.augments is not None:
+            self.augments = [self.augments[i] for i in places]
+        if self._orders is not None:
+            self._orders = self._orders[torch.tensor(places, device=self._orders.device)]
 
     def __len__(self) -> int:
         return len(self._sizes)
@@ -168,9 +179,9 @@ class _MemberBatches:
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         """Yield (x (B, K, *input_shape), y (B, K)) batches."""
         x, y, n = self.split.x, self.split.y, len(self.split)
-        orders = torch.stack([torch.randperm(n, generator=g, device=x.device) for g in self.generators])
+        self._orders = torch.stack([torch.randperm(n, generator=g, device=x.device) for g in self.generators])
         for start in range(0, n, self.batch_size):
-            index = orders[:, start : start + self.batch_size]
+            index = self._orders[:, start : start + self.batch_size]
             if self.augments is None:
                 xb = x[index.T]
             else:
@@ -178,50 +189,102 @@ class _MemberBatches:
             yield xb, y[index.T]
 
 
+class _TimeShares:
+    """The pack's time, shared out equally among the members that train in each stretch of it."""
+
+    def __init__(self, members: int) -> None:
+        self.seconds = [0.0] * members
+        self._mark = time.perf_counter()
+
+    def restart(self) -> None:
+        self._mark = time.perf_counter()
+
+    def close(self, members: Sequence[int]) -> None:
+        """End the stretch since the last `close` or `restart`: each of `members` gets an equal share."""
+        now = time.perf_counter()
+        share = (now - self._mark) / len(members)
+        for k in members:
+            self.seconds[k] += share
+        self._mark = now
+
+
+@dataclass
+class _Pack:
+    """What changes when members leave a pack: the model, the optimizer, each place's LR column and mask,
+    the member at each place (`slots`) and their batches."""
+
+    packed: PackedModel
+    optimizer: PackedSGD
+    lr_table: Tensor  # (steps, K)
+    active: Tensor  # (K,): 1 while the member at that place trains, 0 once masked
+    slots: list[int]
+    batches: _MemberBatches
+    device: torch.device
+    channels_last: bool
+
+    def keep(self, places: Sequence[int]) -> None:
+        """Go on with only the members at these places, in this order (mid-epoch too)."""
+        self.packed.keep(places)
+        _place(self.packed, self.device, self.channels_last)
+        self.optimizer.keep(places, self.packed.parameters())
+        index = torch.tensor(places, device=self.device)
+        self.lr_table, self.active = self.lr_table[:, index], self.active[index]
+        self.slots = [self.slots[i] for i in places]
+        self.batches.keep(places)
+
+
+def worth_dropping(masked: int, members: int, steps_left: int) -> bool:
+    """Whether masked members should leave a pack of `members` now: the steps left would spend on them
+    at least one step of the whole pack (about what rebuilding it costs), and some member stays."""
+    return 0 < masked < members and masked * steps_left >= members
+
+
 def _train_epoch(
-    forward: PackForward,
-    batches: _MemberBatches,
-    optimizer: PackedSGD,
-    lr_table: Tensor,
-    active: Tensor,
-    first_step: int,
-    check_every: int,
+    pack: _Pack, forward: PackForward, first_step: int, check_every: int, shares: _TimeShares
 ) -> _PackEpoch:
-    """Train the pack until the epoch or the schedule's steps run out, or every member has diverged;
-    `active` (K,) is set to 0 for each member that diverges."""
-    members = active.shape[0]
+    """Train the pack until the epoch or the schedule's steps run out, or every member has diverged.
+    A member that diverges is masked (`pack.active` 0 at its place) and leaves the pack mid-epoch when
+    `worth_dropping` says so; its stretches of time are its own."""
+    members, batches = len(shares.seconds), pack.batches
     device = batches.split.x.device
-    losses = torch.empty(len(batches), members, device=device)
+    losses = torch.full((len(batches), members), math.nan, device=device)
     correct = torch.zeros(members, dtype=torch.int64, device=device)
-    watching = list(range(members))
     diverged: dict[int, int] = {}
+    columns = torch.tensor(pack.slots, device=device)
 
     def check(window: Tensor, steps: int) -> None:
-        finite = torch.isfinite(window).all(0).tolist()
-        for k in [k for k in watching if not finite[k]]:
-            diverged[k] = steps
-            active[k] = 0.0
-            watching.remove(k)
+        finite = torch.isfinite(window[:, columns]).all(0).tolist()
+        for place, k in enumerate(pack.slots):
+            if k not in diverged and not finite[place]:
+                diverged[k] = steps
+                pack.active[place] = 0.0
 
     n = 0
     for x, y in batches:
-        if first_step + n == lr_table.shape[0]:
+        if first_step + n == pack.lr_table.shape[0]:
             break
         logits = forward(x).float()  # (B, K, classes)
         per_sample = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
         member_loss = per_sample.view(y.shape).mean(0)
-        optimizer.zero_grad()
-        torch.where(active > 0, member_loss, 0.0).sum().backward()
-        optimizer.step(lr_table[first_step + n] * active)
-        losses[n] = member_loss.detach()
-        correct += (logits.argmax(-1) == y).sum(0)
+        pack.optimizer.zero_grad()
+        torch.where(pack.active > 0, member_loss, 0.0).sum().backward()
+        pack.optimizer.step(pack.lr_table[first_step + n] * pack.active)
+        losses[n, columns] = member_loss.detach()
+        correct[columns] += (logits.argmax(-1) == y).sum(0)
         n += 1
         if n % check_every == 0:
             check(losses[n - check_every : n], n)
-            if not watching:
+            masked = [place for place, k in enumerate(pack.slots) if k in diverged]
+            if len(masked) == len(pack.slots):
                 break
-    if watching:
-        check(losses[:n], n)
+            steps_left = min(len(batches), pack.lr_table.shape[0] - first_step) - n
+            if worth_dropping(len(masked), len(pack.slots), steps_left):
+                shares.close(pack.slots)
+                pack.keep([place for place in range(len(pack.slots)) if place not in masked])
+                pack.packed.train()
+                columns = torch.tensor(pack.slots, device=device)
+    if n % check_every:
+        check(losses[n - n % check_every : n], n)
     sizes = torch.tensor(batches.batch_sizes()[:n], dtype=torch.float64)
     return _PackEpoch(n, losses[:n].double().cpu(), sizes, correct.cpu(), diverged)
 
@@ -298,8 +361,7 @@ def train_pack(
         if cuda:
             torch.backends.cudnn.benchmark = True
         generators = [torch.Generator(device=device).manual_seed(c.seed) for c in configs]
-        augments = _augmentations(data, config, generators)
-        batches = _MemberBatches(data.train, config.batch_size, generators, augments)
+        batches = _MemberBatches(data.train, config.batch_size, generators, _augmentations(data, config, generators))
         total_steps = config.epochs * len(batches)
         if config.max_steps is not None:
             total_steps = min(total_steps, config.max_steps)
@@ -323,75 +385,73 @@ def train_pack(
             weight_decay=[c.weight_decay for c in configs],
         )
         train_forward, eval_forward = _forwards(packed, bf16=cuda and config.bf16, channels_last=channels_last)
-        slots = list(range(members))  # the member in each of the pack's places
-        active = torch.ones(members, device=device)  # per place
+        pack = _Pack(
+            packed,
+            optimizer,
+            lr_table,
+            torch.ones(members, device=device),
+            list(range(members)),
+            batches,
+            device,
+            channels_last,
+        )
         status: list[Status | None] = [None] * members  # per member; None while it trains
         steps = [0] * members
-        device_seconds = [0.0] * members
+        shares = _TimeShares(members)
         histories: list[list[EpochMetrics]] = [[] for _ in range(members)]
         epochs = math.ceil(total_steps / len(batches))
         check_every = CUDA_CHECK_EVERY if cuda else 1
         step = 0
         for epoch in range(1, epochs + 1):
-            places = [i for i, k in enumerate(slots) if status[k] is None]
+            places = [i for i, k in enumerate(pack.slots) if status[k] is None]
             if not places:
                 break
-            if len(places) < len(slots):  # members left the pack: go on without them
-                packed.keep(places)
-                _place(packed, device, channels_last)
-                optimizer.keep(places, packed.parameters())
-                index = torch.tensor(places, device=device)
-                lr_table, active = lr_table[:, index], active[index]
-                slots = [slots[i] for i in places]
-                batches = _MemberBatches(
-                    data.train,
-                    config.batch_size,
-                    [generators[k] for k in slots],
-                    None if augments is None else [augments[k] for k in slots],
-                )
-            epoch_start = time.perf_counter()
+            if len(places) < len(pack.slots):  # members left the pack: go on without them
+                pack.keep(places)
+            shares.restart()
+            before = {k: shares.seconds[k] for k in pack.slots}
             packed.train()
-            trained = _train_epoch(train_forward, batches, optimizer, lr_table, active, step, check_every)
-            for place, at in trained.diverged.items():
-                status[slots[place]], steps[slots[place]] = Status.DIVERGED, step + at
+            trained = _train_epoch(pack, train_forward, step, check_every, shares)
+            for k, at in trained.diverged.items():
+                status[k], steps[k] = Status.DIVERGED, step + at
             step += trained.steps
-            reporting = [i for i, k in enumerate(slots) if status[k] is None]
+            reporting = [i for i, k in enumerate(pack.slots) if status[k] is None]
             evaluations: tuple[list[tuple[float, float]] | None, list[tuple[float, float]]] | None = None
             if reporting:
                 packed.eval()
-                val = _evaluate(eval_forward, data.val, config.eval_batch_size, len(slots)) if len(data.val) else None
-                evaluations = val, _evaluate(eval_forward, data.test, config.eval_batch_size, len(slots))
-            seconds = (time.perf_counter() - epoch_start) / len(slots)
-            for k in slots:
-                device_seconds[k] += seconds
+                members_now = len(pack.slots)
+                val = _evaluate(eval_forward, data.val, config.eval_batch_size, members_now) if len(data.val) else None
+                evaluations = val, _evaluate(eval_forward, data.test, config.eval_batch_size, members_now)
+            shares.close(pack.slots)
             if evaluations is None:
                 continue
             val, test = evaluations
             for i in reporting:
-                k = slots[i]
+                k = pack.slots[i]
                 steps[k] = step
                 metrics = EpochMetrics(
                     epoch=epoch,
                     steps=step,
                     lr=schedules[k](step),
-                    train_loss=trained.mean(i),
-                    train_loss_tail=trained.tail(i),
-                    train_accuracy=trained.accuracy(i),
+                    train_loss=trained.mean(k),
+                    train_loss_tail=trained.tail(k),
+                    train_accuracy=trained.accuracy(k),
                     val_loss=None if val is None else val[i][0],
                     val_accuracy=None if val is None else val[i][1],
                     test_loss=test[i][0],
                     test_accuracy=test[i][1],
-                    seconds=seconds,
-                    device_seconds=device_seconds[k],
+                    seconds=shares.seconds[k] - before[k],
+                    device_seconds=shares.seconds[k],
                 )
                 histories[k].append(metrics)
                 if on_epoch is not None and on_epoch(k, metrics) is True and epoch < epochs:
                     status[k] = Status.STOPPED
-                    active[i] = 0.0
+                    pack.active[i] = 0.0
             stops = after_epoch(epoch) if after_epoch is not None else None
             for k in stops or ():
                 if status[k] is None and epoch < epochs:
                     status[k] = Status.STOPPED
+    device_seconds = shares.seconds
     overhead = (time.perf_counter() - started - sum(device_seconds)) / members
     return [
         TrainResult(s or Status.COMPLETED, h, n, d, d + overhead)
