@@ -338,12 +338,12 @@ def train_pack(
     the last epoch). Then `after_epoch(epoch)` is called once and may return more members to stop
     (an early-stopping rule that judges the epoch's members together).
 
-    A member that diverges is masked at once (its parameters stop changing); at the end of the epoch
-    every member that diverged or stopped leaves the pack (`PackedModel.keep`), so the others train
-    without computing it. `packed` then holds only the members still training, in member order: take
-    a member's checkpoint in its `on_epoch`. `device_seconds` share each epoch's time equally among
-    the members that trained in it; `wall_seconds` add an equal share of the set-up, so that they sum
-    to the call's time.
+    A member that diverges is masked at once (its parameters stop changing) and leaves the pack
+    (`PackedModel.keep`) mid-epoch when `worth_dropping`, else at the end of the epoch, where every
+    member that stopped leaves it too, so the others train without computing it. `packed` then holds
+    only the members still training, in member order: take a member's checkpoint in its `on_epoch`.
+    `device_seconds` share the pack's time equally among the members that trained in each stretch of
+    it; `wall_seconds` add an equal share of the set-up, so that they sum to the call's time.
     """
     started = time.perf_counter()
     members = packed.members
