@@ -14,8 +14,10 @@ and their ratios to the plain loop; with `--threads 1` the CPU time is robust to
 0..8, the base network included, x 49 LRs with ratio 2^(1/4) x 3 seeds, width 256, digits, one epoch)
 through `archscale run` (embedded Ray, packs, SQLite, every epoch stored) against a plain loop doing the
 same runs in as many processes as the machine has cores. Prints both wall times and their ratio (goal:
-platform / plain <= 1.2). `--small` runs a quick version; `--seeds N` trains N seeds per LR instead of
-the protocol's 3 (a larger study over which the platform's fixed start-up and shut-down spread).
+platform / plain <= 1.2). `--repeat N` measures N times and prints the ratios' median and range (on a
+shared machine one ratio varies by about 0.1). `--small` runs a quick version; `--seeds N` trains N seeds
+per LR instead of the protocol's 3 (a larger study over which the platform's fixed start-up and shut-down
+spread).
 
 `throughput`: NAS-Bench-201 (cell 3_33_133, C=16, N=5 by default) on CIFAR-shaped synthetic data with
 the benchmark's recipe (Nesterov, weight decay, cosine, crop+flip), packed at K = 1, 4, 8, 16, and
@@ -169,6 +171,22 @@ def _plain_runs(jobs: list[tuple[str, float, int]], width: int) -> None:
 
 
 def platform(args: argparse.Namespace) -> None:
+    """The side-by-side comparison `args.repeat` times; with more than one, the ratios' median and range."""
+    ratios = []
+    for attempt in range(args.repeat):
+        if args.repeat > 1:
+            print(f"[{attempt + 1}/{args.repeat}] {time.strftime('%H:%M:%S', time.gmtime())} UTC")
+        ratios.append(_platform_once(args))
+    if len(ratios) > 1:
+        print(
+            f"ratios: {', '.join(f'{r:.2f}' for r in ratios)}; median {statistics.median(ratios):.2f} "
+            f"(range {min(ratios):.2f}-{max(ratios):.2f}, n = {len(ratios)}); "
+            f"<= 1.2 in {sum(r <= 1.2 for r in ratios)} of {len(ratios)}"
+        )
+
+
+def _platform_once(args: argparse.Namespace) -> float:
+    """One side-by-side measurement (the platform, then the plain loop); prints both and returns the ratio."""
     import multiprocessing
     import os
     import sqlite3
@@ -218,6 +236,7 @@ def platform(args: argparse.Namespace) -> None:
     )
     print(f"  plain loop   : {plain_wall:6.1f} s ({workers} processes)")
     print(f"  ratio        : {platform_wall / plain_wall:.2f}")
+    return platform_wall / plain_wall
 
 
 def _seconds_since(epoch_seconds: float, stored: str) -> float:
@@ -343,6 +362,7 @@ def main() -> None:
     f.add_argument("--small", action="store_true", help="3 depths x 13 LRs x 2 seeds at width 64")
     f.add_argument("--pack", default="auto", help="the study's resources.pack: auto, K or 1")
     f.add_argument("--seeds", type=int, default=3, help="seeds per LR (the protocol: 3; more shows the fixed costs)")
+    f.add_argument("--repeat", type=int, default=1, help="measure N times; prints the ratios' median and range")
     t = commands.add_parser("throughput", parents=[common], help="NAS-Bench-201 packs at several K")
     t.add_argument("--device", choices=["cpu", "cuda"], default="cuda")
     t.add_argument("--ks", type=int, nargs="+", default=[1, 4, 8, 16])
