@@ -49,8 +49,8 @@ def test_released_final_runs_are_the_batch_plan_and_each_choice_is_recorded_once
     base = [s for s in searches if s.phase.value == "base-search"]
     tuned = [s for s in searches if s.phase.value == "search"]
     recorded: list[ArmChoice] = []
-    released: list[int] = []
-    finals = FinalRuns(ctx, searches, storage, set(), recorded.append, released.append)
+    to_train: list[int] = []
+    finals = FinalRuns(ctx, searches, storage, set(), recorded.append, to_train.append)
 
     first = finals.release([])  # nothing searched yet: only the given LR
     assert {u.arm for u in first} == {"given"} and len(first) == 2 * 2
@@ -70,8 +70,23 @@ def test_released_final_runs_are_the_batch_plan_and_each_choice_is_recorded_once
     assert sorted(u.key for u in runs) == sorted(u.key for u in batch.units) == sorted(finals.planned)
     assert {u.key: u.lr for u in runs} == {u.key: u.lr for u in batch.units}
     assert sorted(recorded, key=repr) == sorted(choices, key=repr)  # every choice once, as in the batch
-    assert released == [4, 8, 2, 2, 0]
+    assert to_train == [4 * 2 * 2]  # 4 arms x 2 architectures x 2 seeds, known before any search finished
     assert {u.lr for u in runs if u.arm == "fixed"} == {0.02}  # the base search's best LR, unscaled
+
+
+def test_the_count_of_final_runs_is_lowered_when_a_search_finds_no_lr(tmp_path):
+    ctx = context()
+    storage = optuna_storage(f"sqlite:///{tmp_path / 'f.db'}")
+    searches = search_plan(ctx).searches
+    empty = next(s for s in searches if s.phase.value == "search")  # one tuned search: every trial failed
+    for search in searches:
+        finish_search(storage, search, *(((), ()) if search is empty else ()))
+    to_train: list[int] = []
+    finals = FinalRuns(ctx, searches, storage, set(), lambda _: None, to_train.append)
+    runs = finals.release([s for s in searches if s is not empty])
+    assert to_train == [16] and len(runs) == 14  # not all searches seen: the count may still hold
+    assert finals.release(searches) == [] and to_train == [16, 14]  # every search seen: exact
+    assert all((u.arm, u.arch_key) != ("tuned", empty.arch_key) for u in finals.planned.values())
 
 
 def test_final_runs_already_finished_are_planned_but_not_run_again(tmp_path):
@@ -82,9 +97,11 @@ def test_final_runs_already_finished_are_planned_but_not_run_again(tmp_path):
         finish_search(storage, search)
     batch, _ = final_plan(ctx, found_per_repeat(searches, 1, storage))
     done = {u.key for u in batch.units if u.seed == 3}
-    finals = FinalRuns(ctx, searches, storage, done, lambda _: None, lambda _: None)
+    to_train: list[int] = []
+    finals = FinalRuns(ctx, searches, storage, done, lambda _: None, to_train.append)
     runs = finals.release(searches)
     assert {u.seed for u in runs} == {4} and len(finals.planned) == len(batch.units)
+    assert to_train == [len(runs)]  # the finished runs are not counted
 
 
 def test_the_searcher_serves_final_runs_after_every_search_trial_in_large_packs(tmp_path):

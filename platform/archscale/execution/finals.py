@@ -21,10 +21,16 @@ if TYPE_CHECKING:
     from optuna.storages import BaseStorage
 
 
+PLACEHOLDER_LR = 0.1
+"""The LR every search is assumed to find when counting the final runs before the searches finish."""
+
+
 class FinalRuns:
     """Plans the final runs whose searches have finished, once each: `release` records every new
-    choice (`record`), tells `released` how many new runs are still to train (not in `done`) and
-    returns them. `storage` holds the searches' Optuna studies (None when there are no searches)."""
+    choice (`record`) and returns the new runs still to train (not in `done`). `to_train` hears how
+    many final runs the study will train (not in `done`) whenever that changes: first `expected`,
+    then, once every search has finished, the exact count (fewer when a search found no LR).
+    `storage` holds the searches' Optuna studies (None when there are no searches)."""
 
     def __init__(
         self,
@@ -33,14 +39,20 @@ class FinalRuns:
         storage: BaseStorage | None,
         done: set[Key],
         record: Callable[[ArmChoice], None],
-        released: Callable[[int], None],
+        to_train: Callable[[int], None],
     ) -> None:
         self._ctx = ctx
         self._searches = {s.name for s in searches}
         self._storage = storage
         self._done = done
         self._record = record
-        self._released = released
+        self._to_train = to_train
+        self._pending = 0
+        self.expected = _expected(ctx, searches, done)
+        """The final runs to train (not in `done`) if every search finds an LR: the study's count
+        unless one finds none."""
+        self._told = self.expected
+        to_train(self.expected)
         self._seen: set[str] = set()
         self._planned_once = False
         self._best: list[dict[str, tuple[float, str]]] = [{} for _ in range(ctx.spec.search_repeats)]
@@ -56,7 +68,6 @@ class FinalRuns:
         again only when a search is new (so it may be called after every trial)."""
         new = [s for s in finished if s.name not in self._seen]
         if not new and self._planned_once:
-            self._released(0)
             return []
         self._planned_once = True
         self._seen.update(s.name for s in new)
@@ -74,5 +85,18 @@ class FinalRuns:
         units = [u for u in plan.units if u.key not in self.planned]
         self.planned.update((u.key, u) for u in units)
         pending = [u for u in units if u.key not in self._done]
-        self._released(len(pending))
+        self._pending += len(pending)
+        if (total := self._pending if self.all_planned else max(self.expected, self._pending)) != self._told:
+            self._told = total
+            self._to_train(total)
         return pending
+
+
+def _expected(ctx: StudyContext, searches: list[Search], done: set[Key]) -> int:
+    """How many final runs not in `done` the plan holds when every search finds `PLACEHOLDER_LR`."""
+    found = [
+        Found({s.need.identity: (PLACEHOLDER_LR, s.name) for s in searches if s.repeat == repeat})
+        for repeat in range(ctx.spec.search_repeats)
+    ]
+    plan, _ = final_plan(ctx, found)
+    return sum(u.key not in done for u in plan.units)

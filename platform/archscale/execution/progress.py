@@ -24,15 +24,15 @@ if TYPE_CHECKING:
 
 class StudyProgress(Callback):
     """Shows one bar per phase in the driver's terminal (rich): the search phase's `search_total` planned
-    runs, and the final runs as they are planned (`add_final_runs`); a trial counts as many runs as it
-    packs, and one stopped before its budget counts as pruned."""
+    runs, and the final runs to train (`set_final_total`: known before the searches finish, lowered
+    when a search finds no LR); a trial counts as many runs as it packs, and one stopped before its
+    budget counts as pruned."""
 
     def __init__(self, progress: Progress, search_total: int) -> None:
         self._progress: Progress | None = progress
         self._tasks: dict[str, TaskID] = {}
         self._counts = {phase: {"running": 0, "done": 0, "pruned": 0, "failed": 0} for phase in PHASES}
         self._best: dict[str, float | None] = dict.fromkeys(PHASES)
-        self._final_total = 0
         if search_total:
             self._tasks["search"] = progress.add_task("search", total=search_total, status="")
 
@@ -40,15 +40,14 @@ class StudyProgress(Callback):
         """Tune pickles callbacks into its experiment state; the live display stays with the driver."""
         return {**self.__dict__, "_progress": None}
 
-    def add_final_runs(self, runs: int) -> None:
-        """`runs` more final runs are planned."""
-        if self._progress is None or not runs:
+    def set_final_total(self, runs: int) -> None:
+        """The study will train `runs` final runs in all (a bar appears once there are any)."""
+        if self._progress is None:
             return
-        self._final_total += runs
-        if "final" not in self._tasks:
+        if "final" in self._tasks:
+            self._progress.update(self._tasks["final"], total=runs)
+        elif runs:
             self._tasks["final"] = self._progress.add_task("final", total=runs, status="")
-        else:
-            self._progress.update(self._tasks["final"], total=self._final_total)
 
     def _update(self, phase: str, advance: int = 0) -> None:
         if self._progress is None or phase not in self._tasks:

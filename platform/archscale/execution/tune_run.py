@@ -88,7 +88,7 @@ def run_trials(
         for key, (notation, family, kernel, arch_width) in run.context.archs.items()
     }
     bars = StudyProgress(progress, search_total)
-    finals = FinalRuns(run.ctx, run.plan.searches, storage, run.done, run.record, bars.add_final_runs)
+    finals = FinalRuns(run.ctx, run.plan.searches, storage, run.done, run.record, bars.set_final_total)
     packs = pack_runs(run.plan.units, limit, width, cost)
     searcher = StudySearcher(packs, run.plan.searches, run.db_url, trials, limit, width, cost, finals)
     rules = {
