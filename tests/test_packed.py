@@ -122,7 +122,9 @@ def check_pack_equals_unpacked(models, data, configs, *, diverges_at: int) -> li
     return packed
 
 
-@pytest.mark.parametrize(("batch_norm", "diverging_lr", "diverges_at"), [(False, 10.0, 33), (True, 100.0, 24)])
+# Where a moderate LR diverges depends on the CPU's float kernels (lr=100 with BN: step 24 on one CPU, 12 on
+# another); lr=10 without BN diverged at step 33 on both, and an LR far past overflow diverges at once anywhere.
+@pytest.mark.parametrize(("batch_norm", "diverging_lr", "diverges_at"), [(False, 10.0, 33), (True, 1e15, 2)])
 def test_mlp_pack_equals_unpacked_runs(digits, batch_norm, diverging_lr, diverges_at):
     models = members("2_12_212", "mlp", [10, 11, 12, 13], width=32, input_shape=(64,), batch_norm=batch_norm)
     check_pack_equals_unpacked(models, digits, base_configs(diverging_lr), diverges_at=diverges_at)
@@ -152,13 +154,14 @@ def test_packed_forward_equals_each_member_for_every_family(sequences):
     ]
     for models, shape in cases:
         packed = pack_models(models)
-        x = torch.randn(5, len(models), *shape)
+        x = torch.randn(5, len(models), *shape, generator=torch.Generator().manual_seed(0))
         for mode in ("train", "eval"):
             for model in [packed, *models]:
                 model.train(mode == "train")
             out = packed(x)
             for k, model in enumerate(models):
-                torch.testing.assert_close(out[:, k], model(x[:, k]), rtol=1e-5, atol=1e-6)
+                # float32 sums in another order (grouped and batched kernels): off by about 1e-6 at most
+                torch.testing.assert_close(out[:, k], model(x[:, k]), rtol=1e-5, atol=1e-5)
 
 
 def test_member_state_dicts_round_trip():
