@@ -44,7 +44,7 @@ def test_db_upgrade_and_current(cli, db_url):
     else:
         assert code == 0 and "no archscale schema" in out and "archscale db upgrade" in out
     code, out, err = cli("db", "upgrade", "--db", db_url)
-    assert code == 0 and "upgraded from an empty schema to revision 0005" in out, err
+    assert code == 0 and "upgraded from an empty schema to revision 0006" in out, err
     code, out, _ = cli("db", "upgrade", "--db", db_url)
     assert code == 0 and "already at revision 0005" in out
     code, out, _ = cli("db", "current", "--db", db_url)

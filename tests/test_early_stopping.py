@@ -20,21 +20,13 @@ class TuneTrial:
     trial_id: str
 
 
-def asynchronous_reports(rng: random.Random, runs: int, max_epochs: int) -> list[tuple[int, int, float]]:
-    """(run, epoch, score) in an interleaved order, each run's epochs in order, scores with ties."""
-    pending = {run: 1 for run in range(runs)}
-    order = []
-    while pending:
-        run = rng.choice(sorted(pending))
-        order.append((run, pending[run], round(rng.random(), 1)))
-        pending[run] += 1
-        if pending[run] > max_epochs:
-            del pending[run]
-    return order
+def sequential_reports(rng: random.Random, runs: int, max_epochs: int) -> list[tuple[int, int, float]]:
+    """(run, epoch, score): each run's epochs, run after run (rounds of one), scores with ties."""
+    return [(run, epoch, round(rng.random(), 1)) for run in range(runs) for epoch in range(1, max_epochs + 1)]
 
 
 @pytest.mark.parametrize("case", range(40))
-def test_rungs_decide_as_ray_tunes_asha(case):
+def test_rungs_of_rounds_of_one_decide_as_ray_tunes_asha(case):
     rng = random.Random(case)
     max_epochs = rng.choice([2, 3, 5, 9, 12, 27])
     grace = rng.choice([g for g in (1, 2, 3) if g <= max_epochs])
@@ -56,11 +48,11 @@ def test_rungs_decide_as_ray_tunes_asha(case):
         tune.on_trial_add(None, trial)
     stopped: set[int] = set()
     decisions = []
-    for run, epoch, score in asynchronous_reports(rng, runs, max_epochs):
+    for run, epoch, score in sequential_reports(rng, runs, max_epochs):
         if run in stopped:
             continue
         expected = tune.on_trial_result(None, trials[run], {"epoch": epoch, "val_accuracy": score})
-        stop = ours.stop(run, epoch, score)
+        stop = ours.stop(run, epoch, score, round_=run)
         assert stop == (expected == TrialScheduler.STOP), (run, epoch, score)
         decisions.append(stop)
         if stop:
@@ -70,9 +62,39 @@ def test_rungs_decide_as_ray_tunes_asha(case):
 
 def test_a_retried_run_gets_its_first_decision_again():
     rungs = Rungs(4, 1, 2)
-    assert [rungs.stop(run, 1, score) for run, score in [(0, 0.9), (1, 0.1), (2, 0.95)]] == [False, True, False]
-    assert [rungs.stop(run, 1, 0.99) for run in (0, 1, 2)] == [False, True, False]  # the pack ran again
+    decisions = [rungs.stop(run, 1, score, run) for run, score in [(0, 0.9), (1, 0.1), (2, 0.95)]]
+    assert decisions == [False, True, False]
+    assert [rungs.stop(run, 1, 0.99, run) for run in (0, 1, 2)] == [False, True, False]  # the pack ran again
     assert rungs.stop(0, 2, 0.5) is False and rungs.stop(0, 2, 0.5) is False
+
+
+@pytest.mark.parametrize("case", range(20))
+def test_decisions_do_not_depend_on_which_run_of_a_round_reports_first(case):
+    """Runs of one round are judged against earlier rounds only: any order of their reports (packed
+    on one worker, or on several in any timing) gives the same decisions."""
+    rng = random.Random(case)
+    rule = Rule(max_epochs=9, grace_epochs=1, reduction_factor=3, first=4, batch=3)
+    runs = 13
+    scores = {(run, epoch): round(rng.random(), 2) for run in range(runs) for epoch in range(1, 10)}
+
+    def decide(shuffle: bool) -> dict[tuple[int, int], bool]:
+        board, stopped, decisions = RungBoard({"s": rule}), set(), {}
+        for round_ in range(rule.round_of(runs - 1) + 1):
+            members = [run for run in range(runs) if rule.round_of(run) == round_]
+            for epoch in range(1, 10):
+                order = [run for run in members if run not in stopped]
+                if shuffle:
+                    rng.shuffle(order)
+                stops = board.stop([Report("s", run, epoch, scores[(run, epoch)]) for run in order])
+                for run, stop in zip(order, stops, strict=True):
+                    decisions[(run, epoch)] = stop
+                    if stop:
+                        stopped.add(run)
+        return decisions
+
+    reference = decide(False)
+    assert any(reference.values())  # the rule stops something
+    assert all(decide(True) == reference for _ in range(3))
 
 
 def test_each_search_is_judged_against_its_own_runs_only():

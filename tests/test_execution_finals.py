@@ -1,7 +1,7 @@
 """Final runs planned while the searches run (one Tune run per study): released as their searches
-finish, they are exactly the batch plan (`final_plan` after every search), each choice recorded once;
-the searcher serves them after every search trial is asked, packed from all runs released by then.
-Real Optuna storage on SQLite; no Ray."""
+finish, they are exactly the batch plan (`final_plan` after every search), each choice recorded once,
+grouped by the search their LR came from; the searcher serves them whenever no search round is ready,
+packed per group, so that the packs follow from the plan. Real Optuna storage on SQLite; no Ray."""
 
 import optuna
 
@@ -11,7 +11,7 @@ from archscale.execution.optuna_studies import found_per_repeat, open_search
 from archscale.execution.searcher import StudySearcher
 from archscale.execution.trial_log import TrialLog
 from archscale.store import optuna_storage
-from archscale.strategies import ArmChoice, StudyContext, final_plan, search_plan
+from archscale.strategies import ArmChoice, StudyContext, Unit, final_plan, search_plan
 from archscale.study.architectures import expand_architectures
 from archscale.study.load import parse_study
 from test_execution_units import finish, report
@@ -28,6 +28,10 @@ strategies:
   tuned: {}
   given: {kind: fixed, lr: 0.05}
 """
+
+
+def flat(groups: list[list[Unit]]) -> list[Unit]:
+    return [unit for group in groups for unit in group]
 
 
 def context() -> StudyContext:
@@ -52,16 +56,16 @@ def test_released_final_runs_are_the_batch_plan_and_each_choice_is_recorded_once
     to_train: list[int] = []
     finals = FinalRuns(ctx, searches, storage, set(), recorded.append, to_train.append)
 
-    first = finals.release([])  # nothing searched yet: only the given LR
+    first = flat(finals.release([]))  # nothing searched yet: only the given LR
     assert {u.arm for u in first} == {"given"} and len(first) == 2 * 2
     for search in searches:
         finish_search(storage, search)
-    second = finals.release(base)  # the base search: principled and fixed on every architecture
+    second = flat(finals.release(base))  # the base search: principled and fixed on every architecture
     assert {u.arm for u in second} == {"fixed", "principled"} and len(second) == 2 * 2 * 2
-    third = finals.release([*base, tuned[0]])  # one tuned search: its architecture's tuned runs
+    third = flat(finals.release([*base, tuned[0]]))  # one tuned search: its architecture's tuned runs
     assert {(u.arm, u.arch_key) for u in third} == {("tuned", tuned[0].arch_key)}
     assert not finals.all_planned
-    last = finals.release(searches)
+    last = flat(finals.release(searches))
     assert finals.all_planned and {(u.arm, u.arch_key) for u in last} == {("tuned", tuned[1].arch_key)}
     assert finals.release(searches) == []  # nothing twice
 
@@ -83,7 +87,7 @@ def test_the_count_of_final_runs_is_lowered_when_a_search_finds_no_lr(tmp_path):
         finish_search(storage, search, *(((), ()) if search is empty else ()))
     to_train: list[int] = []
     finals = FinalRuns(ctx, searches, storage, set(), lambda _: None, to_train.append)
-    runs = finals.release([s for s in searches if s is not empty])
+    runs = flat(finals.release([s for s in searches if s is not empty]))
     assert to_train == [16] and len(runs) == 14  # not all searches seen: the count may still hold
     assert finals.release(searches) == [] and to_train == [16, 14]  # every search seen: exact
     assert all((u.arm, u.arch_key) != ("tuned", empty.arch_key) for u in finals.planned.values())
@@ -99,18 +103,18 @@ def test_final_runs_already_finished_are_planned_but_not_run_again(tmp_path):
     done = {u.key for u in batch.units if u.seed == 3}
     to_train: list[int] = []
     finals = FinalRuns(ctx, searches, storage, done, lambda _: None, to_train.append)
-    runs = finals.release(searches)
+    runs = flat(finals.release(searches))
     assert {u.seed for u in runs} == {4} and len(finals.planned) == len(batch.units)
     assert to_train == [len(runs)]  # the finished runs are not counted
 
 
-def test_the_searcher_serves_final_runs_after_every_search_trial_in_large_packs(tmp_path):
+def test_the_searcher_serves_final_runs_packed_per_search_they_come_from(tmp_path):
     url = f"sqlite:///{tmp_path / 'f.db'}"
     ctx = context()
     plan = search_plan(ctx)
     storage = optuna_storage(url)
     finals = FinalRuns(ctx, plan.searches, storage, set(), lambda _: None, lambda _: None)
-    searcher = StudySearcher([], plan.searches, url, TrialLog(), pack_limit=16, slots=2, finals=finals)
+    searcher = StudySearcher([], plan.searches, url, TrialLog(), pack_limit=16, finals=finals)
 
     searched: dict[str, dict] = {}
     served: list[list] = []
@@ -123,8 +127,8 @@ def test_the_searcher_serves_final_runs_after_every_search_trial_in_large_packs(
             served.append(members)
         else:
             searched[f"t{i}"] = config
-    assert not served  # final runs wait until their searches have run: here, until every trial is asked
     assert sum(len(members_of(c)) for c in searched.values()) == 2 * len(plan.searches)
+    assert [sorted({m.arm for m in p}) for p in served] == [["given"], ["given"]]  # no search needed: at once
 
     for trial_id, config in searched.items():
         members = members_of(config)
@@ -133,6 +137,8 @@ def test_the_searcher_serves_final_runs_after_every_search_trial_in_large_packs(
     while (config := searcher.suggest(f"f{len(served)}")) not in (None, searcher.FINISHED):
         served.append(members_of(config))
     assert finals.all_planned
-    assert [len(p) for p in served] == [8, 8]  # one pack per architecture: 4 arms x 2 seeds
+    # per architecture: the given LR's 2 seeds, the base search's 2 arms x 2 seeds, each tuned search's 2 seeds
+    assert sorted(len(p) for p in served) == [2, 2, 2, 2, 4, 4]
+    assert all(len({m.arch_key for m in p}) == 1 for p in served)
     assert sorted(m.arm for p in served for m in p) == sorted(u.arm for u in finals.planned.values())
     assert searcher.suggest("end") == searcher.FINISHED

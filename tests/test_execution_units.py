@@ -2,8 +2,11 @@
 Optuna, the recorder on a real SQLite writer and the searcher on a real Optuna storage, driven with
 plain configs and results."""
 
+from dataclasses import replace
+
 import optuna
 import pytest
+from optuna.trial import TrialState
 from sqlalchemy.orm import Session
 
 from archscale.execution.messages import (
@@ -24,6 +27,7 @@ from archscale.execution.trial_log import TrialLog
 from archscale.store import Writer
 from archscale.store.models import Epoch, Trial
 from archscale.strategies import StudyContext, Unit, search_plan
+from archscale.strategies.plan import merge_identical
 from archscale.study.architectures import expand_architectures
 from archscale.study.load import parse_study
 from archscale.vocabulary import Phase, TrialStatus
@@ -177,18 +181,20 @@ def test_searcher_serves_each_search_and_tells_optuna_honestly(tmp_path):
     spec = parse_study(STUDY, "s.yaml", []).spec
     ctx = StudyContext.build("s", spec, expand_architectures(spec.architectures, spec.model)[0])
     plan = search_plan(ctx)
-    searcher = StudySearcher(plan.units, plan.searches, url, TrialLog())
-    configs = {f"t{i}": searcher.suggest(f"t{i}") for i in range(4)}
-    assert searcher.suggest("t4") is None  # every search asked; trials still running
-    requests = {tid: TrialRequest.of(c) for tid, c in configs.items()}
-    assert sorted(r.search for r in requests.values()) == ["s/tuned/2", "s/tuned/2", "s/tuned/2_02", "s/tuned/2_02"]
-    assert all(0.01 <= r.lr <= 1.0 and r.seed == 10_000 for r in requests.values())
-    budget = requests["t0"].budget
-    for tid in configs:
-        searcher.on_trial_result(tid, epoch(1, 0.3))
+    searcher = StudySearcher([], plan.searches, url, TrialLog())
+    first = {tid: TrialRequest.of(searcher.suggest(tid)) for tid in ("t0", "t1")}
+    assert searcher.suggest("t2") is None  # each search's next round waits for its first to be told
+    assert sorted(r.search for r in first.values()) == ["s/tuned/2", "s/tuned/2_02"]
+    assert all(0.01 <= r.lr <= 1.0 and r.seed == 10_000 for r in first.values())
+    budget = first["t0"].budget
+    searcher.on_trial_result("t0", epoch(1, 0.3))
     searcher.on_trial_complete("t0", epoch(1, 0.3))  # stopped at epoch 1 of `budget`
+    second = TrialRequest.of(searcher.suggest("t2"))
+    assert second.search == first["t0"].search and second.trial_number == 1
     searcher.on_trial_result("t1", epoch(budget, 0.6))
     searcher.on_trial_complete("t1", end())
+    third = TrialRequest.of(searcher.suggest("t3"))
+    assert third.search == first["t1"].search
     searcher.on_trial_complete("t2", None, error=True)
     searcher.on_trial_result("t3", epoch(2, 0.1))
     searcher.on_trial_complete("t3", end("diverged"))
@@ -203,6 +209,29 @@ def test_searcher_serves_each_search_and_tells_optuna_honestly(tmp_path):
         "COMPLETE": [0.0, 0.6],
         "FAIL": [None],
     }
+
+
+def test_a_round_is_told_to_optuna_in_trial_number_order_once_all_of_it_has_finished(tmp_path):
+    url = f"sqlite:///{tmp_path / 'r.db'}"
+    study = STUDY.replace("trials: 2", "trials: 6, sampler: random, batch: 3")
+    spec = parse_study(study, "s.yaml", []).spec
+    ctx = StudyContext.build("s", spec, expand_architectures(spec.architectures, spec.model)[0])
+    plan = search_plan(ctx)
+    searcher = StudySearcher([], plan.searches[:1], url, TrialLog(), pack_limit=1)
+    round_ = {f"t{i}": TrialRequest.of(searcher.suggest(f"t{i}")) for i in range(3)}
+    assert searcher.suggest("t3") is None
+    name = round_["t0"].search
+    for tid in ("t2", "t0"):  # the round's trials end in another order than they were asked
+        searcher.on_trial_result(tid, epoch(round_[tid].budget, 0.5))
+        searcher.on_trial_complete(tid, end())
+        assert not optuna.load_study(study_name=name, storage=url).get_trials(states=(TrialState.COMPLETE,))
+        assert searcher.suggest("t3") is None
+    searcher.on_trial_result("t1", epoch(round_["t1"].budget, 0.5))
+    searcher.on_trial_complete("t1", end())
+    told = optuna.load_study(study_name=name, storage=url).get_trials(states=(TrialState.COMPLETE,))
+    times = [t.datetime_complete for t in sorted(told, key=lambda t: t.number)]
+    assert len(told) == 3 and times == sorted(times)
+    assert TrialRequest.of(searcher.suggest("t3")).trial_number == 3
 
 
 def test_a_pack_is_recorded_as_one_trial_per_member(writer):
@@ -221,6 +250,36 @@ def test_a_pack_is_recorded_as_one_trial_per_member(writer):
         assert (rows["principled"].status, rows["principled"].val_accuracy) == ("completed", 0.6)
         assert (rows["fixed"].status, rows["fixed"].budget_reached) == ("diverged", 1)
         assert session.query(Epoch).count() == 3
+
+
+def test_a_run_that_stands_for_identical_runs_records_their_rows_too(writer):
+    study = writer.ensure_study("s", "name: s\n")
+    arch = writer.upsert_architecture("h1", "1", "mlp")
+    recorder = Recorder(writer, study, {"h1": arch}, TrialLog())
+    shared = request(arm="principled", search=None)
+    pack = pack_config([replace(shared, shared_with=[("fixed", "fixed", 0)])])
+    recorder.record_start("p", pack)
+    recorder.record_result("p", pack, epoch_result([report(1, 0.4, 0)]))
+    recorder.record_result("p", pack, epoch_result([report(2, 0.6, 0)]))
+    recorder.record_complete("p", pack, end_result([finish(member=0)]))
+    writer.flush()
+    with Session(writer.engine) as session:
+        rows = {t.arm: t for t in session.query(Trial)}
+        assert set(rows) == {"principled", "fixed"} and rows["fixed"].kind == "fixed"
+        assert rows["principled"].same_run_as is None and rows["fixed"].same_run_as == "principled"
+        assert [(r.status, r.val_accuracy, r.selected_epoch) for r in rows.values()] == [("completed", 0.6, 2)] * 2
+        assert session.query(Epoch).count() == 4
+
+
+def test_identical_runs_of_different_arms_merge_into_one():
+    units = [_unit("a", arm, seed, 0.1) for arm in ("principled", "fixed") for seed in (0, 1)]
+    units.append(_unit("a", "other", 0, 0.2))
+    merged = merge_identical(units)
+    assert [(u.arm, u.seed, u.shared_with) for u in merged] == [
+        ("principled", 0, (("fixed", "fixed", 0),)),
+        ("principled", 1, (("fixed", "fixed", 0),)),
+        ("other", 0, ()),
+    ]
 
 
 def _unit(arch: str, arm: str, seed: int, lr: float, epochs: int = 2) -> Unit:
@@ -244,43 +303,43 @@ def test_mup_runs_are_never_packed():
     assert [len(p) for p in make_packs(units, 16)] == [1, 1, 1]
 
 
-def test_a_random_search_asks_optuna_for_packs(tmp_path):
+def test_a_random_search_asks_its_rounds_as_packs(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.db'}"
     study = STUDY.replace("trials: 2", "trials: 5, sampler: random, early_stopping: {grace_epochs: 1}")
     spec = parse_study(study, "s.yaml", []).spec
     ctx = StudyContext.build("s", spec, expand_architectures(spec.architectures, spec.model)[0])
     plan = search_plan(ctx)
-    searcher = StudySearcher(plan.units, plan.searches, url, TrialLog(), pack_limit=4, slots=2)
-    first = members_of(searcher.suggest("t0"))
+    searcher = StudySearcher([], plan.searches, url, TrialLog(), pack_limit=4)
+    first = members_of(searcher.suggest("t0"))  # a random search's rounds: 4 trials (the default batch), then 1
     assert len(first) == 4 and len({m.trial_number for m in first}) == 4 and len({m.search for m in first}) == 1
     results = epoch_result([report(first[0].budget, 0.1 * (k + 1), k) for k in range(4)])
     searcher.on_trial_result("t0", results)
     searcher.on_trial_complete("t0", end_result([finish(member=k) for k in range(4)]))
     values = sorted(t.value for t in optuna.load_study(study_name=first[0].search, storage=url).trials)
     assert values == pytest.approx([0.1, 0.2, 0.3, 0.4])
-    sizes = [len(members_of(searcher.suggest(f"t{i}"))) for i in range(1, 5)]
-    assert sizes == [3, 1, 1, 1]  # the other 6 trials: packs no larger than half of what is left (2 slots)
+    served = [members_of(searcher.suggest(f"t{i}")) for i in range(1, 3)]
+    assert [(len(p), p[0].search == first[0].search) for p in served] == [(4, False), (1, True)]
     assert searcher.suggest("t5") is None  # everything asked, trials still running
 
 
-def test_a_tpe_search_asks_its_random_trials_together_then_one_at_a_time(tmp_path):
+def test_a_tpe_search_asks_its_random_trials_together_then_one_round_at_a_time(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.db'}"
     spec = parse_study(STUDY.replace("trials: 2", "trials: 15"), "s.yaml", []).spec  # TPE: 5 random trials
     ctx = StudyContext.build("s", spec, expand_architectures(spec.architectures, spec.model)[0])
     plan = search_plan(ctx)
-    searcher = StudySearcher(plan.units, plan.searches, url, TrialLog(), pack_limit=4, slots=2)
-    asked = [members_of(searcher.suggest(f"t{i}")) for i in range(8)]
+    searcher = StudySearcher([], plan.searches, url, TrialLog(), pack_limit=4)
+    asked = [members_of(config) for i in range(8) if (config := searcher.suggest(f"t{i}")) is not None]
     per_search: dict[str, list[int]] = {}
     for pack in asked:
         per_search.setdefault(str(pack[0].search), []).append(len(pack))
-    assert list(per_search.values()) == [[4, 1, 1, 1], [4, 1, 1, 1]]
+    assert list(per_search.values()) == [[3, 2], [3, 2]]  # 5 under a limit of 4: packs of 3 and 2; then wait
 
 
-def test_packs_fill_the_slots():
+def test_packs_follow_from_the_plan_not_from_the_workers():
     units = [_unit("a", "p", seed, 0.1) for seed in range(6)]
-    assert [len(p) for p in make_packs(units, 16, slots=2)] == [3, 3]
-    assert [len(p) for p in make_packs(units, 16, slots=1)] == [6]
-    assert [len(p) for p in make_packs(units[:1], 16, slots=4)] == [1]
+    assert [len(p) for p in make_packs(units, 16)] == [6]
+    assert [len(p) for p in make_packs(units, 4)] == [3, 3]
+    assert [len(p) for p in make_packs(units[:1], 16)] == [1]
 
 
 def test_arch_cost_orders_architectures_as_their_built_models_weights_do():
@@ -326,16 +385,16 @@ def test_the_searcher_starts_the_most_expensive_search_first(tmp_path):
     ctx = StudyContext.build("s", spec, expand_architectures(spec.architectures, spec.model)[0])
     plan = search_plan(ctx)
     cost = {s.arch_key: float(len(s.notation)) for s in plan.searches}  # "2_02" costs more than "2"
-    searcher = StudySearcher(plan.units, plan.searches, url, TrialLog(), cost=cost)
-    asked = [TrialRequest.of(searcher.suggest(f"t{i}")).search for i in range(4)]
-    assert asked == ["s/tuned/2_02", "s/tuned/2", "s/tuned/2_02", "s/tuned/2"]
+    searcher = StudySearcher([], plan.searches, url, TrialLog(), cost=cost)
+    asked = [TrialRequest.of(searcher.suggest(f"t{i}")).search for i in range(2)]
+    assert asked == ["s/tuned/2_02", "s/tuned/2"]
 
 
 def test_a_pack_too_large_for_the_workers_memory_trains_in_parts(monkeypatch):
     import torch
 
     from archscale.data import load_dataset
-    from archscale.execution.trainable import _fitting_packs
+    from archscale.execution.trainable import TrialContext, _fitting_packs
     from archscale.graph import parse_architecture
     from archscale.nn import build_model
     from archscale.train import TrainConfig
@@ -345,11 +404,14 @@ def test_a_pack_too_large_for_the_workers_memory_trains_in_parts(monkeypatch):
     torch.manual_seed(0)
     models = [build_model(parse_architecture("2_02", "mlp"), width=16, input_shape=(64,))] * 5
     config = TrainConfig(lr=0.1, batch_size=32, device="cpu")
-    assert _fitting_packs(models, splits, config, fit_memory=True) == [(0, 5)]  # plenty of memory
-    room_for_two = 2 * packed_module.member_bytes(models[0], (64,), 32) * 2  # a pack takes half of what is free
-    monkeypatch.setattr(packed_module, "_available_cpu_bytes", lambda: room_for_two)
-    assert _fitting_packs(models, splits, config, fit_memory=True) == [(0, 2), (2, 4), (4, 5)]
-    assert _fitting_packs(models, splits, config, fit_memory=False) == [(0, 5)]  # `pack: K` is the user's choice
+    fitting = TrialContext({}, {}, {}, threads=1, fit_memory=True)
+    assert _fitting_packs(models, splits, config, fitting) == [(0, 5)]  # plenty of memory
+    share = fitting.memory_share()
+    room_for_two = 2 * packed_module.member_bytes(models[0], (64,), 32) * 2 / share  # a pack takes half its share
+    monkeypatch.setattr(packed_module, "_total_cpu_bytes", lambda: int(room_for_two))
+    assert _fitting_packs(models, splits, config, fitting) == [(0, 2), (2, 4), (4, 5)]
+    chosen = TrialContext({}, {}, {}, threads=1, fit_memory=False)
+    assert _fitting_packs(models, splits, config, chosen) == [(0, 5)]  # `pack: K` is the user's choice
 
 
 def test_a_pack_of_the_same_models_reuses_the_workers_packed_model_reset_to_its_initial_state():

@@ -125,7 +125,7 @@ def test_a_diverging_member_on_cuda_is_caught_at_the_same_check(digits):
     assert packed[0].epochs[-1].test_loss == pytest.approx(unpacked[0].epochs[-1].test_loss, rel=1e-3)
 
 
-def test_pack_size_auto_on_cuda_fits_free_memory():
+def test_pack_size_auto_on_cuda_fits_its_share_of_the_memory():
     model = nb201_members([0], width=16)[0].to(DEVICE)
     k = pack_size_auto(model, (3, 32, 32), 256, DEVICE, runs=64)
     assert 1 <= k <= 64

@@ -46,7 +46,7 @@ def test_migrations_ship_in_the_package():
     package = files("archscale.migrations")
     for name in ("alembic.ini", "env.py", "script.py.mako", "versions/0001_core_tables.py"):
         assert package.joinpath(name).is_file(), name
-    assert head_revision() == "0005"
+    assert head_revision() == "0006"
 
 
 def test_new_database_at_head_or_a_message_naming_the_command(db_url):
@@ -87,14 +87,14 @@ def test_upgrade_from_the_first_revision_keeps_data(db_url):
                 " hyperparameters, status) VALUES (1, 1, 1, 'tuned', 'search', 0, 0, '{\"lr\": 0.25}', 'completed')"
             )
         )
-    with pytest.raises(UserError, match="is at archscale schema revision 0001; this archscale needs revision 0005"):
+    with pytest.raises(UserError, match="is at archscale schema revision 0001; this archscale needs revision 0006"):
         ensure_schema(engine)  # behind: SQLite too is upgraded only when asked
-    assert upgrade(engine) == ("0001", "0005")
+    assert upgrade(engine) == ("0001", "0006")
     with engine.connect() as connection:
         row = connection.execute(text("SELECT study, architecture, lr, status FROM archscale_results")).one()
     assert tuple(row) == ("s", "2", 0.25, "completed")
     assert "ix_archscale_trial_study_arm" in {i["name"] for i in inspect(engine).get_indexes("archscale_trial")}
-    assert upgrade(engine) == ("0005", "0005")
+    assert upgrade(engine) == ("0006", "0006")
     engine.dispose()
 
 
@@ -157,7 +157,7 @@ def test_a_release_1_database_upgrades_with_every_row_kept(tmp_path):
         strategies = connection.execute("SELECT id, strategy FROM archscale_trial ORDER BY id").fetchall()
         epochs = connection.execute("SELECT * FROM archscale_epoch ORDER BY trial_id, epoch").fetchall()
     engine = make_engine(f"sqlite:///{path}")
-    assert upgrade(engine) == ("0003", "0005")
+    assert upgrade(engine) == ("0003", "0006")
     engine.dispose()
     with sqlite3.connect(path) as connection:
         after = {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}

@@ -5,7 +5,10 @@ Tune's start-up once.
 
 An LR depends only on the searches it names (`Strategy.final_lr` reads `found` by search identity),
 so planning from the searches finished so far gives the same choices as planning once after all of
-them; the release that sees every search finished is exactly the batch `final_plan`.
+them; the release that sees every search finished is exactly the batch `final_plan`. Runs come back
+grouped by the search their LR came from (runs with a given LR: one group), never by when that search
+finished, so that the packs made from them follow from the plan; identical runs of a group (e.g.
+`principled` and `fixed: base` on the base network) are one run that stands for all (`merge_identical`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from archscale.execution.optuna_studies import found_per_repeat
 from archscale.strategies import ArmChoice, Found, Search, StudyContext, Unit, final_plan
-from archscale.strategies.plan import Key
+from archscale.strategies.plan import Key, merge_identical
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
@@ -27,7 +30,8 @@ PLACEHOLDER_LR = 0.1
 
 class FinalRuns:
     """Plans the final runs whose searches have finished, once each: `release` records every new
-    choice (`record`) and returns the new runs still to train (not in `done`). `to_train` hears how
+    choice (`record`) and returns the new runs still to train (not in `done`), grouped by the search
+    their LR came from, identical runs merged. `to_train` hears how
     many final runs the study will train (not in `done`) whenever that changes: first `expected`,
     then, once every search has finished, the exact count (fewer when a search found no LR).
     `storage` holds the searches' Optuna studies (None when there are no searches)."""
@@ -62,7 +66,7 @@ class FinalRuns:
         self.all_planned = False
         """Whether `release` has seen every search of `searches` finished: `planned` is then complete."""
 
-    def release(self, finished: Iterable[Search]) -> list[Unit]:
+    def release(self, finished: Iterable[Search]) -> list[list[Unit]]:
         """The final runs still to train that the searches `finished` so far (all their trials done)
         newly make possible; their choices are recorded first. Reads each search's result once, and plans
         again only when a search is new (so it may be called after every trial)."""
@@ -78,25 +82,35 @@ class FinalRuns:
             for repeat, found in enumerate(found_per_repeat(new, self._ctx.spec.search_repeats, self._storage)):
                 self._best[repeat].update(found.best)
         plan, choices = final_plan(self._ctx, [Found(dict(best)) for best in self._best])
+        source: dict[tuple[str, str, int], str | None] = {}
         for choice in choices:
-            if (key := (choice.arm, choice.arch_key, choice.repeat)) not in self._chosen:
+            key = (choice.arm, choice.arch_key, choice.repeat)
+            source[key] = choice.choice.search
+            if key not in self._chosen:
                 self._chosen.add(key)
                 self._record(choice)
         units = [u for u in plan.units if u.key not in self.planned]
         self.planned.update((u.key, u) for u in units)
-        pending = [u for u in units if u.key not in self._done]
-        self._pending += len(pending)
+        groups: dict[str | None, list[Unit]] = {}
+        for unit in units:
+            if unit.key not in self._done:
+                groups.setdefault(source[(unit.arm, unit.arch_key, unit.repeat)], []).append(unit)
+        merged = [merge_identical(group) for group in groups.values()]
+        self._pending += sum(len(group) for group in merged)
         if (total := self._pending if self.all_planned else max(self.expected, self._pending)) != self._told:
             self._told = total
             self._to_train(total)
-        return pending
+        return merged
 
 
 def _expected(ctx: StudyContext, searches: list[Search], done: set[Key]) -> int:
-    """How many final runs not in `done` the plan holds when every search finds `PLACEHOLDER_LR`."""
+    """How many final runs not in `done` will train when every search finds `PLACEHOLDER_LR`, identical
+    runs of one search counted once (different searches are assumed to find different LRs)."""
     found = [
         Found({s.need.identity: (PLACEHOLDER_LR, s.name) for s in searches if s.repeat == repeat})
         for repeat in range(ctx.spec.search_repeats)
     ]
-    plan, _ = final_plan(ctx, found)
-    return sum(u.key not in done for u in plan.units)
+    plan, choices = final_plan(ctx, found)
+    source = {(c.arm, c.arch_key, c.repeat): c.choice.search for c in choices}
+    runs = {(source[(u.arm, u.arch_key, u.repeat)], u.content) for u in plan.units if u.key not in done}
+    return len(runs)

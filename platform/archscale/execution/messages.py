@@ -16,7 +16,7 @@ of its members at the top level, for Tune's progress reports.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, ClassVar
 
 from archscale.train.metrics import EpochMetrics
@@ -33,8 +33,8 @@ MEMBERS = "members"
 class TrialRequest:
     """One run: natural key (architecture, arm, phase, seed, trial number, repeat), the arm's kind,
     the LR, the `init_model` settings, the training recipe (`TrainConfig` fields without lr and seed),
-    the Optuna search it belongs to (None for a run with a known LR) and `build_model` keywords
-    beyond the study's."""
+    the Optuna search it belongs to (None for a run with a known LR), `build_model` keywords
+    beyond the study's, and the (arm, kind, repeat) of the identical runs it stands for (`Unit.shared_with`)."""
 
     arch_key: str
     arm: str
@@ -48,6 +48,14 @@ class TrialRequest:
     recipe: dict[str, Any]
     search: str | None = None
     model: dict[str, Any] = field(default_factory=dict)
+    shared_with: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def sharers(self) -> list[TrialRequest]:
+        """The requests of the identical runs this run stands for (rows recorded with its results)."""
+        return [
+            replace(self, arm=arm, kind=kind, repeat=int(repeat), shared_with=[])
+            for arm, kind, repeat in self.shared_with
+        ]
 
     @property
     def budget(self) -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import zlib
+import hashlib
+import json
 from typing import TYPE_CHECKING
 
 from archscale.strategies import Found, Search
@@ -16,9 +17,8 @@ def open_search(search: Search, storage: BaseStorage) -> tuple[optuna.Study, int
     """Create or reopen the search's study; return it and how many trials it has finished.
 
     Trials left RUNNING by a stopped driver are marked FAIL. Each search's sampler has its own seed
-    (the search seed mixed with the study name, which names the architecture and the search repeat,
-    so architectures and repeats are searched independently), plus the trials it already has: a
-    reopened sampler would otherwise propose the same LRs again. User attributes carry the arms, the
+    (`sampler_seed`: from the search's content, never from the study's name), plus the trials it
+    already has: a reopened sampler would otherwise propose the same LRs again. User attributes carry the arms, the
     phase, the repeat and the architecture's full notation, for optuna-dashboard users.
     """
     import optuna
@@ -31,7 +31,7 @@ def open_search(search: Search, storage: BaseStorage) -> tuple[optuna.Study, int
         existing = len(summary.get_trials(deepcopy=False))
     except KeyError:
         pass
-    seed = (search.spec.seed + zlib.crc32(search.name.encode()) + existing) % 2**32
+    seed = (sampler_seed(search) + existing) % 2**32
     startup = random_trials(search)
     sampler = (
         optuna.samplers.RandomSampler(seed=seed)
@@ -50,6 +50,24 @@ def open_search(search: Search, storage: BaseStorage) -> tuple[optuna.Study, int
         study.tell(trial.number, state=TrialState.FAIL)
     finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
     return study, len(finished)
+
+
+def sampler_seed(search: Search) -> int:
+    """The seed of the search's sampler: a digest of what the search is (its architecture, init,
+    recipe, model options and search settings, `search.seed` among them), its repeat and the training
+    seed of its trials, so that architectures and repeats are searched independently and the same YAML
+    under another study name searches the same LRs."""
+    content = json.dumps([search.need.identity, search.repeat, search.seed])
+    return int.from_bytes(hashlib.sha256(content.encode()).digest()[:4], "big")
+
+
+def rounds(search: Search) -> tuple[int, int]:
+    """(trials of the first round, trials of each later round): a search asks a round's trials at once
+    and the next round once every trial of this one has been told. The first round is the sampler's
+    random start-up (TPE), or one batch (random)."""
+    batch = search.spec.round_size()
+    startup = random_trials(search)
+    return (batch if startup is None else startup), batch
 
 
 def random_trials(search: Search) -> int | None:

@@ -6,7 +6,10 @@ settings it keeps per member). `resources.pack` sets the size: 1 (never pack), K
 pack), or `auto` (at most 16 runs per pack on CPU-only trials, 64 when trials have a GPU, and a worker
 trains a pack that its device's memory cannot hold in parts, one after the other), with the runs of
 a group spread evenly over the fewest packs. Runs of a non-standard parametrization (μP, whose
-readout and per-group learning rates have no packed form) train alone.
+readout and per-group learning rates have no packed form) train alone. Which runs share a pack follows
+from the plan alone (the runs and `resources.pack`), never from how many workers there are or which is
+idle: packed members round differently with other companions, and a study's rows must not depend on
+its layout.
 
 Packs start most expensive first (`largest_first`): on a few workers, the packs left for the end are
 then the short ones, so the workers finish together instead of one idling while another trains the
@@ -34,27 +37,31 @@ def pack_limit(pack: int | Literal["auto"], gpu_per_trial: float) -> int:
     return int(pack)
 
 
-def make_packs(units: list[Unit], limit: int, slots: int = 1) -> list[list[Unit]]:
-    """Group `units` into packs of at most `limit` compatible runs, in plan order, and into at least
-    `slots` packs where there are enough runs, so that packing never leaves a worker idle."""
+def make_packs(units: list[Unit], limit: int) -> list[list[Unit]]:
+    """Group `units` into packs of at most `limit` compatible runs, in plan order, each group spread
+    evenly over the fewest packs. The packs are a function of the runs and the limit alone, never of
+    the workers: a member's rounding depends on its companions, so the same study packs the same way
+    on any layout."""
     groups: dict[str, list[Unit]] = {}
     for unit in units:
         shared = {k: v for k, v in unit.recipe.items() if k not in PER_MEMBER_FIELDS}
         key = json.dumps([unit.arch_key, unit.phase.value, shared, dict(unit.model)], sort_keys=True, default=str)
         groups.setdefault(key, []).append(unit)
-    alone = [g for g in groups.values() if g[0].model.get("parametrization", "standard") != "standard"]
-    packed = [g for g in groups.values() if g[0].model.get("parametrization", "standard") == "standard"]
-    counts = [math.ceil(len(g) / max(1, limit)) for g in packed]
-    while sum(counts) + sum(len(g) for g in alone) < slots and any(
-        c < len(g) for c, g in zip(counts, packed, strict=True)
-    ):
-        widest = max(range(len(packed)), key=lambda i: len(packed[i]) / counts[i])
-        counts[widest] += 1
-    packs: list[list[Unit]] = [[unit] for group in alone for unit in group]
-    for group, count in zip(packed, counts, strict=True):
-        size = math.ceil(len(group) / count)
+    packs: list[list[Unit]] = []
+    for group in groups.values():
+        if group[0].model.get("parametrization", "standard") != "standard":
+            packs.extend([unit] for unit in group)
+            continue
+        size = even_size(len(group), limit)
         packs.extend(group[i : i + size] for i in range(0, len(group), size))
     return packs
+
+
+def even_size(runs: int, limit: int) -> int:
+    """The size of each of the fewest packs of at most `limit` that hold `runs` runs evenly (20 runs
+    under a limit of 16: packs of 10)."""
+    limit = max(1, limit)
+    return math.ceil(runs / math.ceil(runs / limit)) if runs else 1
 
 
 def arch_cost(notation: Any, family: str, kernel_size: int | None, width: int) -> float:
@@ -77,6 +84,6 @@ def run_cost(unit: Unit, cost: Mapping[str, float]) -> float:
     return cost.get(unit.arch_key, 0.0) * int(unit.recipe.get("epochs", 1))
 
 
-def pack_runs(units: list[Unit], limit: int, slots: int, cost: Mapping[str, float]) -> list[list[Unit]]:
+def pack_runs(units: list[Unit], limit: int, cost: Mapping[str, float]) -> list[list[Unit]]:
     """`make_packs`, largest first: the packs a Tune run serves."""
-    return largest_first(make_packs(units, limit, slots), cost)
+    return largest_first(make_packs(units, limit), cost)

@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 class Recorder(Callback):
     """Upserts a row per member when a trial (a pack of runs) starts, writes their epochs as they come,
     and each member's outcome when the trial ends; the first epoch of an architecture records the
-    study's parameter count for it. Public `record_*` methods take plain configs and results, so they
+    study's parameter count for it. A member that stands for identical runs of other arms
+    (`TrialRequest.shared_with`) gets their rows too, with the same epochs and outcome and
+    `same_run_as` naming its arm. Public `record_*` methods take plain configs and results, so they
     can be driven without Tune."""
 
     def __init__(self, writer: Writer, study_id: int, arch_ids: dict[str, int], trials: TrialLog) -> None:
@@ -34,7 +36,7 @@ class Recorder(Callback):
         self._study_id = study_id
         self._arch_ids = arch_ids
         self._log = trials
-        self._rows: dict[str, list[int]] = {}
+        self._rows: dict[str, list[list[int]]] = {}
         self._written: dict[tuple[str, int], set[int]] = {}
         self._counted: set[str] = set()
         self.outcomes: list[tuple[TrialRequest, Outcome]] = []
@@ -51,9 +53,17 @@ class Recorder(Callback):
             request.repeat,
         )
 
-    def _rows_of(self, rows: list[tuple[TrialRequest, TrialFields]]) -> list[int]:
-        """Upsert the members' rows in one transaction."""
-        return self._writer.upsert_trials([(self._key(request), fields) for request, fields in rows])
+    def _rows_of(self, rows: list[tuple[TrialRequest, TrialFields]]) -> list[list[int]]:
+        """Upsert the members' rows, and those of the runs each stands for, in one transaction; return
+        each member's row ids (its own first)."""
+        keyed, counts = [], []
+        for request, fields in rows:
+            sharers = request.sharers()
+            keyed.append((self._key(request), fields))
+            keyed += [(self._key(s), TrialFields(**fields, same_run_as=request.arm)) for s in sharers]
+            counts.append(1 + len(sharers))
+        ids = iter(self._writer.upsert_trials(keyed))
+        return [[next(ids) for _ in range(count)] for count in counts]
 
     def record_start(self, trial_id: str, config: dict[str, Any]) -> None:
         started = datetime.now(UTC)
@@ -94,7 +104,8 @@ class Recorder(Callback):
         for member, record in enumerate(self._log.start(trial_id, config)):
             written = self._written.setdefault((trial_id, member), set())
             for epoch in sorted(record.epochs.keys() - written):
-                self._write_epoch(rows[member], record.request, record.epochs[epoch])
+                for row in rows[member]:
+                    self._write_epoch(row, record.request, record.epochs[epoch])
                 written.add(epoch)
 
     def _write_epoch(self, row: int, request: TrialRequest, e: EpochReport) -> None:

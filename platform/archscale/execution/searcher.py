@@ -1,6 +1,7 @@
 """One Tune searcher for a whole study: queued trials with a known LR, one Optuna study per search
-(ask/tell), least-asked search first, and the final runs as their searches finish (`FinalRuns`), so
-every worker stays busy across architectures and phases.
+(ask/tell) asked in rounds that do not depend on the workers, and the final runs as their searches
+finish (`FinalRuns`), so that every worker stays busy across architectures and phases while the
+study's rows stay a function of its YAML.
 
 Optuna's view stays honest: a trial stopped early is told PRUNED at the budget it reached, a
 diverged one COMPLETE with objective 0, a failed one FAIL. Hooks catch their own errors: an
@@ -11,7 +12,6 @@ Tune (it reads its own from the trials' messages), so Tune checks no report for 
 from __future__ import annotations
 
 import logging
-import math
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,9 +21,9 @@ from ray.tune.search import Searcher
 
 from archscale.execution.finals import FinalRuns
 from archscale.execution.messages import TrialRequest, pack_config
-from archscale.execution.optuna_studies import open_search, random_trials
-from archscale.execution.outcome import objective
-from archscale.execution.packs import pack_runs
+from archscale.execution.optuna_studies import open_search, rounds
+from archscale.execution.outcome import Outcome, objective
+from archscale.execution.packs import even_size, largest_first, make_packs
 from archscale.execution.trial_log import TrialLog
 from archscale.strategies import Search, Unit
 from archscale.vocabulary import TrialStatus
@@ -48,6 +48,7 @@ def unit_request(unit: Unit) -> TrialRequest:
         dict(unit.recipe),
         None,
         dict(unit.model),
+        [tuple(shared) for shared in unit.shared_with],
     )
 
 
@@ -71,7 +72,7 @@ def search_request(search: Search, trial_number: int, lr: float) -> TrialRequest
 
 @dataclass
 class _Live:
-    """A running trial of a search: its Optuna trials (one per member) and the epochs told so far."""
+    """A pack of a search's round: its Optuna trials (one per member), its config and the epochs told so far."""
 
     name: str
     trials: list[optuna.Trial]
@@ -80,16 +81,18 @@ class _Live:
 
 
 class StudySearcher(Searcher):
-    """Serves `packs` of runs with a known LR first (one trial each, in the given order), then trials of
-    `searches` until each has `spec.trials` finished trials (those finished in earlier runs of the
-    study count): the least-asked search first, and among those the most expensive by `cost` (per
-    epoch of one run, by architecture key), so that long searches do not start last. Then the final
-    runs that `finals` releases as their searches finish: served once every search trial has been
-    asked, and packed when a worker needs a trial, from all the runs released by then, so that packs
-    stay as large as what is known allows. Each
-    trial of a search asks Optuna for several trials at once and trains them as one pack (at most
-    `pack_limit`, and few enough that `slots` trials can run at once); early stopping judges each
-    member on its own (`early_stopping`). Opens Optuna lazily: Tune pickles it."""
+    """Serves `packs` of runs with a known LR first (one trial each, in the given order), then the
+    searches' trials in **rounds**, and the final runs that `finals` releases as their searches finish.
+
+    A search asks its first round (`rounds`: the sampler's random start-up) at once, and each later
+    round (`search.batch` trials) only once every trial of the round before has finished and been told
+    to Optuna, in trial-number order. So a search proposes the same LRs from the same results whatever
+    the number of workers or the order in which trials end: the searcher never asks because a worker
+    is free. A round trains as packs of at most `pack_limit` members, split evenly. Among the searches
+    ready for a round, the least-asked goes first, and among those the most expensive by `cost` (per
+    epoch of one run, by architecture key), so that long searches do not start last; when no search is
+    ready, a worker gets final runs. Final runs are packed per search they come from (`FinalRuns`), so
+    that their packs, too, follow from the plan alone. Opens Optuna lazily: Tune pickles it."""
 
     def __init__(
         self,
@@ -98,7 +101,6 @@ class StudySearcher(Searcher):
         storage_url: str,
         trials: TrialLog,
         pack_limit: int = 1,
-        slots: int = 1,
         cost: Mapping[str, float] | None = None,
         finals: FinalRuns | None = None,
     ) -> None:
@@ -108,16 +110,17 @@ class StudySearcher(Searcher):
         self._storage_url = storage_url
         self._log = trials
         self._pack_limit = max(1, pack_limit)
-        self._slots = max(1, slots)
         self._arch_cost = dict(cost or {})
         self._studies: dict[str, optuna.Study] | None = None
         self._remaining: dict[str, int] = {}
-        self._asked: dict[str, int] = {}  # Tune trials started per search
+        self._rounds: dict[str, int] = {}  # rounds asked per search
         self._drawn: dict[str, int] = {}  # Optuna trials the search's study holds
+        self._open_packs: dict[str, int] = {}  # packs of the search's current round not finished yet
+        self._untold: dict[str, list[tuple[optuna.Trial, Outcome | None]]] = {}
+        self._round_queue: deque[_Live] = deque()
         self._live: dict[str, _Live] = {}
         self._finals = finals
         self._final_queue: deque[dict[str, Any]] = deque()
-        self._final_runs: list[Unit] = []  # released, not yet packed
         self._released_all = finals is None
 
     def __getstate__(self) -> dict[str, Any]:
@@ -136,47 +139,56 @@ class StudySearcher(Searcher):
                 self._studies[name] = study
                 self._remaining[name] = max(0, search.spec.trials - done)
                 self._drawn[name] = len(study.get_trials(deepcopy=False))
-                self._asked[name] = 0
+                self._rounds[name] = 0
+                self._open_packs[name] = 0
+                self._untold[name] = []
         return self._studies
-
-    def _pack_size(self, name: str) -> int:
-        """How many trials of `name` to ask now: up to the pack limit while leaving enough trials of the
-        open searches to keep every slot busy, and no more than the sampler draws at random (a TPE
-        search asks its first trials together, then one at a time, so that each learns from the
-        trials before it as it would unpacked)."""
-        left = sum(self._remaining.values())
-        at_random = random_trials(self._searches[name])
-        independent = self._remaining[name] if at_random is None else at_random - self._drawn[name]
-        return max(1, min(self._pack_limit, self._remaining[name], math.ceil(left / self._slots), independent))
 
     def suggest(self, trial_id: str) -> dict[str, Any] | str | None:
         try:
             if self._queue:
                 return self._queue.popleft()
-            studies = self._open()
-            open_names = [n for n, left in self._remaining.items() if left > 0]
-            if not open_names:
-                self._release_finals()
-                if not self._final_queue and self._final_runs:
-                    packs = pack_runs(self._final_runs, self._pack_limit, self._slots, self._arch_cost)
-                    self._final_queue.extend(pack_config([unit_request(u) for u in pack]) for pack in packs)
-                    self._final_runs = []
-                if self._final_queue:
-                    return self._final_queue.popleft()
-                return Searcher.FINISHED if not self._live and self._released_all else None
-            name = min(open_names, key=lambda n: (self._asked[n], -self._search_cost(n), n))
-            search = self._searches[name]
-            asked = [studies[name].ask() for _ in range(self._pack_size(name))]
-            lrs = [t.suggest_float("lr", search.spec.low, search.spec.high, log=True) for t in asked]
-            self._remaining[name] -= len(asked)
-            self._drawn[name] += len(asked)
-            self._asked[name] += 1
-            config = pack_config([search_request(search, t.number, lr) for t, lr in zip(asked, lrs, strict=True)])
-            self._live[trial_id] = _Live(name, asked, config, [set() for _ in asked])
-            return config
+            self._open()
+            if not self._round_queue and (name := self._ready()) is not None:
+                self._ask_round(name)
+            if self._round_queue:
+                live = self._round_queue.popleft()
+                self._live[trial_id] = live
+                return live.config
+            self._release_finals()
+            if self._final_queue:
+                return self._final_queue.popleft()
+            return Searcher.FINISHED if not self._live and self._released_all else None
         except Exception:
             log.exception("the searcher could not suggest a trial")
             return Searcher.FINISHED if not self._live else None
+
+    def _ready(self) -> str | None:
+        """The search to ask a round of now: one with trials left and no round open, the least-asked
+        and then the most expensive first (None: no search is ready)."""
+        ready = [n for n, left in self._remaining.items() if left > 0 and self._open_packs[n] == 0]
+        if not ready:
+            return None
+        return min(ready, key=lambda n: (self._rounds[n], -self._search_cost(n), n))
+
+    def _ask_round(self, name: str) -> None:
+        """Ask the search's next round of Optuna trials and queue it as packs."""
+        assert self._studies is not None
+        search, study = self._searches[name], self._studies[name]
+        first, batch = rounds(search)
+        size = min(self._remaining[name], first - self._drawn[name] if self._drawn[name] < first else batch)
+        asked = [study.ask() for _ in range(size)]
+        lrs = [t.suggest_float("lr", search.spec.low, search.spec.high, log=True) for t in asked]
+        self._remaining[name] -= size
+        self._drawn[name] += size
+        self._rounds[name] += 1
+        step = even_size(size, self._pack_limit)
+        for i in range(0, size, step):
+            trials, chosen = asked[i : i + step], lrs[i : i + step]
+            requests = [search_request(search, t.number, lr) for t, lr in zip(trials, chosen, strict=True)]
+            config = pack_config(requests)
+            self._round_queue.append(_Live(name, trials, config, [set() for _ in trials]))
+            self._open_packs[name] += 1
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
         try:
@@ -198,26 +210,38 @@ class StudySearcher(Searcher):
             live = self._live.pop(trial_id, None)
             if live is None:
                 return
-            import optuna
-
-            study = self._open()[live.name]
             if error:
-                for trial in live.trials:
-                    study.tell(trial, state=optuna.trial.TrialState.FAIL)
-                return
-            self._log.add(trial_id, live.config, result)
-            for trial, record in zip(live.trials, self._log.start(trial_id, live.config), strict=True):
-                outcome = record.outcome()
-                trial.set_user_attr("status", outcome.status.value)
-                trial.set_user_attr("budget", outcome.budget)
-                if outcome.status is TrialStatus.PRUNED:
-                    study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-                else:
-                    study.tell(trial, objective(outcome))
+                self._untold[live.name] += [(trial, None) for trial in live.trials]
+            else:
+                self._log.add(trial_id, live.config, result)
+                records = self._log.start(trial_id, live.config)
+                self._untold[live.name] += [(t, r.outcome()) for t, r in zip(live.trials, records, strict=True)]
+            self._open_packs[live.name] -= 1
+            if self._open_packs[live.name] == 0:
+                self._tell(live.name)
         except Exception:
             log.exception("the searcher could not record a finished trial")
         finally:
             self._release_finals()
+
+    def _tell(self, name: str) -> None:
+        """Tell Optuna the finished round of search `name`, in trial-number order: a trial stopped early
+        as PRUNED, a failed one as FAIL, the others with their objective."""
+        import optuna
+
+        assert self._studies is not None
+        study, untold = self._studies[name], sorted(self._untold[name], key=lambda told: told[0].number)
+        self._untold[name] = []
+        for trial, outcome in untold:
+            if outcome is None:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                continue
+            trial.set_user_attr("status", outcome.status.value)
+            trial.set_user_attr("budget", outcome.budget)
+            if outcome.status is TrialStatus.PRUNED:
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            else:
+                study.tell(trial, objective(outcome))
 
     def _search_cost(self, name: str) -> float:
         """The estimated cost of one trial of search `name` (0 without costs)."""
@@ -225,21 +249,23 @@ class StudySearcher(Searcher):
         return self._arch_cost.get(search.arch_key, 0.0) * int(search.need.recipe.get("epochs", 1))
 
     def _finished(self) -> list[str]:
-        """The searches with every trial asked and none running."""
-        running = {live.name for live in self._live.values()}
-        return [n for n, left in self._remaining.items() if left == 0 and n not in running]
+        """The searches with every trial asked and told."""
+        return [n for n, left in self._remaining.items() if left == 0 and self._open_packs[n] == 0]
 
     def _release_finals(self) -> None:
         """Queue the final runs that newly finished searches make possible (all of them once every
-        search has finished). Runs in Tune's driver loop, between trials."""
+        search has finished), packed per search they come from. Runs in Tune's driver loop, between
+        trials."""
         if self._finals is None or self._released_all or self._studies is None:
             return
         try:
             finished = self._finished()
             self._released_all = len(finished) == len(self._searches)
-            if not finished and not self._released_all:
-                return
-            self._final_runs += self._finals.release(self._searches[n] for n in finished)
+            groups = self._finals.release(self._searches[n] for n in finished)
+            packs = [pack for group in groups for pack in make_packs(group, self._pack_limit)]
+            self._final_queue.extend(
+                pack_config([unit_request(u) for u in pack]) for pack in largest_first(packs, self._arch_cost)
+            )
         except Exception:
             log.exception("the searcher could not plan the final runs")
             self._released_all = True

@@ -104,6 +104,7 @@ def set_up(
         },
         threads=max(1, int(spec.resources.cpu_per_trial)),
         fit_memory=spec.resources.pack == "auto",
+        gpu_share=spec.resources.gpu_per_trial,
     )
     console.print(
         f"study [bold]{name}[/]: {len(ctx.study_archs())} architectures × {len(spec.seeds)} seeds, "

@@ -24,8 +24,9 @@ class TrialContext:
     """What every trial of a study needs besides its requests; plain data, shipped to workers once per
     phase: the dataset's `load_dataset` keywords, `build_model` keywords, the architectures (notation,
     family, kernel size, width override), CPU threads per trial, the phase's early stopping (None when
-    no search stops early), and whether a pack may be trained in parts to fit the worker's memory
-    (`pack: auto`)."""
+    no search stops early), whether a pack may be trained in parts to fit the worker's memory
+    (`pack: auto`), and the trial's share of its device (GPUs per trial; on CPU-only trials, its CPUs
+    over the node's)."""
 
     dataset: dict[str, Any]
     model: dict[str, Any]
@@ -33,6 +34,13 @@ class TrialContext:
     threads: int
     early_stopping: EarlyStopping | None = None
     fit_memory: bool = False
+    gpu_share: float = 0.0
+
+    def memory_share(self) -> float:
+        """This trial's share of its device's memory."""
+        import os
+
+        return self.gpu_share if self.gpu_share > 0 else self.threads / max(1, os.cpu_count() or 1)
 
 
 def run_trial(config: dict[str, Any], context: TrialContext) -> None:
@@ -71,7 +79,7 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
         on_cuda = next(models[0].parameters()).is_cuda
     else:
         results = []
-        for first, last in _fitting_packs(models, splits, configs[0], context.fit_memory):
+        for first, last in _fitting_packs(models, splits, configs[0], context):
 
             def on_part_epoch(k: int, m: EpochMetrics, first: int = first) -> None:
                 on_member_epoch(first + k, m)
@@ -93,17 +101,25 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
 
 
 def _fitting_packs(
-    models: list[nn.Module], splits: Splits, config: TrainConfig, fit_memory: bool
+    models: list[nn.Module], splits: Splits, config: TrainConfig, context: TrialContext
 ) -> list[tuple[int, int]]:
     """The member ranges to train one after the other: all at once, or (with `fit_memory`) packs as
-    large as `pack_size_auto` finds room for on this worker's device."""
-    if not fit_memory:
+    large as `pack_size_auto` finds room for in the trial's share of its device's total memory."""
+    if not context.fit_memory:
         return [(0, len(models))]
     from archscale.train.loop import resolve_device
     from archscale.train.packed import pack_size_auto
 
     device = resolve_device(config.device)
-    size = pack_size_auto(models[0], splits.input_shape, config.batch_size, device, runs=len(models), cap=len(models))
+    size = pack_size_auto(
+        models[0],
+        splits.input_shape,
+        config.batch_size,
+        device,
+        runs=len(models),
+        cap=len(models),
+        share=context.memory_share(),
+    )
     return [(first, min(first + size, len(models))) for first in range(0, len(models), size)]
 
 

@@ -13,6 +13,7 @@ from archscale.execution.early_stopping import Rule
 from archscale.execution.early_stopping import start as start_early_stopping
 from archscale.execution.finals import FinalRuns
 from archscale.execution.messages import TrialRequest
+from archscale.execution.optuna_studies import rounds
 from archscale.execution.outcome import Outcome
 from archscale.execution.packs import arch_cost, pack_limit, pack_runs
 from archscale.execution.progress import StudyProgress
@@ -89,10 +90,10 @@ def run_trials(
     }
     bars = StudyProgress(progress, search_total)
     finals = FinalRuns(run.ctx, run.plan.searches, storage, run.done, run.record, bars.set_final_total)
-    packs = pack_runs(run.plan.units, limit, width, cost)
-    searcher = StudySearcher(packs, run.plan.searches, run.db_url, trials, limit, width, cost, finals)
+    packs = pack_runs(run.plan.units, limit, cost)
+    searcher = StudySearcher(packs, run.plan.searches, run.db_url, trials, limit, cost, finals)
     rules = {
-        s.name: Rule(int(s.need.recipe["epochs"]), stopping.grace_epochs, stopping.reduction_factor)
+        s.name: Rule(int(s.need.recipe["epochs"]), stopping.grace_epochs, stopping.reduction_factor, *rounds(s))
         for s in run.plan.searches
         if (stopping := s.spec.early_stopping) is not None
     }

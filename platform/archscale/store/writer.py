@@ -147,6 +147,7 @@ class TrialFields(TypedDict, total=False):
     node_id: str | None
     optuna_study: str | None
     error: str | None
+    same_run_as: str | None
 
 
 _INT_FIELDS = frozenset({"budget_reached", "selected_epoch"})

@@ -10,8 +10,9 @@ is missing. Seeds: search trials of repeat r train with `spec.repeat_seeds()[r]`
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from archscale.strategies.context import ArchInfo, StudyContext
@@ -26,7 +27,9 @@ Key = tuple[str, str, str, int, int, int]
 
 @dataclass(frozen=True)
 class Unit:
-    """One trial whose LR is known before it starts."""
+    """One trial whose LR is known before it starts. `shared_with` lists the (arm, kind, repeat) of
+    identical final runs (same architecture, LR, seed, init, recipe and model options) that this run
+    stands for: it trains once and its rows are recorded under each of their keys too."""
 
     arch_key: str
     arm: str
@@ -39,10 +42,33 @@ class Unit:
     init: Mapping[str, str]
     recipe: Mapping[str, Any]
     model: Mapping[str, Any] = field(default_factory=dict)
+    shared_with: tuple[tuple[str, str, int], ...] = ()
 
     @property
     def key(self) -> Key:
         return (self.arch_key, self.arm, self.phase.value, self.seed, self.trial_number, self.repeat)
+
+    @property
+    def content(self) -> str:
+        """What the run computes: two units with equal contents train the same run."""
+        return json.dumps(
+            [self.arch_key, self.phase.value, self.seed, self.lr, dict(self.init), dict(self.recipe), dict(self.model)],
+            sort_keys=True,
+            default=str,
+        )
+
+
+def merge_identical(units: list[Unit]) -> list[Unit]:
+    """`units` with identical runs merged: the first of each content stands for the others
+    (`shared_with`), in plan order."""
+    firsts: dict[str, Unit] = {}
+    for unit in units:
+        first = firsts.get(unit.content)
+        if first is None:
+            firsts[unit.content] = unit
+        else:
+            firsts[unit.content] = replace(first, shared_with=(*first.shared_with, (unit.arm, unit.kind, unit.repeat)))
+    return list(firsts.values())
 
 
 @dataclass(frozen=True)

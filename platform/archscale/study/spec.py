@@ -25,6 +25,10 @@ DEFAULT_SEARCH_SEED = 10_000
 """Search repeat r trains its trials with seed DEFAULT_SEARCH_SEED + r unless `search_seeds` says otherwise."""
 
 
+DEFAULT_BATCH: dict[str, int] = {"tpe": 1, "random": 4}
+"""Trials per round after the first, by sampler, when a search does not say (`SearchSpec.batch`)."""
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -114,6 +118,19 @@ class SearchSpec(Strict):
     sampler: Literal["tpe", "random"] = "tpe"
     seed: int = Field(0, description="Seed of the sampler (mixed with each search's identity and repeat).")
     early_stopping: EarlyStopping | None = None
+    batch: int | None = Field(
+        None,
+        ge=1,
+        description="Trials asked at once in each round after the sampler's random start-up; the next round "
+        "is asked once every trial of this one has been told. Default: tpe 1, random 4. Never the "
+        "number of free workers, so a search takes the same path on any layout.",
+    )
+
+    def round_size(self) -> int:
+        """The trials of each round after the first (`batch`, or the sampler's default)."""
+        if self.batch is not None:
+            return self.batch
+        return DEFAULT_BATCH[self.sampler]
 
     @model_validator(mode="after")
     def _range(self) -> SearchSpec:
@@ -132,6 +149,7 @@ class SearchOverrides(Strict):
     sampler: Literal["tpe", "random"] | None = None
     seed: int | None = None
     early_stopping: EarlyStopping | None = None
+    batch: int | None = Field(None, ge=1)
 
     def over(self, study: SearchSpec) -> SearchSpec:
         """The study's search with this arm's fields in place (validated: low < high)."""
@@ -257,6 +275,9 @@ class StudySpec(Strict):
             if not re.fullmatch(NAME_PATTERN, name) or len(name) > 60:
                 raise ValueError(f"arm name '{name}' must match {NAME_PATTERN} (at most 60 characters)")
         seeds = self.repeat_seeds()
+        if len(set(seeds)) != len(seeds):
+            twice = sorted({s for s in seeds if seeds.count(s) > 1})
+            raise ValueError(f"search_seeds {twice} are given twice: every search repeat needs its own seed")
         if len(seeds) != self.search_repeats:
             raise ValueError(f"search_seeds has {len(seeds)} seeds for {self.search_repeats} search_repeats")
         reused = sorted(set(seeds) & set(self.seeds))

@@ -465,9 +465,9 @@ def _place(packed: PackedModel, device: torch.device, channels_last: bool) -> No
         packed.to(memory_format=torch.channels_last)
 
 
-def _available_cpu_bytes() -> int | None:
+def _total_cpu_bytes() -> int | None:
     try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError, AttributeError):
         return None
 
@@ -505,23 +505,26 @@ def pack_size_auto(
     *,
     runs: int,
     cap: int = 64,
+    share: float = 1.0,
     memory_fraction: float = 0.5,
 ) -> int:
     """How many of `runs` runs of `model` (one member, unpacked) to train per pack on `device`.
 
-    At most `cap` and as many as fit in `memory_fraction` of the device's free memory (CUDA) or of
-    the available RAM (CPU) by `member_bytes`; then balanced, so that ceil(runs / K) packs of K
-    members hold the runs with the smallest K (20 runs under a limit of 16 give packs of 10).
-    Always at least 1.
+    At most `cap` and as many as fit in `memory_fraction` of this trial's `share` of the device's
+    **total** memory (CUDA) or RAM (CPU) by `member_bytes`; then balanced, so that ceil(runs / K) packs of
+    K members hold the runs with the smallest K (20 runs under a limit of 16 give packs of 10). Always at
+    least 1. Total, not free, memory: the answer (and so which runs share a pack, which decides their
+    rounding) is a function of the machine's kind, never of what else runs on it at the moment.
     """
     if runs < 1:
         raise ValueError(f"runs must be >= 1, got {runs}")
     if device.type == "cuda":
-        free: int | None = torch.cuda.mem_get_info(device)[0]
+        total: int | None = torch.cuda.get_device_properties(device).total_memory
     else:
-        free = _available_cpu_bytes()
+        total = _total_cpu_bytes()
     limit = min(cap, runs)
-    if free is not None:
-        limit = min(limit, int(free * memory_fraction) // member_bytes(model, input_shape, batch_size))
+    if total is not None:
+        room = int(total * min(1.0, share) * memory_fraction)
+        limit = min(limit, room // member_bytes(model, input_shape, batch_size))
     limit = max(1, limit)
     return math.ceil(runs / math.ceil(runs / limit))

@@ -60,6 +60,8 @@ class Trial(Base):
     node_id: Mapped[str | None] = mapped_column(String(64))
     optuna_study: Mapped[str | None] = mapped_column(String(255))
     error: Mapped[str | None] = mapped_column(Text)
+    same_run_as: Mapped[str | None] = mapped_column(String(64))
+    """The arm whose row trained the identical run this row shares (NULL: this row's own run)."""
 
     @classmethod
     def find(
