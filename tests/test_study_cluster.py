@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from conftest import start_ray_cluster, stop_ray_cluster
+from stored_rows import RICH_STUDY, differing, stored_rows
 
 STUDY = """\
 name: on-cluster
@@ -78,6 +79,29 @@ def test_submit_runs_on_both_nodes_into_postgres(ray_cluster, postgres, tmp_path
     assert len(rows) == 2 * 2 * 2 and {(p, s) for p, s, _ in rows} == {("final", "completed")}
     assert len({node for _, _, node in rows}) == 2  # one CPU per node: both nodes ran trials
     assert "password" not in result.stdout.lower()
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_the_same_study_stores_the_same_rows_on_the_cluster_as_embedded(ray_cluster, postgres, tmp_path: Path):
+    """A study with a shared base search, TPE searches with ASHA and packed final runs: submitted to the
+    two-node cluster (PostgreSQL) and run embedded (SQLite, 2 workers), its rows are identical."""
+    study = tmp_path / "same-answer.yaml"
+    study.write_text(RICH_STUDY)
+    archscale = [sys.executable, "-m", "archscale.cli"]
+
+    def call(*args: str, env: dict[str, str] | None = None) -> None:
+        done = subprocess.run([*archscale, *args], capture_output=True, text=True, timeout=600, env=env)
+        assert done.returncode == 0, (done.stdout[-3000:], done.stderr[-3000:])
+
+    call("db", "upgrade", "--db", postgres)
+    env = ray_cluster.client_env()
+    call("submit", str(study), "--address", ray_cluster.dashboard_url, "--db", postgres, "--wait", env=env)
+    embedded_url = f"sqlite:///{tmp_path / 'embedded.db'}"
+    call("run", str(study), "--db", embedded_url, "--no-compare")
+    cluster_rows, embedded_rows = stored_rows(postgres, "same-answer"), stored_rows(embedded_url, "same-answer")
+    assert len(cluster_rows) == len(embedded_rows) == 34
+    assert not differing(embedded_rows, cluster_rows)
 
 
 KILL_STUDY = """\
