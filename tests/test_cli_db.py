@@ -46,7 +46,7 @@ def test_db_upgrade_and_current(cli, db_url):
     code, out, err = cli("db", "upgrade", "--db", db_url)
     assert code == 0 and "upgraded from an empty schema to revision 0006" in out, err
     code, out, _ = cli("db", "upgrade", "--db", db_url)
-    assert code == 0 and "already at revision 0005" in out
+    assert code == 0 and "already at revision 0006" in out
     code, out, _ = cli("db", "current", "--db", db_url)
     assert code == 0 and out.strip().endswith("revision 0005 (current)")
     assert_hidden(db_url, out, err)

@@ -398,7 +398,8 @@ model: {family: mlp, width: 32}
 architectures: ["2_02"]
 training: {epochs: 3, batch_size: 64, optimizer: {momentum: 0.9}, schedule: cosine}
 seeds: [0]
-search: {trials: 6, low: 0.001, high: 3.0, sampler: random, early_stopping: {grace_epochs: 1, reduction_factor: 2}}
+search:
+  {trials: 6, low: 0.001, high: 3.0, sampler: random, batch: 3, early_stopping: {grace_epochs: 1, reduction_factor: 2}}
 strategies:
   tuned: {}
 resources: {cpu_per_trial: 1, max_concurrent: 1}
@@ -415,11 +416,13 @@ def test_early_stopping_stops_members_of_a_packed_search_one_by_one(tmp_path):
     members = rows(
         db,
         "select t.ray_trial_id, t.status, t.budget_reached, count(e.epoch) from archscale_trial t "
-        "left join archscale_epoch e on e.trial_id = t.id where t.phase = 'search' group by t.id",
+        "left join archscale_epoch e on e.trial_id = t.id where t.phase = 'search' group by t.id "
+        "order by t.trial_number",
     )
-    assert len(members) == 6 and len({pack for pack, *_ in members}) == 1  # one slot: the 6 trials are one pack
+    assert len(members) == 6 and len({pack for pack, *_ in members}) == 2  # two rounds of 3: a pack each
     statuses = [status for _, status, _, _ in members]
-    assert "pruned" in statuses and "completed" in statuses  # ASHA judged each member on its own
+    assert set(statuses[:3]) == {"completed"}  # the first round has no earlier round to be judged against
+    assert "pruned" in statuses[3:] and "completed" in statuses[3:]  # ASHA judged each member on its own
     for _, status, budget, epochs in members:
         assert epochs == budget and (budget == 3) == (status == "completed")
     trials = optuna.load_study(study_name="packed-asha/tuned/2_02", storage=f"sqlite:///{db}").trials

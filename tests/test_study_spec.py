@@ -70,6 +70,7 @@ def test_arms_shorthand_named_arms_and_shared_search():
         "sampler": "random",
         "seed": 0,
         "early_stopping": None,
+        "batch": None,
     }
     assert spec.arm_init(spec.strategies["pk"])["init"] == "kaiming"
     assert spec.arm_init(spec.strategies["tuned"])["init"] == "architecture-aware"
