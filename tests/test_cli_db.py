@@ -48,7 +48,7 @@ def test_db_upgrade_and_current(cli, db_url):
     code, out, _ = cli("db", "upgrade", "--db", db_url)
     assert code == 0 and "already at revision 0006" in out
     code, out, _ = cli("db", "current", "--db", db_url)
-    assert code == 0 and out.strip().endswith("revision 0005 (current)")
+    assert code == 0 and out.strip().endswith("revision 0006 (current)")
     assert_hidden(db_url, out, err)
 
 
