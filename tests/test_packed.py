@@ -145,6 +145,41 @@ def test_nb201_pack_equals_unpacked_runs(small_images):
     check_pack_equals_unpacked(models, small_images, configs, diverges_at=3)
 
 
+def bits(result: TrainResult) -> list[tuple[object, ...]]:
+    """Everything a run reports but its times."""
+    skip = set(TIME_FIELDS)
+    return [(result.status, result.steps)] + [
+        tuple(v for k, v in dataclasses.asdict(e).items() if k not in skip) for e in result.epochs
+    ]
+
+
+@pytest.mark.parametrize(
+    ("family", "data", "spec", "augment"),
+    [
+        ("mlp", "digits", {"width": 32, "input_shape": (64,)}, False),
+        ("mlp", "digits", {"width": 32, "input_shape": (64,), "batch_norm": True}, False),
+        ("cnn", "images", {"width": 6, "classes": 4, "input_shape": (3, 8, 8)}, True),
+        ("cnn", "images", {"width": 6, "classes": 4, "input_shape": (3, 8, 8), "batch_norm": True}, True),
+        ("cnn", "sequences", {"width": 6, "classes": 3, "input_shape": (2, 12)}, False),
+        ("nb201", "small_images", {"width": 4, "cells": 1, "classes": 4, "input_shape": (3, 8, 8)}, True),
+    ],
+)
+def test_a_member_computes_the_same_bits_in_a_pack_of_any_size(request, family, data, spec, augment):
+    """On the CPU a member's run is bit for bit the same alone (a pack of one) and beside any companions,
+    also when one of them diverges and leaves the pack: `resources.pack` changes no result."""
+    splits = request.getfixturevalue(data)
+    arch = "3_04_124" if family == "nb201" else "2_12_212"
+    models = members(arch, family, [10, 11, 12, 13], init="architecture-aware", **spec)
+    configs = base_configs(1e15, augment=augment)  # the last member diverges at once
+    together = train_pack(pack_models(models), splits, configs)
+    alone = [train_pack(pack_models([m]), splits, [c])[0] for m, c in zip(models, configs, strict=True)]
+    assert together[-1].status is Status.DIVERGED
+    for k, (packed, single) in enumerate(zip(together, alone, strict=True)):
+        assert bits(packed) == bits(single), k
+    pair = train_pack(pack_models(models[1:3]), splits, configs[1:3])
+    assert [bits(r) for r in pair] == [bits(r) for r in alone[1:3]]
+
+
 def test_packed_forward_equals_each_member_for_every_family(sequences):
     cases = [
         (members("2_12_212", "mlp", [1, 2, 3], width=8, input_shape=(2, 12), batch_norm=True), (2, 12)),

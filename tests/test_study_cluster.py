@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from conftest import start_ray_cluster, stop_ray_cluster
-from stored_rows import RICH_STUDY, differing, stored_rows
+from stored_rows import RICH_STUDY, RICH_STUDY_ROWS, differing, stored_rows
 
 STUDY = """\
 name: on-cluster
@@ -100,7 +100,7 @@ def test_the_same_study_stores_the_same_rows_on_the_cluster_as_embedded(ray_clus
     embedded_url = f"sqlite:///{tmp_path / 'embedded.db'}"
     call("run", str(study), "--db", embedded_url, "--no-compare")
     cluster_rows, embedded_rows = stored_rows(postgres, "same-answer"), stored_rows(embedded_url, "same-answer")
-    assert len(cluster_rows) == len(embedded_rows) == 34
+    assert len(cluster_rows) == len(embedded_rows) == RICH_STUDY_ROWS
     assert not differing(embedded_rows, cluster_rows)
 
 

@@ -14,7 +14,7 @@ import optuna
 import pytest
 
 from archscale.study.load import parse_study
-from stored_rows import RICH_STUDY, differing, stored_rows
+from stored_rows import RICH_STUDY, RICH_STUDY_ROWS, differing, stored_rows
 
 TINY = """\
 name: tiny
@@ -315,23 +315,24 @@ def test_quickstart_end_to_end(tmp_path):
 
 @pytest.mark.slow
 def test_a_studys_rows_depend_on_its_yaml_only_not_on_workers_or_its_name(tmp_path):
-    """The same study with 2 workers (embedded on this machine), with 1, and under another name stores
-    identical rows: the searches' paths, early stopping, packs and final runs are plan decisions."""
+    """The same study with 2 workers (embedded on this machine), with 1 under another name, and unpacked
+    stores identical rows: the searches' paths, early stopping, packs and final runs are plan decisions,
+    and a packed member computes the same bits as the run alone."""
     study = tmp_path / "same.yaml"
     study.write_text(RICH_STUDY)
     runs = {
         "two workers": ("same-answer", []),
-        "one worker": ("same-answer", ["--set", "resources.max_concurrent=1"]),
-        "another name": ("renamed", ["--new-name", "renamed"]),
+        "one worker, another name": ("renamed", ["--set", "resources.max_concurrent=1", "--new-name", "renamed"]),
+        "unpacked": ("same-answer", ["--set", "resources.pack=1"]),
     }
     stored = {}
     for label, (name, options) in runs.items():
-        url = f"sqlite:///{tmp_path / (label.replace(' ', '-') + '.db')}"
+        url = f"sqlite:///{tmp_path / (label.replace(' ', '-').replace(',', '') + '.db')}"
         result = archscale("run", str(study), "--db", url, "--no-compare", *options)
         assert result.returncode == 0, result.stderr[-3000:]
         stored[label] = stored_rows(url, name)
     reference = stored["two workers"]
-    assert len(reference) == 4 + 3 * 4 + 3 * 3 * 2  # the base search, 3 tuned searches, the final runs
+    assert len(reference) == RICH_STUDY_ROWS
     for label, rows_ in stored.items():
         assert not differing(reference, rows_), label
     shared = [r for r in reference if r[15] is not None]

@@ -1,6 +1,7 @@
-"""The Ray Tune trainable: one trial trains a pack of runs of one architecture (a search trial, a pack
-of one): build and initialise each member's model, train them (packed when there are several), and
-report every epoch of every member."""
+"""The Ray Tune trainable: one trial trains a pack of runs of one architecture (a run alone is a pack
+of one): build and initialise each member's model, train them as one packed model, and report every
+epoch of every member. On the CPU a member computes the same bits in a pack of any size (`nn.packed`,
+`train.packed`), so `resources.pack` changes no result; μP runs train alone, unpacked."""
 
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
     import torch
     from ray import tune
 
+    from archscale.nn.registry import parametrization_of
     from archscale.train import TrainConfig, train, train_pack
 
     requests = members_of(config)
@@ -74,10 +76,10 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
         on_member_epoch(0, m)
         return bool(flush())
 
-    if len(models) == 1:
+    if parametrization_of(models[0]) != "standard":  # μP: MuSGD's parameter groups have no packed form
         results: list[TrainResult] = [train(models[0], splits, configs[0], on_epoch)]
         on_cuda = next(models[0].parameters()).is_cuda
-    else:
+    else:  # a run alone is a pack of one: a member computes the same bits whatever its companions
         results = []
         for first, last in _fitting_packs(models, splits, configs[0], context):
 

@@ -7,9 +7,9 @@
 The transformation is structure-agnostic: a deep copy of the first member keeps its own `forward`
 code, and every leaf module is replaced by its packed equivalent (`register_packer`): a Linear by a
 batched matrix product (weight (K, in, out)), a Conv1d/Conv2d by a grouped convolution (groups = K ×
-groups), a BatchNorm over C channels by one over K·C channels (exactly per member), stateless
-element-wise, pooling and per-channel modules by themselves. A module type without a packer is an
-error, never a silent mix of members.
+groups; on the CPU computed member by member), a BatchNorm over C channels by one over K·C channels
+(exactly per member), stateless element-wise, pooling and per-channel modules by themselves. A module
+type without a packer is an error, never a silent mix of members.
 
 Layout contract, member-major everywhere:
 - activations: (B, K·C, *spatial) for images and sequences, (B, K·D) for flat tensors; member k owns
@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping, Sequence
+from typing import cast
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from archscale.errors import UserError
@@ -82,7 +84,22 @@ class PackedLinear(nn.Module):
             out = torch.bmm(per_member, self.weight)
         else:
             out = torch.baddbmm(self.bias.unsqueeze(1), per_member, self.weight)
+        out = _MemberMajorGrad.apply(out)
         return out.transpose(0, 1).reshape(batch, self.members * self.out_features)
+
+
+class _MemberMajorGrad(torch.autograd.Function):
+    """The identity, whose gradient comes back contiguous in (K, B, out): every member's bias gradient is
+    then a sum over its own contiguous rows, computed as for a pack of one, whatever its companions
+    (summed over the strided (B, K, out) layout, its rounding would depend on K)."""
+
+    @staticmethod
+    def forward(ctx: object, x: Tensor) -> Tensor:
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx: object, grad: Tensor) -> Tensor:
+        return grad.contiguous()
 
     def extra_repr(self) -> str:
         return f"{self.members} × Linear {self.in_features}→{self.out_features}, bias={self.bias is not None}"
@@ -107,12 +124,55 @@ def _pack_linear(members: Sequence[nn.Module]) -> nn.Module:
     return packed
 
 
+class _MemberConvolutions:
+    """K convolutions as one grouped convolution (groups = K × groups) on CUDA; on the CPU, member by
+    member, each exactly as its unpacked convolution: oneDNN picks its grouped algorithm by the number of
+    groups, so a member's rounding would otherwise depend on how many companions it has."""
+
+    members: int
+
+    def forward(self, x: Tensor) -> Tensor:
+        conv = cast(nn.Conv1d | nn.Conv2d, self)
+        if x.device.type != "cpu" or self.members == 1 or conv.padding_mode != "zeros":
+            return super().forward(x)  # type: ignore[misc]
+        function = F.conv1d if isinstance(conv, nn.Conv1d) else F.conv2d
+        c_in, c_out = conv.in_channels // self.members, conv.out_channels // self.members
+        groups = conv.groups // self.members
+        outputs = [
+            function(
+                x[:, k * c_in : (k + 1) * c_in],
+                conv.weight[k * c_out : (k + 1) * c_out],
+                None if conv.bias is None else conv.bias[k * c_out : (k + 1) * c_out],
+                conv.stride,
+                conv.padding,  # type: ignore[arg-type]
+                conv.dilation,
+                groups,
+            )
+            for k in range(self.members)
+        ]
+        return torch.cat(outputs, 1)
+
+
+class PackedConv1d(_MemberConvolutions, nn.Conv1d):
+    """K Conv1d layers (`_MemberConvolutions`)."""
+
+
+class PackedConv2d(_MemberConvolutions, nn.Conv2d):
+    """K Conv2d layers (`_MemberConvolutions`)."""
+
+
+_PACKED_CONVOLUTIONS: dict[type[nn.Module], type[PackedConv1d] | type[PackedConv2d]] = {
+    nn.Conv1d: PackedConv1d,
+    nn.Conv2d: PackedConv2d,
+}
+
+
 @register_packer(nn.Conv1d, nn.Conv2d)
 def _pack_conv(members: Sequence[nn.Module]) -> nn.Module:
     first = members[0]
     assert isinstance(first, nn.Conv1d | nn.Conv2d)
     k = len(members)
-    packed = type(first)(
+    packed = _PACKED_CONVOLUTIONS[type(first)](
         k * first.in_channels,
         k * first.out_channels,
         first.kernel_size,  # type: ignore[arg-type]
@@ -125,6 +185,7 @@ def _pack_conv(members: Sequence[nn.Module]) -> nn.Module:
         device=first.weight.device,
         dtype=first.weight.dtype,
     )
+    packed.members = k
     with torch.no_grad():
         packed.weight.copy_(_concat([m.weight for m in members]))
         if packed.bias is not None:

@@ -139,10 +139,10 @@ class _PackEpoch:
     diverged: dict[int, int]  # member -> steps into the epoch when its divergence was detected
 
     def mean(self, k: int) -> float:
-        return float((self.losses[:, k] * self.sizes).sum() / self.sizes.sum())
+        return float((self.losses[:, k].contiguous() * self.sizes).sum() / self.sizes.sum())
 
     def tail(self, k: int) -> float:
-        return float(self.losses[-max(1, math.ceil(TAIL * self.steps)) :, k].mean())
+        return float(self.losses[-max(1, math.ceil(TAIL * self.steps)) :, k].contiguous().mean())
 
     def accuracy(self, k: int) -> float:
         return int(self.correct[k]) / float(self.sizes.sum())
@@ -265,7 +265,7 @@ def _train_epoch(
             break
         logits = forward(x).float()  # (B, K, classes)
         per_sample = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
-        member_loss = per_sample.view(y.shape).mean(0)
+        member_loss = per_sample.view(y.shape).T.contiguous().mean(1)  # each member's own row: as in a pack of one
         pack.optimizer.zero_grad()
         torch.where(pack.active > 0, member_loss, 0.0).sum().backward()
         pack.optimizer.step(pack.lr_table[first_step + n] * pack.active)
@@ -297,7 +297,8 @@ def _evaluate(forward: PackForward, split: Split, batch_size: int, members: int)
     for x, y in BatchIterator(split, batch_size):
         logits = forward(x).float()  # (B, K, classes)
         targets = y.unsqueeze(1).expand(-1, members)
-        loss_sum += F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none").view(-1, members).sum(0)
+        per_sample = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none").view(-1, members)
+        loss_sum += per_sample.T.contiguous().sum(1)  # each member's own row: as in a pack of one
         correct += (logits.argmax(-1) == targets).sum(0)
     return [(float(s) / len(split), int(c) / len(split)) for s, c in zip(loss_sum.cpu(), correct.cpu(), strict=True)]
 
