@@ -165,8 +165,9 @@ def bits(result: TrainResult) -> list[tuple[object, ...]]:
     ],
 )
 def test_a_member_computes_the_same_bits_in_a_pack_of_any_size(request, family, data, spec, augment):
-    """On the CPU a member's run is bit for bit the same alone (a pack of one) and beside any companions,
-    also when one of them diverges and leaves the pack: `resources.pack` changes no result."""
+    """On the CPU a member's run is bit for bit the same alone (a pack of one, as the trainable trains a run
+    alone) and beside any companions, also when one of them diverges and leaves the pack: `resources.pack`
+    changes no result."""
     splits = request.getfixturevalue(data)
     arch = "3_04_124" if family == "nb201" else "2_12_212"
     models = members(arch, family, [10, 11, 12, 13], init="architecture-aware", **spec)

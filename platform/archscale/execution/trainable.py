@@ -1,7 +1,8 @@
 """The Ray Tune trainable: one trial trains a pack of runs of one architecture (a run alone is a pack
 of one): build and initialise each member's model, train them as one packed model, and report every
 epoch of every member. On the CPU a member computes the same bits in a pack of any size (`nn.packed`,
-`train.packed`), so `resources.pack` changes no result; μP runs train alone, unpacked."""
+`train.packed`), so `resources.pack` changes no result; μP runs train alone, unpacked (`train.loop`,
+whose rounding may differ from a pack's in the last digits)."""
 
 from __future__ import annotations
 
@@ -79,7 +80,7 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
     if parametrization_of(models[0]) != "standard":  # μP: MuSGD's parameter groups have no packed form
         results: list[TrainResult] = [train(models[0], splits, configs[0], on_epoch)]
         on_cuda = next(models[0].parameters()).is_cuda
-    else:  # a run alone is a pack of one: a member computes the same bits whatever its companions
+    else:  # a run alone is a pack of one: on the CPU a member computes the same bits beside any companions
         results = []
         for first, last in _fitting_packs(models, splits, configs[0], context):
 

@@ -56,6 +56,10 @@ def members_view(t: Tensor, k: int) -> Tensor:
     return t.unflatten(0, (k, t.shape[0] // k))
 
 
+def _contiguous(grad: Tensor) -> Tensor:
+    return grad.contiguous()
+
+
 class PackedLinear(nn.Module):
     """K Linear layers as one batched matrix product: (B, K·in) -> (B, K·out).
 
@@ -84,22 +88,12 @@ class PackedLinear(nn.Module):
             out = torch.bmm(per_member, self.weight)
         else:
             out = torch.baddbmm(self.bias.unsqueeze(1), per_member, self.weight)
-        out = _MemberMajorGrad.apply(out)
+        if self.members > 1 and out.requires_grad:
+            # The gradient comes back contiguous in (K, B, out): each member's bias gradient is then a sum
+            # over its own contiguous rows, as in a pack of one (over the strided layout its rounding
+            # would depend on the number of companions).
+            out.register_hook(_contiguous)
         return out.transpose(0, 1).reshape(batch, self.members * self.out_features)
-
-
-class _MemberMajorGrad(torch.autograd.Function):
-    """The identity, whose gradient comes back contiguous in (K, B, out): every member's bias gradient is
-    then a sum over its own contiguous rows, computed as for a pack of one, whatever its companions
-    (summed over the strided (B, K, out) layout, its rounding would depend on K)."""
-
-    @staticmethod
-    def forward(ctx: object, x: Tensor) -> Tensor:
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx: object, grad: Tensor) -> Tensor:
-        return grad.contiguous()
 
     def extra_repr(self) -> str:
         return f"{self.members} × Linear {self.in_features}→{self.out_features}, bias={self.bias is not None}"
@@ -136,19 +130,13 @@ class _MemberConvolutions:
         if x.device.type != "cpu" or self.members == 1 or conv.padding_mode != "zeros":
             return super().forward(x)  # type: ignore[misc]
         function = F.conv1d if isinstance(conv, nn.Conv1d) else F.conv2d
-        c_in, c_out = conv.in_channels // self.members, conv.out_channels // self.members
         groups = conv.groups // self.members
+        # chunks, not slices: their backward is one concatenation, not K zero-filled full-size gradients
+        inputs, weights = x.chunk(self.members, 1), conv.weight.chunk(self.members, 0)
+        biases = [None] * self.members if conv.bias is None else conv.bias.chunk(self.members, 0)
         outputs = [
-            function(
-                x[:, k * c_in : (k + 1) * c_in],
-                conv.weight[k * c_out : (k + 1) * c_out],
-                None if conv.bias is None else conv.bias[k * c_out : (k + 1) * c_out],
-                conv.stride,
-                conv.padding,  # type: ignore[arg-type]
-                conv.dilation,
-                groups,
-            )
-            for k in range(self.members)
+            function(x_k, w_k, b_k, conv.stride, conv.padding, conv.dilation, groups)  # type: ignore[arg-type]
+            for x_k, w_k, b_k in zip(inputs, weights, biases, strict=True)
         ]
         return torch.cat(outputs, 1)
 

@@ -217,6 +217,23 @@ def _notes(
     if not arms and inputs.trials["phase"].eq(Phase.PROBE).any():
         notes.append("a probe study: no final runs to compare; see the probe section")
     notes += _shared_search_notes(inputs, base, n_listed)
+    notes += _shared_run_notes(inputs)
+    return notes
+
+
+def _shared_run_notes(inputs: Inputs) -> list[str]:
+    """One line per pair of arms whose identical final runs trained once (`same_run_as`)."""
+    trials = inputs.trials
+    if "same_run_as" not in trials or not trials["same_run_as"].notna().any():
+        return []
+    shared = trials[trials["same_run_as"].notna() & (trials["phase"] == Phase.FINAL)]
+    notes = []
+    for (arm, trained_by), group in shared.groupby(["arm", "same_run_as"], sort=False):
+        archs = ", ".join(dict.fromkeys(str(a) for a in group["architecture"]))
+        notes.append(
+            f"{len(group)} final runs of {arm} are identical to {trained_by}'s (same LR, seed, init and recipe, "
+            f"on {archs}): trained once, scored for both, their time charged to both"
+        )
     return notes
 
 
