@@ -49,7 +49,7 @@ def test_accuracy_minus_the_benchmark_over_cells(hand):
     (row,) = hand.accuracy.to_dict("records")
     assert row["diff"] == pytest.approx(np.mean(np.subtract(ARM, BENCH)))
     assert row["mean"] == pytest.approx(np.mean(ARM)) and row["benchmark"] == pytest.approx(BENCH.mean())
-    assert row["n"] == 6 and row["method"] == "bootstrap" and row["lo"] < row["diff"] < row["hi"]
+    assert row["n"] == 6 and row["method"] == "t" and row["lo"] < row["diff"] < row["hi"]
     assert hand.seeds == (777, 888) and hand.sources == ("hand.csv (csv)",)
     assert list(hand.cells["arm_diff"]) == pytest.approx(np.subtract(ARM, BENCH))
 
@@ -183,7 +183,7 @@ def test_a_study_is_compared_once_its_dataset_has_results(tmp_path):
     published = np.asarray(PUBLISHED) + (888 - 777) / 10_000 / 2
     fixed = b.accuracy.set_index("arm").loc["fixed"]
     assert fixed["diff"] == pytest.approx(np.mean(np.asarray(FIXED) + 0.005 - published))
-    assert fixed["n"] == 6 and fixed["method"] == "bootstrap"
+    assert fixed["n"] == 6 and fixed["method"] == "t"
     tau = b.rankings.set_index(["arm", "top_percent"]).loc[("principled", 100), "kendall_tau"]
     assert tau == pytest.approx(scipy_stats.kendalltau(PRINCIPLED, PUBLISHED).statistic)
 

@@ -261,32 +261,40 @@ def test_a_diverged_final_run_scores_chance_and_counts(comparison):
     assert comparison.diverged_score == 0.1
 
 
-def test_ties_follow_the_paired_interval(comparison):
+def test_calls_follow_the_paired_interval_holm_adjusted(comparison):
     pa = by_arch(comparison)
     # principled − tuned per seed: −0.04, −0.04 on hA, +0.10, +0.10 on hB: zero-width t intervals
     assert (pa.loc["hA", "principled:tuned_outcome"], pa.loc["hB", "principled:tuned_outcome"]) == ("loss", "win")
-    # principled − fixed on hB: 0.30 and 0.62 (the diverged run scores 0.10): 0.46 ± 12.7 · 0.16 contains 0
+    # principled − fixed on hB: 0.30 and 0.62 (the diverged run scores 0.10): 0.46 ± 12.7 · 0.16 contains 0,
+    # and an accuracy difference stays within [−1, 1]
     assert pa.loc["hB", "principled:fixed_diff"] == pytest.approx(0.46)
     lo, hi = pa.loc["hB", ["principled:fixed_lo", "principled:fixed_hi"]]
-    assert (lo, hi) == pytest.approx((0.46 - T1 * 0.16, 0.46 + T1 * 0.16))
-    assert pa.loc["hB", "principled:fixed_outcome"] == "tie" and pa.loc["hB", "principled:fixed_method"] == "t"
+    assert (lo, hi) == pytest.approx((max(-1.0, 0.46 - T1 * 0.16), min(1.0, 0.46 + T1 * 0.16)))
+    assert pa.loc["hB", "principled:fixed_outcome"] == "inconclusive"
+    assert pa.loc["hB", "principled:fixed_method"] == "t" and pa.loc["hB", "principled:fixed_varies"] == "seed"
     assert pa.loc["hA", "principled:fixed_outcome"] == "win"
-    counts = [comparison.stat(f"accuracy.{k}.principled:fixed") for k in ("wins", "ties", "losses", "undecided")]
-    assert counts == [1, 1, 0, 0]
+    kinds = ("wins", "inconclusive", "losses", "undecided")
+    assert [comparison.stat(f"accuracy.{k}.principled:fixed") for k in kinds] == [1, 1, 0, 0]
 
 
-def test_the_study_difference_is_paired_on_seeds(comparison):
-    diff = comparison.row("accuracy.diff.principled:tuned")
+def test_the_study_difference_comes_at_every_level_the_data_allow(comparison):
+    seeds = comparison.row("accuracy.diff.seeds.principled:tuned")
     # per seed, the mean over architectures of principled − tuned is 0.03 both times
-    assert (diff["value"], diff["lo"], diff["hi"], diff["n"], diff["method"]) == pytest.approx(
+    assert (seeds["value"], seeds["lo"], seeds["hi"], seeds["n"], seeds["method"]) == pytest.approx(
         (0.03, 0.03, 0.03, 2, "t")
     )
-    assert diff["arms"] == "principled,tuned"
-    fixed = comparison.row("accuracy.diff.principled:fixed")  # per seed: 0.20 and 0.36
+    assert (seeds["varies"], seeds["fixed"]) == ("seed", "repeat,architecture")
+    assert seeds["arms"] == "principled,tuned"
+    fixed = comparison.row("accuracy.diff.seeds.principled:fixed")  # per seed: 0.20 and 0.36
     expected = scipy_stats.t.interval(0.95, 1, loc=0.28, scale=scipy_stats.sem([0.20, 0.36]))
     assert fixed["value"] == pytest.approx(0.28)
-    assert (fixed["lo"], fixed["hi"]) == pytest.approx(expected)
-    assert [comparison.stat(f"accuracy.{k}.principled:tuned") for k in ("wins", "ties", "losses")] == [1, 0, 1]
+    assert (fixed["lo"], fixed["hi"]) == pytest.approx((max(-1.0, expected[0]), min(1.0, expected[1])))
+    # no search repeats: no repeats level; the headline is the broadest, across the 2 architectures
+    assert comparison.row("accuracy.diff.repeats.principled:tuned") is None
+    head = comparison.row("accuracy.diff.principled:tuned")
+    archs = comparison.row("accuracy.diff.architectures.principled:tuned")
+    assert head["varies"] == archs["varies"] == "architecture,seed" and (head["n"], head["lo"]) == (2, archs["lo"])
+    assert [comparison.stat(f"accuracy.{k}.principled:tuned") for k in ("wins", "inconclusive", "losses")] == [1, 0, 1]
 
 
 def test_learning_rates_come_from_the_plan(comparison):
@@ -490,11 +498,19 @@ def repeat_study():
 def test_intervals_resample_search_repeats():
     c = build_comparison(repeat_study())
     row = by_arch(c).loc["hA"]
-    assert row["tuned_ci_method"] == "t over repeats" and row["principled_ci_method"] == "t"
-    assert row["principled:tuned_method"] == "t over repeats" and row["principled:tuned_n"] == 2
-    # per repeat, principled − tuned = 0.65 − 0.605 and 0.65 − 0.705
-    expected = scipy_stats.t.interval(0.95, 1, loc=-0.005, scale=scipy_stats.sem([0.045, -0.055]))
+    assert row["tuned_ci_method"] == row["principled_ci_method"] == "t"
+    assert (row["tuned_ci_varies"], row["principled_ci_varies"]) == ("repeat,seed", "seed")
+    # principled's LR was given: it ran once, and 2 repeats are too few for its Welch interval over repeats;
+    # the call falls back to the seeds: per seed, principled − the mean over repeats of tuned = 0.0, −0.01
+    assert (row["principled:tuned_method"], row["principled:tuned_varies"], row["principled:tuned_n"]) == (
+        "t",
+        "seed",
+        2,
+    )
+    expected = scipy_stats.t.interval(0.95, 1, loc=-0.005, scale=scipy_stats.sem([0.0, -0.01]))
     assert (row["principled:tuned_lo"], row["principled:tuned_hi"]) == pytest.approx(expected)
+    repeats = c.row("accuracy.diff.repeats.principled:tuned")
+    assert (repeats["method"], repeats["n"]) == (stats.NO_INTERVAL, 2)
     assert row["tuned_lr"] == pytest.approx(0.125)  # median over repeats
     assert c.repeats == 2
 
@@ -504,7 +520,7 @@ def test_cost_to_match_has_an_interval_over_repeats():
     assert c.match.set_index("repeat")["trials_to_match"].tolist() == [2, 1]  # target 0.65
     trials = c.row("cost.to_match.trials.tuned:principled")
     expected = scipy_stats.t.interval(0.95, 1, loc=1.5, scale=scipy_stats.sem([2, 1]))
-    assert (trials["value"], trials["n"], trials["method"]) == (1.5, 2, "t over repeats")
+    assert (trials["value"], trials["n"], trials["method"]) == (1.5, 2, "t")
     assert (trials["lo"], trials["hi"]) == pytest.approx(expected)
     assert c.stat("cost.to_match.device_s.tuned:principled") == pytest.approx(1.5)
     assert c.stat("cost.to_match.reached.tuned:principled") == 2
@@ -517,12 +533,17 @@ def test_labels_and_json_of_repeats():
     from archscale.report.render_json import FORMAT, to_document
 
     c = build_comparison(repeat_study())
-    assert "× 2 search repeats" in heading(c) and "over search repeats" in heading(c)
+    assert "× 2 search repeats" in heading(c) and "search repeats, each a mean over its seeds" in heading(c)
     doc = json.loads(json.dumps(to_document(c)))
-    assert doc["format"] == FORMAT == "archscale.compare/2"
+    assert doc["format"] == FORMAT == "archscale.compare/3"
     assert doc["search_repeats"] == 2 and doc["intervals"]["units"] == "search repeats"
-    entry = doc["summary"]["accuracy.diff.principled:tuned"]
-    assert entry["method"] == "t over repeats" and entry["n"] == 2
+    entry = doc["summary"]["accuracy.diff.principled:tuned"]  # the broadest level with an interval
+    assert (entry["method"], entry["n"], entry["varies"], entry["fixed"]) == (
+        "t",
+        2,
+        ["seed"],
+        ["repeat", "architecture"],
+    )
     assert doc["summary"]["cost.search_device_h.tuned"]["method"] is None
 
 

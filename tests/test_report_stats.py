@@ -148,11 +148,19 @@ def test_one_unit_has_no_interval():
     assert math.isnan(e.lo) and math.isnan(e.hi)
 
 
-def test_five_seeds_get_the_documented_bootstrap():
+def test_five_seeds_get_a_t_interval_too_and_name_what_they_resample():
     values = np.array([0.1, 0.4, 0.35, 0.8, 0.5])
-    e = stats.mean_estimate(values, n_boot=400, seed=3)
-    assert (e.method, e.n) == (stats.BOOTSTRAP, 5)
-    assert (e.lo, e.hi) == stats.bootstrap_ci(values[None, None, :], stats.grand_mean, n_boot=400, seed=3)
+    e = stats.mean_estimate(values)
+    assert (e.method, e.n, e.varies, e.fixed) == (stats.T, 5, (stats.SEED,), (stats.REPEAT, stats.ARCHITECTURE))
+    reference = scipy_stats.t.interval(0.95, 4, loc=values.mean(), scale=scipy_stats.sem(values))
+    assert (e.lo, e.hi) == pytest.approx(reference)
+
+
+def test_intervals_of_bounded_quantities_stay_in_their_bounds():
+    e = stats.mean_estimate([0.99, 0.2, 1.0], bounds=(0.0, 1.0))
+    assert e.lo >= 0.0 and e.hi == 1.0
+    d = stats.difference_estimates([[0.9, 0.1]], [[0.0, 1.0]], bounds=(-1.0, 1.0))["seeds"]
+    assert d.lo >= -1.0 and d.hi <= 1.0
 
 
 def test_missing_seeds_do_not_count_as_units():
@@ -165,19 +173,52 @@ def test_repeats_are_the_units_when_searches_repeat():
     cube = np.array([[[0.1, 0.3], [0.4, 0.4]]])
     e = stats.mean_estimate(cube)
     lo, hi = stats.t_interval([0.2, 0.4], 0.3)
-    assert (e.value, e.lo, e.hi, e.n, e.method) == (pytest.approx(0.3), lo, hi, 2, stats.T_REPEATS)
+    assert (e.value, e.lo, e.hi, e.n, e.method) == (pytest.approx(0.3), lo, hi, 2, stats.T)
+    assert e.varies == (stats.REPEAT, stats.SEED) and e.fixed == (stats.ARCHITECTURE,)
 
 
-def test_two_level_bootstrap_with_enough_repeats_and_seeds():
+def test_a_paired_difference_at_every_level_the_data_allow():
     rng = np.random.default_rng(1)
-    cube = rng.normal(0.5, 0.05, size=(2, 5, 6))
-    e = stats.mean_estimate(cube)
-    assert (e.method, e.n) == (stats.TWO_LEVEL, 5)
-    assert e.lo < e.value < e.hi
-    few_seeds = stats.mean_estimate(cube[:, :, :2])
-    assert (few_seeds.method, few_seeds.n) == (stats.REPEAT_BOOTSTRAP, 5)
-    constant = stats.mean_estimate(np.full((1, 5, 5), 0.3))
-    assert (constant.lo, constant.hi) == pytest.approx((0.3, 0.3))
+    a = rng.normal(0.6, 0.02, size=(4, 3, 5))  # 4 architectures × 3 repeats × 5 seeds
+    b = rng.normal(0.5, 0.02, size=(4, 3, 5))
+    levels = stats.difference_estimates(a, b)
+    assert list(levels) == [stats.SEEDS_LEVEL, stats.REPEATS_LEVEL, stats.ARCHITECTURES_LEVEL]
+    d = a - b
+    seeds, repeats, archs = levels.values()
+    assert [e.value for e in levels.values()] == pytest.approx([d.mean()] * 3)
+    assert (seeds.n, seeds.varies) == (5, (stats.SEED,))
+    assert (seeds.lo, seeds.hi) == pytest.approx(stats.t_interval(d.mean(axis=(0, 1))))
+    assert (repeats.n, repeats.varies, repeats.fixed) == (3, (stats.REPEAT, stats.SEED), (stats.ARCHITECTURE,))
+    assert (repeats.lo, repeats.hi) == pytest.approx(stats.t_interval(d.mean(axis=(0, 2))))
+    assert (archs.n, archs.varies, archs.fixed) == (4, (stats.ARCHITECTURE, stats.REPEAT, stats.SEED), ())
+    assert (archs.lo, archs.hi) == pytest.approx(stats.t_interval(d.mean(axis=(1, 2))))
+    assert stats.broadest(levels) == (stats.ARCHITECTURES_LEVEL, archs)
+    one = stats.difference_estimates(a[:1, :1], b[:1, :1])  # one architecture, one repeat: seeds only
+    assert list(one) == [stats.SEEDS_LEVEL] and stats.broadest(one)[0] == stats.SEEDS_LEVEL
+
+
+def test_an_unsearched_arms_seed_noise_widens_the_interval_over_repeats():
+    """An arm whose LR no search chose runs once (one repeat); against a searched arm, its seed noise
+    must not drop out of the interval over repeats (broadcast, it would be the same in every repeat)."""
+    rng = np.random.default_rng(2)
+    searched = rng.normal(0.7, 0.01, size=(3, 4, 5))  # 3 architectures × 4 repeats × 5 seeds
+    base = rng.normal(0.0, 1.0, size=(3, 1, 5))
+    widths = []
+    for sd in (0.001, 0.01, 0.05, 0.2):
+        once = 0.65 + sd * base
+        e = stats.difference_estimates(searched, once)[stats.REPEATS_LEVEL]
+        assert e.method == stats.WELCH and e.varies == (stats.REPEAT, stats.SEED)
+        widths.append(e.hi - e.lo)
+    assert widths == sorted(widths) and widths[-1] > 20 * widths[0]
+    reverse = stats.difference_estimates(0.65 + 0.05 * base, searched)[stats.REPEATS_LEVEL]
+    forward = stats.difference_estimates(searched, 0.65 + 0.05 * base)[stats.REPEATS_LEVEL]
+    assert (reverse.value, reverse.lo, reverse.hi) == pytest.approx((-forward.value, -forward.hi, -forward.lo))
+
+
+def test_holm_adjusts_the_calls_of_a_family():
+    # m = 4: p sorted 0.001 ≤ 0.05/4, 0.013 ≤ 0.05/3, 0.03 > 0.05/2 stops; unadjusted all but the last pass.
+    assert stats.holm([0.03, 0.001, 0.013, 0.2]) == [False, True, True, False]
+    assert stats.holm([0.04, float("nan")]) == [True, False]  # NaN neither counts nor is rejected
 
 
 @pytest.mark.parametrize(
@@ -185,14 +226,20 @@ def test_two_level_bootstrap_with_enough_repeats_and_seeds():
     [
         (0.01, 0.05, True, "win"),
         (-0.05, -0.01, True, "loss"),
-        (-0.01, 0.05, True, "tie"),
-        (0.0, 0.05, True, "tie"),  # an end at 0: the interval contains 0
+        (-0.01, 0.05, True, "inconclusive"),
+        (0.0, 0.05, True, "inconclusive"),  # an end at 0: the interval contains 0
         (0.01, 0.05, False, "loss"),  # a loss metric: a higher loss is worse
         (math.nan, math.nan, True, ""),
     ],
 )
 def test_outcome_follows_the_paired_interval(lo, hi, higher, expected):
     assert stats.outcome(stats.Estimate(0.02, lo, hi, 3, stats.T), higher) == expected
+
+
+def test_an_adjusted_call_overrides_the_unadjusted_interval():
+    e = stats.Estimate(0.02, 0.01, 0.05, 3, stats.T, (stats.SEED,), 0.03)
+    assert stats.outcome(e, True, rejected=False) == "inconclusive"
+    assert stats.outcome(e, True, rejected=True) == "win"
 
 
 def test_picked_so_far_is_what_the_search_would_choose():

@@ -131,7 +131,7 @@ def test_verdict_is_written_from_the_numbers(small_study):
 
     def with_stats(values: dict[str, tuple[float, float, float]]):
         rows = [
-            dict(zip(SUMMARY_COLUMNS, (k, "", "", v, lo, hi, 8, "m", "", math.nan, ""), strict=True))
+            dict(zip(SUMMARY_COLUMNS, (k, "", "", v, lo, hi, 8, "m", "", "", "", math.nan, ""), strict=True))
             for k, (v, lo, hi) in values.items()
         ]
         return replace(comparison, summary=pd.DataFrame(rows, columns=SUMMARY_COLUMNS))

@@ -3,8 +3,8 @@
 When the study's compared architectures are NAS-Bench-201 cells and results of the study's dataset
 were imported (`archscale benchmark import`), `with_benchmark` adds a `BenchmarkComparison`:
 - `accuracy`: per arm, its test accuracy minus the benchmark's, mean over cells, with a paired
-  interval over the cells (`stats.mean_estimate` with cells as units: Student t for 2–4 cells, a
-  percentile bootstrap from 5, none below 2; `method` and `n` say which);
+  interval over the cells (`stats.t_estimate` with cells as units, architectures varying: Student t,
+  none below 2 cells; `method`, `n`, `varies` and `fixed` say so);
 - `rankings`: per arm and top K% (TOP_PERCENTS, as Fig. 4 middle), Kendall τ and Spearman ρ of the
   arm's accuracies against the benchmark's, restricted to the benchmark's top K% of the cells present;
 - `noise_floor`: the same per pair of the benchmark's own seeds, on the same top-K% cell sets (App. E.4);
@@ -195,7 +195,7 @@ def compare_to_benchmark(
 
 def _accuracy(arm: str, values: np.ndarray, bench: np.ndarray) -> dict[str, Any]:
     keep = np.isfinite(values) & np.isfinite(bench)
-    e = stats.mean_estimate(values[keep] - bench[keep])
+    e = stats.t_estimate(values[keep] - bench[keep], (stats.ARCHITECTURE,), (-1.0, 1.0))
     return {
         "arm": arm,
         "mean": stats.nanmean(values[keep]),
@@ -205,6 +205,8 @@ def _accuracy(arm: str, values: np.ndarray, bench: np.ndarray) -> dict[str, Any]
         "hi": e.hi,
         "n": e.n,
         "method": e.method,
+        "varies": ",".join(e.varies),
+        "fixed": ",".join(e.fixed),
     }
 
 

@@ -11,13 +11,28 @@ import pandas as pd
 
 from archscale.report import stats
 from archscale.report.cost import matched_pairs_of
-from archscale.report.frames import pair_key, short_label
+from archscale.report.frames import COLLAPSE_FACTOR, pair_key, short_label
 
 if TYPE_CHECKING:
     from archscale.report.comparison import Comparison
 
 DASH = "—"
-OUTCOME_WORDS = (("wins", "win"), ("ties", "tie"), ("losses", "loss"), ("undecided", "undecided"))
+OUTCOME_WORDS = (
+    ("wins", "win"),
+    ("inconclusive", "inconclusive"),
+    ("losses", "loss"),
+    ("undecided", "undecided"),
+)
+UNIT_WORDS = {
+    stats.SEEDS_LEVEL: "seeds",
+    stats.REPEATS_LEVEL: "search repeats",
+    stats.ARCHITECTURES_LEVEL: "architectures",
+}
+LEVEL_LINES = {
+    stats.SEEDS_LEVEL: "at these searched LRs",
+    stats.REPEATS_LEVEL: "search luck included",
+    stats.ARCHITECTURES_LEVEL: "across architectures like these",
+}
 
 
 def num(value: Any, spec: str = ".3g") -> str:
@@ -308,33 +323,77 @@ def _effect(c: Comparison, a: str, b: str) -> str:
     return str(match["effect"].iloc[0]) if len(match) else "the arms' differences"
 
 
+def calls_m(c: Comparison) -> int:
+    """How many per-architecture calls the study makes (pairs × architectures with a difference): the m
+    of their Holm adjustment."""
+    pa = c.per_architecture
+    return int(sum((pa[f"{pair_key(a, b)}_outcome"] != "").sum() for a, b in compared_pairs(c)))
+
+
+def level_of(varies: str) -> str:
+    """The level of an interval by the broadest factor it resamples (`varies`, comma-separated)."""
+    factors = set(varies.split(","))
+    if stats.ARCHITECTURE in factors:
+        return stats.ARCHITECTURES_LEVEL
+    return stats.REPEATS_LEVEL if stats.REPEAT in factors else stats.SEEDS_LEVEL
+
+
+def population(row: dict[str, Any]) -> str:
+    """`t, n=5 architectures; fixed: …` for a summary row of an accuracy difference."""
+    fixed = f"; fixed: {row['fixed'].replace(',', ', ')}" if row["fixed"] else ""
+    return f"{row['method']}, n={row['n']} {UNIT_WORDS[level_of(str(row['varies']))]}{fixed}"
+
+
+def _pair_lines(c: Comparison, a: str, b: str) -> list[tuple[str, str]]:
+    """The pair's headline (its broadest level, worded as what it covers), then each level's line."""
+    key = pair_key(a, b)
+    head = c.row(f"accuracy.diff.{key}")
+    if head is None:
+        return []
+    show = lambda v: signed(c, v).removesuffix(c.metric.diff_unit)  # noqa: E731
+    counts = {word: int(c.stat(f"accuracy.{word}.{key}")) for word, _ in OUTCOME_WORDS}
+    tally = ", ".join(
+        plural(counts[word], one, word) if word != "inconclusive" else f"{counts[word]:g} inconclusive"
+        for word, one in OUTCOME_WORDS
+        if counts[word] or word != "undecided"
+    )
+    varies = str(head["varies"]).split(",")
+    effect = (
+        f"effect of {_effect(c, a, b)}"
+        if stats.REPEAT in varies
+        else f"differing in {_effect(c, a, b)}; search luck not included: set search_repeats ≥ 2"
+    )
+    where = " across architectures like these" if stats.ARCHITECTURE in varies else ""
+    heading = "accuracy" if c.metric.percent else c.metric.label
+    lines = [
+        (
+            heading,
+            f"{a} − {b}{where} ({effect}): {signed(c, head['value'])} {interval(head['lo'], head['hi'], show)} "
+            f"({population(head)}); per architecture {tally} (Holm-adjusted, m={calls_m(c)})".replace("  ", " "),
+        )
+    ]
+    for level in stats.LEVELS:
+        row = c.row(f"accuracy.diff.{level}.{key}")
+        if row is None or level == level_of(str(head["varies"])):
+            continue
+        text = f"{interval(row['lo'], row['hi'], show)} ({population(row)})" if math.isfinite(row["lo"]) else DASH
+        lines.append(("", f"  {LEVEL_LINES[level]}: {signed(c, row['value'])} {text}"))
+    return lines
+
+
 def summary_lines(c: Comparison) -> list[tuple[str, str]]:
     """(heading, text) lines with the key results, for the terminal and the top of the reports."""
     lines: list[tuple[str, str]] = []
     for a, b in compared_pairs(c):
-        row = c.row(f"accuracy.diff.{pair_key(a, b)}")
-        if row is None:
-            continue
-        counts = {word: int(c.stat(f"accuracy.{word}.{pair_key(a, b)}")) for word, _ in OUTCOME_WORDS}
-        ci = interval(row["lo"], row["hi"], lambda v: signed(c, v).removesuffix(c.metric.diff_unit))
-        how = f"({row['method']}, n={row['n']} {units(c)})"
-        tally = ", ".join(
-            plural(counts[word], one, word) for word, one in OUTCOME_WORDS if counts[word] or word != "undecided"
-        )
-        lines.append(
-            (
-                "accuracy" if c.metric.percent else c.metric.label,
-                f"{a} − {b} (effect of {_effect(c, a, b)}): {signed(c, row['value'])} {ci} {how}; "
-                f"per architecture {tally}".replace("  ", " "),
+        lines += _pair_lines(c, a, b)
+    for failure in ("diverged", "collapsed"):
+        rates = [(arm, c.row(f"accuracy.{failure}.{arm}")) for arm in c.arms]
+        shown = [f"{arm} {r['value']:.0%}" for arm, r in rates if r is not None and math.isfinite(r["value"])]
+        if shown and any(c.stat(f"accuracy.{failure}.{arm}") > 0 for arm in c.arms):
+            score_text = (
+                f"{c.metric.show(c.diverged_score)}{c.metric.unit}" if math.isfinite(c.diverged_score) else "left out"
             )
-        )
-    rates = [(arm, c.row(f"accuracy.diverged.{arm}")) for arm in c.arms]
-    shown = [f"{arm} {r['value']:.0%}" for arm, r in rates if r is not None and math.isfinite(r["value"])]
-    if shown and any(c.stat(f"accuracy.diverged.{arm}") > 0 for arm in c.arms):
-        score_text = (
-            f"{c.metric.show(c.diverged_score)}{c.metric.unit}" if math.isfinite(c.diverged_score) else "left out"
-        )
-        lines.append(("diverged", f"final runs diverged: {', '.join(shown)} (scored {score_text})"))
+            lines.append((failure, f"final runs {failure}: {', '.join(shown)} (scored {score_text})"))
     if len(c.cost):
         per = " per repeat" if c.repeats > 1 else ""
         parts = [
@@ -463,12 +522,13 @@ def budget_lines(c: Comparison) -> list[str]:
 
 def heading(c: Comparison) -> str:
     repeats = f" × {plural(c.repeats, 'search repeat')}" if c.repeats > 1 else ""
-    unit = units(c)
     return (
         f"{c.study} ({c.status}): {c.metric.label}{' (%)' if c.metric.percent else ''}, mean ± std over "
         f"{plural(len(c.seeds), 'seed')}{repeats}{' (@ the learning rate)' if len(c.arms) > STACKED_ARMS else ''}; "
         f"{plural(len(c.per_architecture), 'architecture')}. "
-        f"Intervals: 95%, paired on (architecture, seed{', repeat' if c.repeats > 1 else ''}), over {unit}: "
-        f"bootstrap with ≥ {stats.MIN_BOOTSTRAP} {unit}, Student t with 2–{stats.MIN_BOOTSTRAP - 1}, none with fewer; "
-        "win/tie/loss = the paired difference's interval above/containing/below 0"
+        f"Intervals: 95%, paired on (architecture, seed{', repeat' if c.repeats > 1 else ''}); each names its "
+        "units (seeds; search repeats, each a mean over its seeds; architectures, each a mean difference) and what it "
+        "holds fixed: Student t over the units, Welch t against an arm that runs once (calibrated by simulation); "
+        f"per architecture: win/inconclusive/loss, Holm-adjusted across the study's {calls_m(c)} calls; failed runs "
+        f"(diverged, or collapsed: best validation accuracy ≤ {COLLAPSE_FACTOR:g}× chance) score chance"
     )

@@ -3,11 +3,15 @@ study's plan (`read_plan`). Everything is per **arm** and generic: nothing here 
 
 Conventions (`archscale.report.render_json` lists every column for users):
 - an arm's score on an architecture is the metric of its final runs over seeds (and search repeats);
-  a diverged final run is a result: it scores chance (`plan.chance` for accuracies, −ln chance for
-  losses) and counts in means, wins and losses; pending, running and failed runs are missing;
-- differences a − b are paired on (architecture, repeat, seed); intervals follow `stats.mean_estimate`
-  (units: seeds, or search repeats when the study repeats its searches); an architecture is a win,
-  tie or loss for a by the paired difference's interval;
+  a failed final run is a result: one that diverged, or that **collapsed** (completed with its best
+  validation accuracy at most `COLLAPSE_FACTOR` × chance), scores chance (`plan.chance` for accuracies,
+  −ln chance for losses) and counts in means, wins and losses; pending, running and failed-to-run
+  runs are missing;
+- differences a − b are paired on (architecture, repeat, seed) and estimated at every level the data
+  allow (`stats.difference_estimates`: seeds; search repeats and seeds; architectures), each interval
+  naming what it resamples; an architecture's call for a is win, loss or inconclusive by its
+  difference over repeats and seeds (seeds without repeats), Holm-adjusted across every pair and
+  architecture of the study (`stats.holm`);
 - search cost is charged by `plan.searches`: a search of scope "architecture" to its architecture,
   one of scope "study" once per study and amortised over the listed architectures; trials of other
   non-final phases (the probe grid) to their own arm and architecture. Costs are means over repeats.
@@ -39,6 +43,9 @@ LABEL_WIDTH = 20
 ARCHITECTURE_SCOPE = "architecture"
 STUDY_SCOPE = "study"
 FINISHED = (TrialStatus.COMPLETED, TrialStatus.DIVERGED)
+COLLAPSE_FACTOR = 1.5
+"""A final run that completed with its best validation accuracy at or below this many times chance
+(1.5/classes) learned nothing: it is `collapsed`, scored like a diverged run."""
 
 
 @dataclass(frozen=True)
@@ -226,23 +233,38 @@ class Scores:
         return left - right
 
 
+def collapsed(trials: pd.DataFrame, chance: float | None) -> Any:
+    """Which completed runs of `trials` collapsed (best validation accuracy ≤ COLLAPSE_FACTOR × chance)."""
+    if chance is None or not chance > 0:
+        return np.zeros(len(trials), dtype=bool)
+    val = floats(trials["val_accuracy"])
+    return (trials["status"] == TrialStatus.COMPLETED).to_numpy() & (val <= COLLAPSE_FACTOR * chance)
+
+
 def score_cube(
-    final: pd.DataFrame, hashes: Sequence[str], seeds: Sequence[int], repeats: int, column: str, diverged: float
+    final: pd.DataFrame,
+    hashes: Sequence[str],
+    seeds: Sequence[int],
+    repeats: int,
+    column: str,
+    failed: float,
+    chance: float | None = None,
 ) -> Any:
-    """(architectures × repeats × seeds) of `column` for completed final runs and `diverged` for
-    diverged ones; NaN where there is no finished run."""
+    """(architectures × repeats × seeds) of `column` for completed final runs and `failed` for diverged
+    and collapsed ones; NaN where there is no finished run."""
     out = np.full((len(hashes), repeats, len(seeds)), np.nan)
     where_hash = {h: i for i, h in enumerate(hashes)}
     where_seed = {s: j for j, s in enumerate(seeds)}
     done = final[final["status"].isin(FINISHED)]
     values = floats(done[column])
-    for h, r, s, status, v in zip(
-        done["graph_hash"], done["repeat"], done["seed"], done["status"], values, strict=True
+    gone = collapsed(done, chance)
+    for h, r, s, status, v, lost in zip(
+        done["graph_hash"], done["repeat"], done["seed"], done["status"], values, gone, strict=True
     ):
         i, j, k = where_hash.get(h), int(r), where_seed.get(int(s))
         if i is None or k is None or not 0 <= j < repeats:
             continue
-        out[i, j, k] = diverged if status == TrialStatus.DIVERGED else v
+        out[i, j, k] = failed if status == TrialStatus.DIVERGED or lost else v
     return out
 
 
@@ -250,13 +272,13 @@ def scores_of(inputs: Inputs, metric: Metric, hashes: Sequence[str]) -> Scores:
     plan = inputs.plan
     final = inputs.trials[inputs.trials["phase"] == Phase.FINAL]
     seeds = list(plan.seeds)
-    diverged = diverged_score(metric.higher_is_better, plan.chance)
+    failed = diverged_score(metric.higher_is_better, plan.chance)
     test, val = {}, {}
     for arm in final_arms(plan):
         mine = final[final["arm"] == arm]
         repeats = plan.search_repeats if repeats_finals(plan, arm) else 1
-        test[arm] = score_cube(mine, hashes, seeds, repeats, metric.column, diverged)
-        val[arm] = score_cube(mine, hashes, seeds, repeats, metric.val_column, diverged)
+        test[arm] = score_cube(mine, hashes, seeds, repeats, metric.column, failed, plan.chance)
+        val[arm] = score_cube(mine, hashes, seeds, repeats, metric.val_column, failed, plan.chance)
     return Scores(seeds, plan.search_repeats, test, val)
 
 
@@ -289,7 +311,7 @@ def per_architecture(inputs: Inputs, metric: Metric, rows: pd.DataFrame) -> tupl
         columns[f"{arm}_lr"] = chosen_lrs(inputs, arm, hashes)
     for arm in arms:
         cube = scores.test[arm]
-        estimates = [stats.mean_estimate(row[None]) for row in cube]
+        estimates = [stats.mean_estimate(row[None], metric.bounds) for row in cube]
         flat = [row[np.isfinite(row)] for row in cube.reshape(len(hashes), cube.shape[1] * cube.shape[2])]
         columns[f"{arm}_mean"] = [e.value for e in estimates]
         columns[f"{arm}_std"] = [float(np.std(v, ddof=1)) if v.size > 1 else math.nan for v in flat]
@@ -297,18 +319,28 @@ def per_architecture(inputs: Inputs, metric: Metric, rows: pd.DataFrame) -> tupl
         columns[f"{arm}_ci_lo"] = [e.lo for e in estimates]
         columns[f"{arm}_ci_hi"] = [e.hi for e in estimates]
         columns[f"{arm}_ci_method"] = [e.method for e in estimates]
+        columns[f"{arm}_ci_varies"] = [",".join(e.varies) for e in estimates]
+        columns[f"{arm}_ci_fixed"] = [",".join(e.fixed) for e in estimates]
         columns[f"{arm}_rank"] = stats.ranks(columns[f"{arm}_mean"], metric.higher_is_better)
-    for a, b in plan.pairs:
-        if a not in scores.test or b not in scores.test:
-            continue
+    pairs = [(a, b) for a, b in plan.pairs if a in scores.test and b in scores.test]
+    calls = {
+        (a, b): [
+            stats.per_row_level(stats.difference_estimates(x[None], y[None], metric.difference_bounds))
+            for x, y in zip(scores.test[a], scores.test[b], strict=True)
+        ]
+        for a, b in pairs
+    }
+    rejected = iter(stats.holm([e.p for diffs in calls.values() for e in diffs]))
+    for (a, b), diffs in calls.items():
         key = pair_key(a, b)
-        diffs = [stats.mean_estimate(row[None]) for row in scores.paired(a, b)]
         columns[f"{key}_diff"] = [e.value for e in diffs]
         columns[f"{key}_lo"] = [e.lo for e in diffs]
         columns[f"{key}_hi"] = [e.hi for e in diffs]
         columns[f"{key}_n"] = [e.n for e in diffs]
         columns[f"{key}_method"] = [e.method for e in diffs]
-        columns[f"{key}_outcome"] = [stats.outcome(e, metric.higher_is_better) for e in diffs]
+        columns[f"{key}_varies"] = [",".join(e.varies) for e in diffs]
+        columns[f"{key}_fixed"] = [",".join(e.fixed) for e in diffs]
+        columns[f"{key}_outcome"] = [stats.outcome(e, metric.higher_is_better, next(rejected)) for e in diffs]
         with np.errstate(divide="ignore", invalid="ignore"):
             columns[f"{key}_lr_ratio"] = np.asarray(columns[f"{a}_lr"]) / np.asarray(columns[f"{b}_lr"])
     frame = rows.assign(**columns)
@@ -360,6 +392,9 @@ def _final_counts(inputs: Inputs, hashes: Sequence[str], arms: Sequence[str]) ->
         planned = len(inputs.plan.seeds) * (inputs.plan.search_repeats if repeats_finals(inputs.plan, arm) else 1)
         finished = [sum(counts.get((arm, h, str(st)), 0) for st in FINISHED) for h in hashes]
         out[f"{arm}_diverged"] = [int(counts.get((arm, h, str(TrialStatus.DIVERGED)), 0)) for h in hashes]
+        mine = final[final["arm"] == arm]
+        gone = mine.loc[collapsed(mine, inputs.plan.chance), "graph_hash"].value_counts().to_dict()
+        out[f"{arm}_collapsed"] = [int(gone.get(h, 0)) for h in hashes]
         out[f"{arm}_missing"] = [max(planned - f, 0) for f in finished]
     return out
 
@@ -370,6 +405,8 @@ def _row_note(row: dict[str, Any], plan: StudyPlan, arms: Sequence[str]) -> str:
         runs = len(plan.seeds) * (plan.search_repeats if repeats_finals(plan, arm) else 1)
         if row[f"{arm}_diverged"]:
             parts.append(f"{arm}: {row[f'{arm}_diverged']} of {runs} final runs diverged")
+        if row[f"{arm}_collapsed"]:
+            parts.append(f"{arm}: {row[f'{arm}_collapsed']} of {runs} final runs collapsed")
         if row[f"{arm}_missing"]:
             parts.append(f"{arm}: {row[f'{arm}_missing']} of {runs} final runs missing")
         pruned, diverged = row[f"{arm}_search_pruned"], row[f"{arm}_search_diverged"]

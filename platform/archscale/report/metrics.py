@@ -32,6 +32,16 @@ class Metric:
     def diff_unit(self) -> str:
         return " pp" if self.percent else ""
 
+    @property
+    def bounds(self) -> tuple[float, float] | None:
+        """Where a mean of the metric can lie: [0, 1] for an accuracy, [0, ∞) for a loss."""
+        return (0.0, 1.0) if self.percent else (0.0, float("inf"))
+
+    @property
+    def difference_bounds(self) -> tuple[float, float] | None:
+        """Where a difference of two means can lie: [−1, 1] for accuracies, unbounded for losses."""
+        return (-1.0, 1.0) if self.percent else None
+
 
 METRICS = {
     m.name: m

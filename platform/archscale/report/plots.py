@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from archscale.report.display import compared_pairs
+from archscale.report.display import compared_pairs, units
 from archscale.report.frames import pair_key
 
 if TYPE_CHECKING:
@@ -290,7 +290,11 @@ def accuracy(c: Comparison) -> Figure | None:
     )
     axes.set_xlabel("architecture (ordered by S = Σ path depth³)")
     axes.set_ylabel(f"{c.metric.label}{' (%)' if c.metric.percent else ''}")
-    axes.set_title(f"{c.study}: final {c.metric.label} per arm (mean, 95% interval; none with too few runs)")
+    axes.set_title(
+        f"{c.study}: final {c.metric.label} per arm (mean; 95% t interval over {units(c)}, within [0, 100]%)"
+        if c.metric.percent
+        else f"{c.study}: final {c.metric.label} per arm (mean; 95% t interval over {units(c)})"
+    )
     axes.legend(fontsize=8)
     return figure
 

@@ -1,5 +1,5 @@
-"""`--format json`: one stable JSON document for scripts (`"format": "archscale.compare/2"`; within
-version 2 a key is only ever added, never renamed or removed). Missing numbers (NaN, ±inf) are null.
+"""`--format json`: one stable JSON document for scripts (`"format": "archscale.compare/3"`; within
+version 3 a key is only ever added, never renamed or removed). Missing numbers (NaN, ±inf) are null.
 
 Names: ARM is an arm of the study (`^[A-Za-z0-9][A-Za-z0-9._-]*$`); a pair (a, b) is named `a:b` and
 its differences are a − b. Prefer the explicit `arms` fields to splitting keys (arm names may hold
@@ -11,33 +11,43 @@ diverged final run scores: chance, or −ln chance for losses; null if unknown)}
 label, position, final (has final runs), settings, recipe}], `pairs` [{a, b, key, like_with_like,
 differences [{field, a, b}: recipe fields other than how the LR is chosen], note (the one-line
 warning, or null)}], `seeds` (final runs), `search_seeds`, `search_repeats`, `chance`, `intervals`
-{level, units ("seeds" or "search repeats"), min_bootstrap, rule}, `base` {architecture, label, S,
-listed} or null, `notes` [str], `per_architecture` [row], `summary` {key: entry}, `rankings` [row],
+{level, units ("seeds" or "search repeats"), levels [seeds, repeats, architectures], rule},
+`per_architecture_calls` {calls ["win", "inconclusive", "loss"], adjusted (true), adjustment ("holm"), m
+(the calls adjusted together: pairs × architectures with a difference), family_wise_error (0.05)},
+`base` {architecture, label, S, listed} or null, `notes` [str], `per_architecture` [row], `summary`
+{key: entry}, `rankings` [row],
 `cost` [row], `searches` [row], `cost_to_match` [row], `cost_to_match_curves` [row], `probe` [row] or
 null, `probe_grid` [row] or null, `benchmark` {...} or null.
 
-Intervals: 95%. Accuracy intervals are paired on (architecture, repeat, seed) and computed over the
-units (seeds; search repeats when search_repeats ≥ 2): a percentile bootstrap with ≥ 5 units ("two-level
-bootstrap" of repeats then seeds when both number ≥ 5, "bootstrap over repeats" otherwise), a Student t
-interval on the per-unit values with 2–4 ("t", "t over repeats"), none with fewer ("too few for an
-interval"). Correlations: "fisher-z" (n ≥ 4); slopes: "t (regression, n − 2 dof)" (n ≥ 3). Every
-interval comes with its `method` and `n`.
+Intervals: 95%. Every interval carries `varies` (what it resamples: a list from "seed", "repeat",
+"architecture"), `fixed` (the rest of those three), `method`, `n`, `lo` and `hi`. Accuracy differences
+are paired on (architecture, repeat, seed) and come at three levels (summary keys
+accuracy.diff.LEVEL.a:b): `seeds` (at these searched LRs: varies seed), `repeats` (search luck included:
+varies repeat, seed; with search_repeats ≥ 2) and `architectures` (each architecture's mean difference one
+unit: varies architecture, repeat, seed; for architectures like these only); accuracy.diff.a:b is the
+broadest with an interval. Methods: "t" (Student t over the units), "Welch t" (an arm whose searches
+repeat against one whose LR no search chose: the latter's seeds enter as their own sample), "too few for
+an interval"; all calibrated by simulation (`archscale.report.calibration`). Correlations: "fisher-z"
+(n ≥ 4); slopes: "t (regression, n − 2 dof)" (n ≥ 3); both over architectures.
 
 per_architecture rows (S = Σ_p L_p³):
   graph_hash, architecture (notation), label, family, kernel_size, width, parameters, paths, S,
   principled_scale; per ARM with final runs: ARM_lr (the plan's chosen LR, median over repeats; else
-  the final runs'), ARM_mean, ARM_std, ARM_n (finished final runs, diverged ones scored), ARM_ci_lo,
-  ARM_ci_hi, ARM_ci_method (the mean's interval), ARM_rank (1 = best), ARM_search_trials,
-  ARM_search_epochs, ARM_search_device_s (means over repeats; a study-scope search amortised over the
-  listed architectures), ARM_search_pruned, ARM_search_diverged, ARM_diverged, ARM_missing (final
-  runs); per pair a:b: a:b_diff, a:b_lo, a:b_hi, a:b_n, a:b_method (the paired difference and its
-  interval), a:b_outcome ("win" | "tie" | "loss" for a by that interval; "" with no interval),
+  the final runs'), ARM_mean, ARM_std, ARM_n (finished final runs, failed ones scored), ARM_ci_lo,
+  ARM_ci_hi, ARM_ci_method, ARM_ci_varies, ARM_ci_fixed (the mean's interval), ARM_rank (1 = best),
+  ARM_search_trials, ARM_search_epochs, ARM_search_device_s (means over repeats; a study-scope search
+  amortised over the listed architectures), ARM_search_pruned, ARM_search_diverged, ARM_diverged,
+  ARM_collapsed, ARM_missing (final runs); per pair a:b: a:b_diff, a:b_lo, a:b_hi, a:b_n, a:b_method,
+  a:b_varies, a:b_fixed (the paired difference over repeats and seeds, or seeds without repeats, and its
+  interval), a:b_outcome ("win" | "inconclusive" | "loss" for a, Holm-adjusted across the study's
+  calls (`per_architecture_calls`); "" with no interval),
   a:b_lr_ratio (a's LR ÷ b's); per cost-to-match pair A:B (A searches each architecture):
   A:B_match_trials, A:B_match_device_s (median over repeats; null when not matched); notes.
-summary entries: {section, statistic, value, lo, hi, n, method (null for costs and counts), arms [..],
-  expected (the paper's value), unit}. Keys:
-  accuracy.mean.ARM, accuracy.diverged.ARM (rate; n = finished final runs), accuracy.diff.a:b,
-  accuracy.{wins,ties,losses,undecided}.a:b (n = architectures with a difference);
+summary entries: {section, statistic, value, lo, hi, n, method (null for costs and counts), varies [..],
+  fixed [..] (empty for statistics that are not intervals), arms [..], expected (the paper's value), unit}.
+  Keys: accuracy.mean.ARM, accuracy.{diverged,collapsed}.ARM (rates; n = finished final runs),
+  accuracy.diff.a:b (the headline), accuracy.diff.{seeds,repeats,architectures}.a:b,
+  accuracy.{wins,inconclusive,losses,undecided}.a:b (n = architectures with a difference);
   cost.search_device_h.ARM, cost.total_device_h.ARM (per repeat), cost.{search,total}_ratio.a:b (a ÷ b);
   cost.to_match.{trials,device_s}.A:B (first k where the mean over architectures of A's picked search
   trial reaches B's final mean; mean over repeats with its interval; null unless every repeat matched),
@@ -74,7 +84,7 @@ benchmark's), sources (files imported), cells [row], accuracy [row], rankings [r
 gap_summary [row], gaps [row]}. Accuracies are fractions.
   cells rows: graph_hash, label, benchmark (mean over its seeds), benchmark_seeds, per ARM: ARM (mean of
   its final runs), ARM_diff (ARM − benchmark).
-  accuracy rows: arm, mean, benchmark, diff (mean over cells of ARM − benchmark), lo, hi, n (cells),
+  accuracy rows: arm, mean, benchmark, diff (mean over cells of ARM − benchmark), lo, hi, n (cells), varies, fixed,
   method (the paired interval over cells: "t" for 2–4 cells, "bootstrap" from 5, "too few for an interval").
   rankings rows: arm, top_percent (100, 90, ..., 10, 5, 1: the benchmark's top K% of the cells present),
   n, kendall_tau, spearman_rho, top_overlap.
@@ -84,6 +94,12 @@ gap_summary [row], gaps [row]}. Accuracies are fractions.
   |gap|), flipped (share of pairs the arm orders against the benchmark), shown (gap rows below).
   gaps rows: arm, better, worse (cell labels, better by the benchmark), benchmark_gap (≥ 0), arm_gap
   (negative: flipped); at most 20000 per arm, a seeded sample of the pairs beyond.
+
+From version 2: intervals are Student t (Welch t against an arm that runs once) over the units each names
+(the percentile bootstrap under-covered at small n), with `varies` and `fixed`; differences come at three
+levels and the headline is the broadest; outcomes are "inconclusive" (was "tie") and Holm-adjusted;
+collapsed final runs are failures (scored like diverged ones, `failures` per arm); intervals of accuracies
+stay in [0, 1]; `intervals.min_bootstrap` is gone.
 
 From version 1: `strategies` became `arms` (objects); columns and keys of a pair name it `a:b` (was
 `a-b`, and `a_vs_b` for outcomes), ties come from the paired interval (were overlapping marginal
@@ -104,12 +120,12 @@ import pandas as pd
 
 from archscale.report import stats
 from archscale.report.benchmark import document as benchmark_document
-from archscale.report.display import units
+from archscale.report.display import calls_m, units
 
 if TYPE_CHECKING:
     from archscale.report.comparison import Comparison
 
-FORMAT = "archscale.compare/2"
+FORMAT = "archscale.compare/3"
 
 
 def to_document(c: Comparison) -> dict[str, Any]:
@@ -131,7 +147,10 @@ def to_document(c: Comparison) -> dict[str, Any]:
             "unit": "fraction" if c.metric.percent else "loss",
             "diverged_score": _plain(c.diverged_score),
         },
-        "arms": records(arms[["arm", "kind", "label", "position", "final", "settings", "recipe"]]),
+        "arms": [
+            {**row, "failures": _failures(c, str(row["arm"]))}
+            for row in records(arms[["arm", "kind", "label", "position", "final", "settings", "recipe"]])
+        ],
         "pairs": [
             {**{k: _plain(v) for k, v in row.items()}, "note": row["note"] or None}
             for row in c.pairs.to_dict("records")
@@ -143,13 +162,20 @@ def to_document(c: Comparison) -> dict[str, Any]:
         "intervals": {
             "level": stats.LEVEL,
             "units": units(c),
-            "min_bootstrap": stats.MIN_BOOTSTRAP,
-            "rule": f"bootstrap with >= {stats.MIN_BOOTSTRAP} units, Student t with 2 to {stats.MIN_BOOTSTRAP - 1}, "
-            "none with fewer; paired on (architecture, repeat, seed)",
+            "levels": list(stats.LEVELS),
+            "rule": "Student t over the units each interval names (Welch t against an arm that runs once), none "
+            "with fewer than 2; paired on (architecture, repeat, seed); accuracies clipped to [0, 1]",
+        },
+        "per_architecture_calls": {
+            "calls": [stats.WIN, stats.INCONCLUSIVE, stats.LOSS],
+            "adjusted": True,
+            "adjustment": "holm",
+            "m": calls_m(c),
+            "family_wise_error": stats.ALPHA,
         },
         "base": {k: _plain(v) for k, v in c.base.items()} if c.base is not None else None,
         "notes": list(c.notes),
-        "per_architecture": records(c.per_architecture),
+        "per_architecture": [_with_populations(row) for row in records(c.per_architecture)],
         "summary": summary,
         "rankings": records(c.rankings),
         "cost": records(c.cost),
@@ -163,7 +189,30 @@ def to_document(c: Comparison) -> dict[str, Any]:
 
 
 def _summary_extras(row: dict[str, Any]) -> dict[str, Any]:
-    return {"arms": str(row["arms"]).split(","), "method": row["method"] or None}
+    return {
+        "arms": str(row["arms"]).split(","),
+        "method": row["method"] or None,
+        "varies": _factors(row["varies"]),
+        "fixed": _factors(row["fixed"]),
+    }
+
+
+def _factors(text: Any) -> list[str]:
+    return [f for f in str(text or "").split(",") if f]
+
+
+def _with_populations(row: dict[str, Any]) -> dict[str, Any]:
+    """A per-architecture row with each interval's `…_varies` and `…_fixed` as lists."""
+    return {k: _factors(v) if k.endswith(("_varies", "_fixed")) else v for k, v in row.items()}
+
+
+def _failures(c: Comparison, arm: str) -> dict[str, int]:
+    """An arm's final runs that diverged and that collapsed (0 for an arm without final runs)."""
+    pa = c.per_architecture
+    return {
+        failure: int(pa[f"{arm}_{failure}"].sum()) if f"{arm}_{failure}" in pa else 0
+        for failure in ("diverged", "collapsed")
+    }
 
 
 def render_json(c: Comparison) -> str:

@@ -22,36 +22,55 @@ NAN = float("nan")
 Floats = NDArray[np.float64]
 
 
+SEED = "seed"
+REPEAT = "repeat"
+ARCHITECTURE = "architecture"
+POPULATION = (SEED, REPEAT, ARCHITECTURE)
+"""What an interval over final-run scores may resample: the final runs' seeds, the search repeats (the
+luck of each search), the architectures. What it does not resample it holds fixed."""
+
+
 class Estimate(NamedTuple):
     """A value with its interval (`lo`, `hi`; NaN when there is none), the number of independent units
-    the interval rests on (or of points, for correlations and slopes) and how it was computed
-    (`method`: one of METHODS; NO_INTERVAL when n is too small)."""
+    the interval rests on (or of points, for correlations and slopes), how it was computed (`method`:
+    one of METHODS; NO_INTERVAL when n is too small), what it resamples (`varies`, from POPULATION; the
+    rest is `fixed`) and, for a mean difference, the two-sided p-value of no difference."""
 
     value: float
     lo: float
     hi: float
     n: int
     method: str
+    varies: tuple[str, ...] = ()
+    p: float = float("nan")
+
+    @property
+    def fixed(self) -> tuple[str, ...]:
+        """What the interval holds fixed (the population's other factors), for estimates over final runs."""
+        return tuple(x for x in POPULATION if x not in self.varies) if self.varies else ()
 
 
-BOOTSTRAP = "bootstrap"
-"""Percentile bootstrap over the units (seeds), n ≥ MIN_BOOTSTRAP."""
 T = "t"
-"""Student t on the per-unit values, n − 1 degrees of freedom, centred on the estimate (2 ≤ n < MIN_BOOTSTRAP)."""
-TWO_LEVEL = "two-level bootstrap"
-"""Bootstrap of search repeats, then of seeds within each repeat (repeats and seeds ≥ MIN_BOOTSTRAP)."""
-REPEAT_BOOTSTRAP = "bootstrap over repeats"
-"""Bootstrap of search repeats, each with all its seeds (repeats ≥ MIN_BOOTSTRAP, seeds fewer)."""
-T_REPEATS = "t over repeats"
-"""Student t on the per-repeat values (each a mean over its seeds), 2 ≤ repeats < MIN_BOOTSTRAP."""
+"""Student t on the units' values (n − 1 degrees of freedom): each unit one seed, one search repeat (a mean
+over its seeds) or one architecture (a mean over its repeats and seeds). Calibrated for 2 ≤ n ≤ 30 on normal
+and on bounded, skewed accuracy-like data (tests/test_report_calibration.py, bench/RESULTS.md)."""
+WELCH = "Welch t"
+"""A difference between an arm whose searches repeat and one whose LR no search chose (it runs once):
+the first arm's per-repeat means against the second's scores, whose seed noise is pooled within
+architectures, with Welch's standard error and Satterthwaite's degrees of freedom, so that both arms'
+noise is in the interval; never narrower than either side's own t interval (Satterthwaite's alone
+covered 89–93% where one side's 2 degrees of freedom dominated, by simulation). At least
+MIN_WELCH_REPEATS repeats."""
+BOOTSTRAP = "bootstrap"
+"""Percentile bootstrap (`bootstrap_ci`); used for no mean over final runs (it under-covers at small n)."""
 FISHER = "fisher-z"
 REGRESSION_T = "t (regression, n − 2 dof)"
 NO_INTERVAL = "too few for an interval"
 POINT = "point estimate"
 """A statistic reported without an interval (Kendall τ, medians, counts)."""
-METHODS = (BOOTSTRAP, T, TWO_LEVEL, REPEAT_BOOTSTRAP, T_REPEATS, FISHER, REGRESSION_T, NO_INTERVAL, POINT)
-MIN_BOOTSTRAP = 5
-"""The fewest resampled units a bootstrap interval is computed from."""
+METHODS = (T, WELCH, BOOTSTRAP, FISHER, REGRESSION_T, NO_INTERVAL, POINT)
+ALPHA = 0.05
+"""The family-wise error rate of the per-architecture calls (Holm)."""
 
 
 def _finite_pairs(x: ArrayLike, y: ArrayLike) -> tuple[Floats, Floats]:
@@ -135,71 +154,207 @@ def as_cube(values: ArrayLike) -> Floats:
     return data
 
 
+def t_quantile(q: float, dof: float) -> float:
+    """Student t's q-quantile (`scipy.special.stdtrit`: scipy.stats.t.ppf without its overhead)."""
+    from scipy import special
+
+    return float(special.stdtrit(dof, q))
+
+
+def t_two_sided_p(t: float, dof: float) -> float:
+    """P(|T| ≥ |t|) for Student t with `dof` degrees of freedom."""
+    from scipy import special
+
+    return float(2 * special.stdtr(dof, -abs(t)))
+
+
 def t_interval(units: ArrayLike, center: float | None = None, level: float = LEVEL) -> tuple[float, float]:
     """center ± t(level, n − 1) · sd(units) / √n over the finite unit values (center: their mean);
     NaN for n < 2."""
-    from scipy import stats
-
     data = np.asarray(units, dtype=float)
     data = data[np.isfinite(data)]
     n = int(data.size)
     if n < 2:
         return NAN, NAN
     mid = float(data.mean()) if center is None else center
-    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * float(data.std(ddof=1)) / math.sqrt(n)
+    half = t_quantile(0.5 + level / 2, n - 1) * float(data.std(ddof=1)) / math.sqrt(n)
     return mid - half, mid + half
 
 
-def mean_estimate(values: ArrayLike, *, n_boot: int = N_BOOT, seed: int = BOOT_SEED, level: float = LEVEL) -> Estimate:
-    """`grand_mean` of a (rows, repeats, seeds) array (1-D: seeds; 2-D: rows × seeds) with its interval.
+Bounds = tuple[float, float] | None
+"""Where a quantity can lie (e.g. (0, 1) for an accuracy, (−1, 1) for a difference of two): intervals
+are clipped to it; None: unbounded."""
 
-    For a paired difference pass a − b: the pairing on (row, repeat, seed) is then exact. The units are
-    the seeds with one repeat, else the repeats (each keeping its seeds); a unit counts when it has a
-    finite value. With n units: n ≥ MIN_BOOTSTRAP → a percentile bootstrap (one repeat: over seeds,
-    shared by every row; several: TWO_LEVEL, or REPEAT_BOOTSTRAP with fewer seeds than MIN_BOOTSTRAP);
-    2 ≤ n < MIN_BOOTSTRAP → a Student t interval on the per-unit grand means (T or T_REPEATS), centred
-    on the estimate; n < 2 → NO_INTERVAL (lo = hi = NaN). Deterministic for a given `seed`.
-    """
+
+def _clip(lo: float, hi: float, bounds: Bounds) -> tuple[float, float]:
+    if bounds is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return lo, hi
+    return max(lo, bounds[0]), min(hi, bounds[1])
+
+
+def t_estimate(units: ArrayLike, varies: tuple[str, ...], bounds: Bounds = None, level: float = LEVEL) -> Estimate:
+    """The mean of the finite `units` with its Student t interval (clipped to `bounds`) and the p-value
+    of a zero mean; NO_INTERVAL below 2 units."""
+    data = np.asarray(units, dtype=float)
+    data = data[np.isfinite(data)]
+    n = int(data.size)
+    value = float(data.mean()) if n else NAN
+    if n < 2:
+        return Estimate(value, NAN, NAN, n, NO_INTERVAL, varies)
+    se = float(data.std(ddof=1)) / math.sqrt(n)
+    lo, hi = _clip(*t_interval(data, value, level), bounds)
+    p = t_two_sided_p(value / se, n - 1) if se > 0 else (1.0 if value == 0 else 0.0)
+    return Estimate(value, lo, hi, n, T, varies, p)
+
+
+MIN_WELCH_REPEATS = 3
+"""The fewest search repeats a Welch interval is computed from: with 2, its coverage fell to 90% by
+simulation (one repeat's variance, 1 degree of freedom, decides the degrees of freedom)."""
+
+
+def welch_estimate(
+    first: ArrayLike, second: ArrayLike, varies: tuple[str, ...], bounds: Bounds = None, level: float = LEVEL
+) -> Estimate:
+    """mean(first) − grand mean(second): `first` holds one arm's unit means (its search repeats),
+    `second` the (rows, seeds) scores of an arm that ran once, whose seed noise is pooled within rows
+    (architectures), so its variance rests on rows × (seeds − 1) degrees of freedom. Welch's interval
+    as `WELCH` says, clipped to `bounds`, with the p-value of its own rule (the 95% interval excludes 0
+    exactly when p < 0.05); NO_INTERVAL with fewer than MIN_WELCH_REPEATS units in `first` or no seed
+    variance in `second`. n is first's units."""
+    a = np.asarray(first, dtype=float)
+    a = a[np.isfinite(a)]
+    rows = [r[np.isfinite(r)] for r in np.atleast_2d(np.asarray(second, dtype=float))]
+    rows = [r for r in rows if r.size]
+    value = float(a.mean() - np.mean([r.mean() for r in rows])) if a.size and rows else NAN
+    n = int(a.size)
+    dof_b = sum(r.size - 1 for r in rows)
+    if n < MIN_WELCH_REPEATS or dof_b < 1:
+        return Estimate(value, NAN, NAN, n, NO_INTERVAL, varies)
+    pooled = sum(float(((r - r.mean()) ** 2).sum()) for r in rows) / dof_b
+    va = float(a.var(ddof=1)) / n
+    vb = pooled * sum(1.0 / r.size for r in rows) / len(rows) ** 2
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return Estimate(value, value, value, n, WELCH, varies, 1.0 if value == 0 else 0.0)
+    q = 0.5 + level / 2
+    rules = [  # (scale, degrees of freedom): Welch–Satterthwaite, and each side alone as a floor
+        (se, (va + vb) ** 2 / (va**2 / (n - 1) + vb**2 / dof_b)),
+        (math.sqrt(va), n - 1),
+        (math.sqrt(vb), dof_b),
+    ]
+    scale, dof = max(rules, key=lambda rule: t_quantile(q, rule[1]) * rule[0])
+    half = t_quantile(q, dof) * scale
+    lo, hi = _clip(value - half, value + half, bounds)
+    return Estimate(value, lo, hi, n, WELCH, varies, t_two_sided_p(value / scale, dof) if scale > 0 else 1.0)
+
+
+def mean_estimate(values: ArrayLike, bounds: Bounds = None, level: float = LEVEL) -> Estimate:
+    """`grand_mean` of a (rows, repeats, seeds) array (1-D: seeds; 2-D: rows × seeds) with its t interval:
+    over the search repeats (each a mean over its seeds and rows) when there are several, else over the
+    seeds (each a mean over its rows); the rows (architectures) are held fixed. Clipped to `bounds`."""
     data = as_cube(values)
     value = float(grand_mean(data))
-    repeats, seeds = data.shape[1], data.shape[2]
-    axis = 2 if repeats == 1 else 1
-    units = np.asarray([grand_mean(np.take(data, [i], axis=axis)) for i in range(data.shape[axis])], dtype=float)
-    keep = np.isfinite(units)
-    n = int(keep.sum())
-    if n < 2:
-        return Estimate(value, NAN, NAN, n, NO_INTERVAL)
-    if n < MIN_BOOTSTRAP:
-        lo, hi = t_interval(units, value, level)
-        return Estimate(value, lo, hi, n, T if axis == 2 else T_REPEATS)
-    data = np.compress(keep, data, axis=axis)
-    rng = np.random.default_rng(seed)
-    if axis == 2:
-        lo, hi = bootstrap_ci(data, grand_mean, n_boot=n_boot, seed=seed, level=level)
-        return Estimate(value, lo, hi, n, BOOTSTRAP)
-    pick_repeats = rng.integers(0, n, size=(n_boot, n))
-    if seeds >= MIN_BOOTSTRAP:
-        pick_seeds = rng.integers(0, seeds, size=(n_boot, n, seeds))
-        samples = data[:, pick_repeats[..., None], pick_seeds]  # (rows, n_boot, n, seeds)
-        method = TWO_LEVEL
+    if data.shape[1] > 1:
+        units = [grand_mean(data[:, [r], :]) for r in range(data.shape[1])]
+        e = t_estimate(units, (REPEAT, SEED), bounds, level)
     else:
-        samples = data[:, pick_repeats, :]
-        method = REPEAT_BOOTSTRAP
-    lo, hi = _percentiles(grand_mean(np.moveaxis(samples, 1, 0)), n_boot, level)
-    return Estimate(value, lo, hi, n, method)
+        units = [grand_mean(data[:, :, [s]]) for s in range(data.shape[2])]
+        e = t_estimate(units, (SEED,), bounds, level)
+    return e._replace(value=value)
 
 
-def outcome(e: Estimate, higher_is_better: bool = True) -> str:
-    """The outcome for a of a paired difference a − b: 'win' when its interval lies entirely on the
-    better side of 0, 'loss' on the worse side, 'tie' when it contains 0 (an end at 0 counts), '' when
-    there is no interval (too few units)."""
+SEEDS_LEVEL = "seeds"
+REPEATS_LEVEL = "repeats"
+ARCHITECTURES_LEVEL = "architectures"
+LEVELS = (SEEDS_LEVEL, REPEATS_LEVEL, ARCHITECTURES_LEVEL)
+"""The populations of a paired difference, narrowest first: the final seeds at these searched LRs; the
+search repeats and seeds (the effect of the LR rule, search luck included); the architectures (each one
+unit, its mean difference over repeats and seeds: a claim about architectures like these)."""
+
+
+def difference_estimates(
+    a: ArrayLike, b: ArrayLike, bounds: Bounds = None, level: float = LEVEL
+) -> dict[str, Estimate]:
+    """The paired difference a − b of two (rows, repeats, seeds) score arrays at every level the data allow
+    (`LEVELS`; a level without an interval is left out unless it is the only one). An arm with one repeat
+    against one with several (an LR no search chose: it ran once) is broadcast for the point estimate;
+    its own seed noise enters the repeats and architectures levels through Welch's interval (repeats) and
+    the per-architecture units (architectures)."""
+    x, y = as_cube(a), as_cube(b)
+    left, right = np.broadcast_arrays(x, y)
+    diff = left - right
+    value = float(grand_mean(diff))
+    out: dict[str, Estimate] = {}
+    seeds = [grand_mean(diff[:, :, [s]]) for s in range(diff.shape[2])]
+    out[SEEDS_LEVEL] = t_estimate(seeds, (SEED,), bounds, level)._replace(value=value)
+    repeats = diff.shape[1]
+    if repeats > 1:
+        if x.shape[1] == y.shape[1]:
+            units = [grand_mean(diff[:, [r], :]) for r in range(repeats)]
+            e = t_estimate(units, (REPEAT, SEED), bounds, level)
+        else:
+            many, once, sign = (x, y, 1.0) if x.shape[1] > 1 else (y, x, -1.0)
+            per_repeat = [grand_mean(many[:, [r], :]) for r in range(many.shape[1])]
+            e = welch_estimate(per_repeat, once[:, 0, :], (REPEAT, SEED), bounds, level)
+            if sign < 0:
+                e = e._replace(value=-e.value, lo=-e.hi, hi=-e.lo)
+        out[REPEATS_LEVEL] = e._replace(value=value)
+    rows = diff.shape[0]
+    if rows > 1:
+        flat = diff.reshape(rows, -1)
+        units = [float(row_means(row)) for row in flat]
+        varies = (ARCHITECTURE, REPEAT, SEED) if repeats > 1 else (ARCHITECTURE, SEED)
+        out[ARCHITECTURES_LEVEL] = t_estimate(units, varies, bounds, level)._replace(value=value)
+    return out
+
+
+def broadest(estimates: dict[str, Estimate]) -> tuple[str, Estimate]:
+    """The broadest level with an interval (else the narrowest): the headline of a pair."""
+    for level in reversed(LEVELS):
+        e = estimates.get(level)
+        if e is not None and math.isfinite(e.lo):
+            return level, e
+    return SEEDS_LEVEL, estimates[SEEDS_LEVEL]
+
+
+def per_row_level(estimates: dict[str, Estimate]) -> Estimate:
+    """A single architecture's difference: over repeats and seeds where searches repeat and that level has
+    an interval, else over seeds (its `varies` says which)."""
+    repeats = estimates.get(REPEATS_LEVEL)
+    return repeats if repeats is not None and math.isfinite(repeats.lo) else estimates[SEEDS_LEVEL]
+
+
+def holm(pvalues: Sequence[float], alpha: float = ALPHA) -> list[bool]:
+    """Holm's step-down rejections at family-wise error `alpha` (NaN p-values are never rejected and do
+    not count in m)."""
+    indexed = sorted((p, i) for i, p in enumerate(pvalues) if math.isfinite(p))
+    m = len(indexed)
+    rejected = [False] * len(pvalues)
+    for rank, (p, i) in enumerate(indexed):
+        if p > alpha / (m - rank):
+            break
+        rejected[i] = True
+    return rejected
+
+
+WIN, LOSS, INCONCLUSIVE = "win", "loss", "inconclusive"
+
+
+def _side(e: Estimate) -> int:
+    """1 when the interval lies above 0, −1 below, 0 when it contains 0."""
+    return 1 if e.lo > 0 else -1 if e.hi < 0 else 0
+
+
+def outcome(e: Estimate, higher_is_better: bool = True, rejected: bool | None = None) -> str:
+    """The call for a of a paired difference a − b: 'win' or 'loss' when the difference is significant
+    (`rejected`, e.g. by Holm across a study's calls; None: its own interval excludes 0) and lies on the
+    better or worse side of 0, 'inconclusive' otherwise, '' when there is no interval (too few units)."""
     if not (math.isfinite(e.lo) and math.isfinite(e.hi)):
         return ""
-    if e.lo > 0:
-        return "win" if higher_is_better else "loss"
-    if e.hi < 0:
-        return "loss" if higher_is_better else "win"
-    return "tie"
+    side = _side(e) if rejected is None else int(np.sign(e.value)) * rejected
+    if side == 0:
+        return INCONCLUSIVE
+    return WIN if (side > 0) == higher_is_better else LOSS
 
 
 # --- correlation and regression -----------------------------------------------------------------

@@ -2,10 +2,14 @@
 
 `summary` is long: one row per statistic, keyed by a stable dotted `key` ending in the arm or the
 pair `a:b` it is about (the JSON's keys), with its value, interval (`lo`, `hi`; NaN where there is
-none), `n` (the units the interval rests on: seeds or repeats for accuracy, points for correlations,
-architectures or trials for counts), `method` (`stats.METHODS`; "" for values that are not
-estimates: costs and counts), `arms` (comma-separated), `expected` (the paper's value, where there is
-one) and `unit`.
+none), `n` (the units the interval rests on: seeds, repeats or architectures for accuracy, points for
+correlations, architectures or trials for counts), `method` (`stats.METHODS`; "" for values that are
+not estimates: costs and counts), `varies` and `fixed` (comma-separated, from `stats.POPULATION`: what
+an interval over final runs resamples and what it holds fixed; empty for other statistics), `arms`
+(comma-separated), `expected` (the paper's value, where there is one) and `unit`.
+
+A pair's accuracy difference has a row per level (`accuracy.diff.{seeds,repeats,architectures}.a:b`)
+and the headline `accuracy.diff.a:b`, the broadest level with an interval (`stats.broadest`).
 """
 
 from __future__ import annotations
@@ -33,10 +37,29 @@ from archscale.report.probe import paper_reference
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-SUMMARY_COLUMNS = ["key", "section", "statistic", "value", "lo", "hi", "n", "method", "arms", "expected", "unit"]
+SUMMARY_COLUMNS = [
+    "key",
+    "section",
+    "statistic",
+    "value",
+    "lo",
+    "hi",
+    "n",
+    "method",
+    "varies",
+    "fixed",
+    "arms",
+    "expected",
+    "unit",
+]
 RANKING_COLUMNS = ["a", "b", "top_percent", "n", "kendall_tau", "spearman_rho", "top_overlap"]
 SUMMARY_TOP_PERCENT = 25
-OUTCOMES = (("win", "wins"), ("tie", "ties"), ("loss", "losses"), ("", "undecided"))
+OUTCOMES = (("win", "wins"), ("inconclusive", "inconclusive"), ("loss", "losses"), ("", "undecided"))
+LEVEL_WORDS = {
+    stats.SEEDS_LEVEL: "at these searched LRs, over final seeds",
+    stats.REPEATS_LEVEL: "over search repeats and seeds (search luck included)",
+    stats.ARCHITECTURES_LEVEL: "across architectures (each one unit; for architectures like these only)",
+}
 
 
 class _Rows:
@@ -55,16 +78,35 @@ class _Rows:
         lo: float = math.nan,
         hi: float = math.nan,
         method: str = "",
+        varies: Sequence[str] = (),
+        fixed: Sequence[str] = (),
         expected: float = math.nan,
         unit: str = "",
     ) -> None:
-        values = (key, section, statistic, float(value), float(lo), float(hi), int(n), method, ",".join(arms))
-        self.rows.append(dict(zip(SUMMARY_COLUMNS, (*values, float(expected), unit), strict=True)))
+        values = (key, section, statistic, float(value), float(lo), float(hi), int(n), method)
+        population = (",".join(varies), ",".join(fixed), ",".join(arms))
+        self.rows.append(dict(zip(SUMMARY_COLUMNS, (*values, *population, float(expected), unit), strict=True)))
 
     def estimate(
         self, key: str, section: str, statistic: str, e: stats.Estimate, arms: Sequence[str], **kw: Any
     ) -> None:
-        self.add(key, section, statistic, e.value, e.n, arms, lo=e.lo, hi=e.hi, method=e.method, **kw)
+        """A statistic with its interval; a correlation's or slope's points are architectures."""
+        if not e.varies and e.method in (stats.FISHER, stats.REGRESSION_T):
+            e = e._replace(varies=(stats.ARCHITECTURE,))
+        self.add(
+            key,
+            section,
+            statistic,
+            e.value,
+            e.n,
+            arms,
+            lo=e.lo,
+            hi=e.hi,
+            method=e.method,
+            varies=e.varies,
+            fixed=e.fixed,
+            **kw,
+        )
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(self.rows, columns=SUMMARY_COLUMNS)
@@ -114,26 +156,33 @@ def _accuracy(out: _Rows, inputs: Inputs, per_arch: pd.DataFrame, scores: Scores
             f"accuracy.mean.{arm}",
             "accuracy",
             f"mean {metric.label}, {arm}",
-            stats.mean_estimate(cube),
+            stats.mean_estimate(cube, metric.bounds),
             [arm],
             unit=unit,
         )
-        diverged, finished = int(per_arch[f"{arm}_diverged"].sum()), int(per_arch[f"{arm}_n"].sum())
-        out.add(
-            f"accuracy.diverged.{arm}",
-            "accuracy",
-            f"final runs diverged, {arm} (scored at chance)",
-            diverged / finished if finished else math.nan,
-            finished,
-            [arm],
-            unit="fraction",
-        )
+        finished = int(per_arch[f"{arm}_n"].sum())
+        for failure in ("diverged", "collapsed"):
+            count = int(per_arch[f"{arm}_{failure}"].sum())
+            out.add(
+                f"accuracy.{failure}.{arm}",
+                "accuracy",
+                f"final runs {failure}, {arm} (scored at chance)",
+                count / finished if finished else math.nan,
+                finished,
+                [arm],
+                unit="fraction",
+            )
     for a, b in inputs.plan.pairs:
         if a not in scores.test or b not in scores.test:
             continue
         key = pair_key(a, b)
-        diff = stats.mean_estimate(scores.paired(a, b))
-        out.estimate(f"accuracy.diff.{key}", "accuracy", f"mean difference {a} − {b}", diff, [a, b], unit=unit)
+        levels = stats.difference_estimates(scores.test[a], scores.test[b], metric.difference_bounds)
+        for level, e in levels.items():
+            statistic = f"mean difference {a} − {b}, {LEVEL_WORDS[level]}"
+            out.estimate(f"accuracy.diff.{level}.{key}", "accuracy", statistic, e, [a, b], unit=unit)
+        level, diff = stats.broadest(levels)
+        statistic = f"mean difference {a} − {b} (headline: {LEVEL_WORDS[level]})"
+        out.estimate(f"accuracy.diff.{key}", "accuracy", statistic, diff, [a, b], unit=unit)
         outcomes = per_arch[f"{key}_outcome"]
         measured = int(per_arch[f"{key}_diff"].notna().sum())
         for outcome, word in OUTCOMES:
