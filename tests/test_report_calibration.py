@@ -3,13 +3,14 @@ used with (2 to 30 units), on normal data and on bounded, skewed accuracy-like d
 (`archscale.report.calibration`; the full table, with more simulations, is in bench/RESULTS.md)."""
 
 from archscale.report import stats
-from archscale.report.calibration import CALIBRATED, NS, coverage_table
+from archscale.report.calibration import CALIBRATED, NS, ONCE_ARCHITECTURES, coverage_table
 
 SIMS = 2000
 
 
 def test_every_interval_method_covers_95_percent_at_every_n():
     rows = coverage_table(sims=SIMS, seed=0, data=CALIBRATED)
-    assert {r.method.split(" (")[0] for r in rows} == {stats.T, stats.WELCH} and {r.n for r in rows} == set(NS)
+    welch = {f"{stats.WELCH} ({archs} arch.)" for archs in ONCE_ARCHITECTURES}
+    assert {r.method for r in rows} == {stats.T, stats.CROSSED, *welch} and {r.n for r in rows} == set(NS)
     off = [(r.method, r.data, r.n, r.coverage) for r in rows if abs(r.coverage - 0.95) > 0.03]
     assert not off, off

@@ -191,10 +191,35 @@ def test_a_paired_difference_at_every_level_the_data_allow():
     assert (repeats.n, repeats.varies, repeats.fixed) == (3, (stats.REPEAT, stats.SEED), (stats.ARCHITECTURE,))
     assert (repeats.lo, repeats.hi) == pytest.approx(stats.t_interval(d.mean(axis=(0, 2))))
     assert (archs.n, archs.varies, archs.fixed) == (4, (stats.ARCHITECTURE, stats.REPEAT, stats.SEED), ())
-    assert (archs.lo, archs.hi) == pytest.approx(stats.t_interval(d.mean(axis=(1, 2))))
+    assert archs.method == stats.CROSSED  # architectures and repeats crossed: a repeat's luck is shared
+    t_lo, t_hi = stats.t_interval(d.mean(axis=(1, 2)))
+    assert archs.lo <= t_lo and archs.hi >= t_hi
     assert stats.broadest(levels) == (stats.ARCHITECTURES_LEVEL, archs)
     one = stats.difference_estimates(a[:1, :1], b[:1, :1])  # one architecture, one repeat: seeds only
     assert list(one) == [stats.SEEDS_LEVEL] and stats.broadest(one)[0] == stats.SEEDS_LEVEL
+
+
+def test_the_crossed_interval_is_the_two_way_anova_variance_of_the_mean():
+    """Hand-computed mean squares of an (architectures × repeats) table whose repeat effect is shared."""
+    cells = np.array([[0.10, 0.30, 0.20], [0.15, 0.32, 0.20], [0.05, 0.28, 0.21], [0.12, 0.35, 0.18]])
+    a, r = cells.shape
+    grand = cells.mean()
+    ms_a = r * ((cells.mean(1) - grand) ** 2).sum() / (a - 1)
+    ms_r = a * ((cells.mean(0) - grand) ** 2).sum() / (r - 1)
+    resid = cells - cells.mean(1, keepdims=True) - cells.mean(0, keepdims=True) + grand
+    ms_e = (resid**2).sum() / ((a - 1) * (r - 1))
+    var = (ms_a + ms_r - ms_e) / (a * r)
+    dof = (ms_a + ms_r - ms_e) ** 2 / (ms_a**2 / (a - 1) + ms_r**2 / (r - 1) + ms_e**2 / ((a - 1) * (r - 1)))
+    half = max(  # never narrower than the architectures' or the repeats' means alone
+        scipy_stats.t.ppf(0.975, dof) * math.sqrt(var),
+        scipy_stats.t.ppf(0.975, a - 1) * math.sqrt(ms_a / (a * r)),
+        scipy_stats.t.ppf(0.975, r - 1) * math.sqrt(ms_r / (a * r)),
+    )
+    e = stats.crossed_estimate(cells, (stats.ARCHITECTURE, stats.REPEAT))
+    assert (e.value, e.lo, e.hi, e.n) == pytest.approx((grand, grand - half, grand + half, 4))
+    # treating the 4 architectures as independent would ignore the shared repeat effect: far narrower
+    t_lo, t_hi = stats.t_interval(cells.mean(1))
+    assert t_hi - t_lo < (e.hi - e.lo) / 5
 
 
 def test_an_unsearched_arms_seed_noise_widens_the_interval_over_repeats():

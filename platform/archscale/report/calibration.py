@@ -6,6 +6,9 @@ simulation, at every n it is used with, on normal data and on bounded, skewed ac
 
 Each simulated unit is what the report resamples: a seed's score, a search repeat's mean over its seeds, an
 architecture's mean difference, drawn from each of `DATA`. `t` is `stats.t_estimate` on n units, n = 2..30;
+`t (architectures × repeats)` is `stats.crossed_estimate` on n architectures × 3 repeats whose architecture
+effects, shared repeat effects (search luck) and residuals are each drawn from the data's distribution
+around its mean (residuals at half scale);
 `Welch t` is `stats.welch_estimate` on n = 3..30 search repeats of one arm against an arm that runs once
 with 3 seeds on 1 architecture (a per-architecture call) or on 5 (a study's difference), both arms from
 the same distribution. Seeded: the same call gives the same table.
@@ -26,6 +29,8 @@ ONCE_SEEDS = 3
 """The seeds of the arm that runs once, against which the Welch interval is simulated."""
 ONCE_ARCHITECTURES = (1, 5)
 """The architectures over which that arm's seed noise is pooled in the simulations."""
+CROSSED_REPEATS = 3
+"""The search repeats crossed with n architectures in the simulations of the architectures level."""
 
 Draw = Callable[[np.random.Generator, tuple[int, ...]], np.ndarray]
 DATA: dict[str, tuple[Draw, float]] = {
@@ -68,6 +73,12 @@ def _rows(sims: int, seed: int, ns: tuple[int, ...], kinds: tuple[str, ...]) -> 
             units = draw(rng, (sims, n))
             hits = sum(_covers(stats.t_estimate(row, (stats.SEED,)), truth) for row in units)
             yield Coverage(stats.T, data, n, hits / sims, sims)
+            if n >= stats.MIN_CROSSED_ARCHITECTURES:
+                shapes = ((n, 1), (1, CROSSED_REPEATS), (n, CROSSED_REPEATS))
+                archs, luck, cells = (draw(rng, (sims, *shape)) - truth for shape in shapes)
+                table = truth + archs + luck + 0.5 * cells
+                crossed = (stats.crossed_estimate(t, (stats.ARCHITECTURE, stats.REPEAT)) for t in table)
+                yield Coverage(stats.CROSSED, data, n, sum(_covers(e, truth) for e in crossed) / sims, sims)
             if n < stats.MIN_WELCH_REPEATS:
                 continue
             for archs in ONCE_ARCHITECTURES:
