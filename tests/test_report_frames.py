@@ -261,6 +261,26 @@ def test_a_diverged_final_run_scores_chance_and_counts(comparison):
     assert comparison.diverged_score == 0.1
 
 
+def test_a_collapsed_final_run_is_a_failure_scored_at_chance():
+    """A final run that completed but learned nothing (best validation accuracy ≤ 1.5 × chance) is scored
+    like a diverged one and counted as collapsed; one just above the margin is a result."""
+    frame = study_trials()
+    final_tuned_hb = (frame["phase"] == "final") & (frame["arm"] == "tuned") & (frame["graph_hash"] == "hB")
+    seed0, seed1 = final_tuned_hb & (frame["seed"] == 0), final_tuned_hb & (frame["seed"] == 1)
+    frame.loc[seed0, ["val_accuracy", "test_accuracy"]] = [0.15, 0.13]  # 1.5 × chance: collapsed
+    frame.loc[seed1, ["val_accuracy", "test_accuracy"]] = [0.16, 0.17]  # above the margin: a result
+    c = build_comparison(Inputs("hand", "completed", frame, None, PLAN))
+    b = by_arch(c).loc["hB"]
+    assert (b["tuned_collapsed"], b["tuned_diverged"]) == (1, 0)
+    assert b["tuned_mean"] == pytest.approx((0.10 + 0.17) / 2)
+    assert c.stat("accuracy.collapsed.tuned") == pytest.approx(1 / 4)
+    assert "tuned: 1 of 2 final runs collapsed" in b["notes"]
+    from archscale.report.render_json import to_document
+
+    arms = {a["arm"]: a["failures"] for a in to_document(c)["arms"]}
+    assert arms["tuned"] == {"diverged": 0, "collapsed": 1} and arms["fixed"] == {"diverged": 1, "collapsed": 0}
+
+
 def test_calls_follow_the_paired_interval_holm_adjusted(comparison):
     pa = by_arch(comparison)
     # principled − tuned per seed: −0.04, −0.04 on hA, +0.10, +0.10 on hB: zero-width t intervals

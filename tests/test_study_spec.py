@@ -94,6 +94,11 @@ def test_arms_shorthand_named_arms_and_shared_search():
         (BASE + "compare: [[tuned, nope]]\n", "compare: unknown arm 'nope'"),
         (BASE + "search_seeds: [1]\n", "search_seeds [1] are also final-run seeds"),
         (
+            BASE + "search_repeats: 3\nsearch_seeds: [7, 8, 7]\n",
+            "search_seeds [7] are given twice: every search repeat needs its own seed",
+        ),
+        (BASE.replace("{trials: 3}", "{trials: 3, batch: 0}"), "s.yaml:5: strategies.tuned.batch: Input should be"),
+        (
             BASE + "training: {epochs: 2}\nsearch: {early_stopping: {grace_epochs: 3}}\n",
             "s.yaml:5: strategies.tuned.early_stopping.grace_epochs: 3 must not exceed training.epochs (2)",
         ),
