@@ -10,31 +10,6 @@ from scipy import stats as scipy_stats
 from archscale.report import stats
 
 
-def test_bootstrap_of_a_constant_is_that_constant():
-    assert stats.bootstrap_ci([0.7, 0.7, 0.7], stats.row_means) == pytest.approx((0.7, 0.7))
-
-
-def test_bootstrap_matches_a_direct_computation_with_the_same_seed():
-    values = np.array([0.1, 0.4, 0.35, 0.8])
-    indices = np.random.default_rng(7).integers(0, 4, size=(500, 4))  # the documented draw
-    means = [values[idx].mean() for idx in indices]
-    expected = tuple(np.percentile(means, [2.5, 97.5]))
-    got = stats.bootstrap_ci(values, stats.row_means, n_boot=500, seed=7)
-    assert got == pytest.approx(expected, abs=1e-12)
-    assert stats.bootstrap_ci(values, stats.row_means, n_boot=500, seed=7) == got  # reproducible
-    assert stats.bootstrap_ci(values, stats.row_means, n_boot=500, seed=8) != got
-
-
-def test_bootstrap_of_two_values_spans_them():
-    # Resampled means of [0, 1] are 0, 0.5 or 1 with probabilities 1/4, 1/2, 1/4: the 95% interval is [0, 1].
-    assert stats.bootstrap_ci([0.0, 1.0], stats.row_means) == (0.0, 1.0)
-
-
-def test_bootstrap_of_nothing_is_nan():
-    lo, hi = stats.bootstrap_ci([], stats.row_means)
-    assert math.isnan(lo) and math.isnan(hi)
-
-
 def test_kendall_and_spearman_known_values():
     # One discordant pair of six: τ = (5 − 1)/6; Σd² = 2: ρ = 1 − 6·2/(4·15) = 0.8.
     x, y = [1, 2, 3, 4], [1, 3, 2, 4]

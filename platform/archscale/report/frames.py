@@ -226,12 +226,6 @@ class Scores:
     test: dict[str, Any]
     val: dict[str, Any]
 
-    def paired(self, a: str, b: str, which: str = "test") -> Any:
-        """a − b on the same (architecture, repeat, seed), broadcast over repeats."""
-        cubes = self.test if which == "test" else self.val
-        left, right = np.broadcast_arrays(cubes[a], cubes[b])
-        return left - right
-
 
 def collapsed(trials: pd.DataFrame, chance: float | None) -> Any:
     """Which completed runs of `trials` collapsed (best validation accuracy ≤ COLLAPSE_FACTOR × chance)."""

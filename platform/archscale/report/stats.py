@@ -8,15 +8,13 @@ few points) is NaN rather than an exception. Intervals are two-sided at `level` 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 LEVEL = 0.95
-N_BOOT = 2000
-BOOT_SEED = 0
 NAN = float("nan")
 
 Floats = NDArray[np.float64]
@@ -65,14 +63,12 @@ CROSSED = "t (architectures × repeats)"
 """Architectures and search repeats crossed (`crossed_estimate`): a repeat's search luck is shared by every
 architecture, so the interval across architectures includes it once, not as if each architecture had
 searched on its own."""
-BOOTSTRAP = "bootstrap"
-"""Percentile bootstrap (`bootstrap_ci`); used for no mean over final runs (it under-covers at small n)."""
 FISHER = "fisher-z"
 REGRESSION_T = "t (regression, n − 2 dof)"
 NO_INTERVAL = "too few for an interval"
 POINT = "point estimate"
 """A statistic reported without an interval (Kendall τ, medians, counts)."""
-METHODS = (T, WELCH, CROSSED, BOOTSTRAP, FISHER, REGRESSION_T, NO_INTERVAL, POINT)
+METHODS = (T, WELCH, CROSSED, FISHER, REGRESSION_T, NO_INTERVAL, POINT)
 ALPHA = 0.05
 """The family-wise error rate of the per-architecture calls (Holm)."""
 
@@ -81,46 +77,6 @@ def _finite_pairs(x: ArrayLike, y: ArrayLike) -> tuple[Floats, Floats]:
     xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     keep = np.isfinite(xs) & np.isfinite(ys)
     return xs[keep], ys[keep]
-
-
-# --- bootstrap ----------------------------------------------------------------------------------
-
-
-def bootstrap_ci(
-    values: ArrayLike,
-    statistic: Callable[[Floats], Floats],
-    *,
-    n_boot: int = N_BOOT,
-    seed: int = BOOT_SEED,
-    level: float = LEVEL,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of a statistic of `values`, resampling the LAST axis (the seeds).
-
-    `statistic` is vectorised: it receives every replicate at once, shape (n_boot, *values.shape),
-    and returns n_boot values. One draw of last-axis indices per replicate is shared by every row of
-    `values`, so rows measured on the same seeds stay paired. The draws are
-    `numpy.random.default_rng(seed).integers(0, n, size=(n_boot, n))`: the same inputs and seed always
-    give the same interval. Replicates whose statistic is NaN are dropped; with none left, or an empty
-    last axis, the interval is (NaN, NaN). It applies no minimum n: `mean_estimate` does.
-    """
-    data = np.asarray(values, dtype=float)
-    size = data.shape[-1] if data.ndim else 0
-    if size == 0:
-        return NAN, NAN
-    rng = np.random.default_rng(seed)
-    indices = rng.integers(0, size, size=(n_boot, size))
-    samples = np.moveaxis(data[..., indices], -2, 0)
-    return _percentiles(statistic(samples), n_boot, level)
-
-
-def _percentiles(replicates: ArrayLike, n_boot: int, level: float) -> tuple[float, float]:
-    values = np.asarray(replicates, dtype=float).reshape(n_boot)
-    values = values[np.isfinite(values)]
-    if values.size == 0:
-        return NAN, NAN
-    tail = (1 - level) / 2 * 100
-    lo, hi = np.percentile(values, [tail, 100 - tail])
-    return float(lo), float(hi)
 
 
 def row_means(values: ArrayLike) -> Floats:
