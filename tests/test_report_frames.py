@@ -606,6 +606,8 @@ def test_probe_finds_the_maximal_lr_and_the_depth_exponent():
     for h, target in targets.items():
         assert p.loc[h, "probed_lr"] == pytest.approx(target)  # 2× diverged on one seed: +inf, never chosen
         assert p.loc[h, "runs"] == 6 and p.loc[h, "diverged_runs"] == 1
+        # its neighbours are worse on both seeds by exactly 0.5 (zero noise), or diverged: no range
+        assert (p.loc[h, "probed_lr_lo"], p.loc[h, "probed_lr_hi"]) == pytest.approx((target, target))
     assert p.loc["hBase", "is_base"] and p.loc["h4", "predicted_lr"] == pytest.approx(targets["h4"])
     assert p.loc["h4", "depth"] == 4 and math.isnan(p.loc["hD", "depth"])
     assert p.loc["h4", "best_score"] == pytest.approx(0.5)  # the last epoch's loss, not the first's
@@ -625,6 +627,29 @@ def test_probe_finds_the_maximal_lr_and_the_depth_exponent():
     assert "a probe study: no final runs to compare; see the probe section" in c.notes
     grid = c.probe_grid
     assert len(grid) == 15 and np.isinf(grid["score"]).sum() == 5
+
+
+def test_a_probed_lr_comes_with_the_grid_lrs_within_seed_noise():
+    from archscale.report.probe import WITHIN_NOISE, within_noise
+
+    lrs = [0.01, 0.02, 0.04, 0.08, 0.16]
+    # seed by seed: 0.04 is best; 0.02 and 0.08 differ from it by +0.02 ± noise (t over 3 seeds reaches 0);
+    # 0.01 is worse on every seed by about 0.5; 0.16 diverged on one seed
+    per_seed = [
+        {0: 1.5, 1: 1.6, 2: 1.4},
+        {0: 1.03, 1: 0.99, 2: 1.04},
+        {0: 1.0, 1: 1.0, 2: 1.0},
+        {0: 0.98, 1: 1.05, 2: 1.03},
+        {0: 0.9, 1: math.inf, 2: 0.9},
+    ]
+    assert within_noise(lrs, per_seed, 0.04) == (0.02, 0.08, WITHIN_NOISE)
+    clear = [  # every other point worse by 0.5 on top of the same noise
+        {k: v + (0.5 if lr != 0.04 else 0.0) for k, v in scores.items()}
+        for lr, scores in zip(lrs, per_seed, strict=True)
+    ]
+    assert within_noise(lrs, clear, 0.04) == (0.04, 0.04, WITHIN_NOISE)
+    lo, _, method = within_noise(lrs, [{0: 1.0}] * 5, 0.04)  # one seed: no noise to judge by
+    assert math.isnan(lo) and method == stats.NO_INTERVAL
 
 
 def test_probe_criterion_train_loss_tail_uses_its_column():

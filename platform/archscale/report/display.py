@@ -303,6 +303,10 @@ def probe_table(c: Comparison) -> pd.DataFrame | None:
             "depth L": [num(v, ".0f") for v in p["depth"]],
             "predicted max LR": [lr(v) for v in p["predicted_lr"]],
             "probed max LR": [lr(v) for v in p["probed_lr"]],
+            "within seed noise": [
+                f"[{lr(a)}, {lr(b)}]" if math.isfinite(a) else DASH
+                for a, b in zip(p["probed_lr_lo"], p["probed_lr_hi"], strict=True)
+            ],
             "probed ÷ predicted": [num(v, ".2f") for v in p["ratio"]],
             "criterion": [num(v, ".3f") for v in p["best_score"]],
             "runs": [

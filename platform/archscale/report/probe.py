@@ -7,6 +7,11 @@ the epoch's last steps) at the last epoch; diverged = +inf. The probed maximal L
 lowest mean score over seeds (the largest among equal ones): "the maximal LR which achieves the
 smallest training loss after one epoch". The predicted maximal LR of an architecture is the base
 network's probed LR × its principled scale.
+
+The probed LR comes with its own uncertainty (`within_noise`): the range of grid LRs whose score is not
+worse than the best point's by more than the seeds' noise (a paired t interval over seeds of the
+difference from the best point contains 0 or lies below it). Near the minimum the criterion is flat, so
+the argmin alone can move by a grid step on a rounding difference; the range says how far it may.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ PROBE_COLUMNS = [
     "quirk",
     "criterion",
     "probed_lr",
+    "probed_lr_lo",
+    "probed_lr_hi",
+    "probed_lr_method",
     "predicted_lr",
     "ratio",
     "best_score",
@@ -119,8 +127,9 @@ def _arm_frames(inputs: Inputs, arm: str, column: str) -> tuple[pd.DataFrame, pd
         h = arch["graph_hash"]
         mine = scored[scored["graph_hash"] == h]
         label = short_label(str(arch["notation"]), str(arch["family"]))
-        points = []
+        points, per_seed = [], []
         for index, point in mine.groupby("trial_number", sort=True):
+            per_seed.append(dict(zip(point["seed"].astype(int), point["score"].astype(float), strict=True)))
             values = point["score"].to_numpy(dtype=float)
             values = values[~np.isnan(values)]
             mean = (
@@ -141,6 +150,7 @@ def _arm_frames(inputs: Inputs, arm: str, column: str) -> tuple[pd.DataFrame, pd
         lrs = [p[1] for p in points]
         means = [p[2] if math.isfinite(p[2]) else math.nan for p in points]
         probed = stats.argbest_lr(lrs, means)
+        low, high, method = within_noise(lrs, per_seed, probed)
         edge = ""
         if math.isfinite(probed) and lrs:
             edge = "low" if probed == min(lrs) else "high" if probed == max(lrs) else ""
@@ -161,6 +171,9 @@ def _arm_frames(inputs: Inputs, arm: str, column: str) -> tuple[pd.DataFrame, pd
                 "quirk": _quirk(arch),
                 "criterion": column,
                 "probed_lr": probed,
+                "probed_lr_lo": low,
+                "probed_lr_hi": high,
+                "probed_lr_method": method,
                 "best_score": float(np.nanmin(means)) if any(math.isfinite(m) for m in means) else math.nan,
                 "seeds": int(mine["seed"].nunique()),
                 "runs": len(mine),
@@ -175,6 +188,29 @@ def _arm_frames(inputs: Inputs, arm: str, column: str) -> tuple[pd.DataFrame, pd
     frame["ratio"] = frame["probed_lr"] / frame["predicted_lr"]
     frame = unique_labels(frame)
     return frame[PROBE_COLUMNS].reset_index(drop=True), pd.DataFrame(grid_rows, columns=GRID_COLUMNS)
+
+
+WITHIN_NOISE = "grid LRs within seed noise of the best (paired t)"
+
+
+def within_noise(lrs: list[float], per_seed: list[dict[int, float]], probed: float) -> tuple[float, float, str]:
+    """(lowest, highest) grid LR whose per-seed scores are not worse than the probed point's beyond seed
+    noise: the paired t interval (95%, over the seeds both have) of the point's score minus the best's
+    reaches 0 or below. A point with a diverged seed is worse. Fewer than 2 seeds: no range (NaN, NaN)."""
+    if not math.isfinite(probed) or probed not in lrs:
+        return math.nan, math.nan, stats.NO_INTERVAL
+    best = per_seed[lrs.index(probed)]
+    kept = [probed]
+    for lr, scores in zip(lrs, per_seed, strict=True):
+        seeds = sorted(set(scores) & set(best))
+        diffs = np.array([scores[k] - best[k] for k in seeds], dtype=float)
+        if lr == probed or len(seeds) < 2 or not np.isfinite(diffs).all():
+            continue
+        if stats.t_estimate(diffs, (stats.SEED,)).lo <= 0:
+            kept.append(lr)
+    if len(best) < 2:
+        return math.nan, math.nan, stats.NO_INTERVAL
+    return min(kept), max(kept), WITHIN_NOISE
 
 
 def _quirk(arch: dict[str, object]) -> bool:

@@ -73,7 +73,9 @@ cost_to_match rows: arm (A), against (B), graph_hash, label, repeat, trials, tar
 cost_to_match_curves rows: arm, against, repeat, k, score (mean over architectures after k trials),
   target, device_s (mean per architecture after k trials).
 probe rows: arm, graph_hash, architecture, label, family, paths, S, depth (chains: S^(1/3)),
-  principled_scale, is_base, criterion (the epoch column scored), probed_lr, predicted_lr, ratio,
+  principled_scale, is_base, criterion (the epoch column scored), probed_lr, probed_lr_lo, probed_lr_hi,
+  probed_lr_method (the grid LRs whose score is within seed noise of the best point's: a paired t over
+  seeds; null with fewer than 2 seeds), predicted_lr, ratio,
   best_score, seeds, runs, diverged_runs, at_grid_edge ("low" | "high" | "").
 probe_grid rows: arm, graph_hash, label, grid_index, lr, score (mean last-epoch criterion over seeds;
   null = diverged), seeds, diverged.
