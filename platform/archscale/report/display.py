@@ -526,10 +526,14 @@ def budget_lines(c: Comparison) -> list[str]:
 
 def heading(c: Comparison) -> str:
     repeats = f" × {plural(c.repeats, 'search repeat')}" if c.repeats > 1 else ""
-    return (
+    text = (
         f"{c.study} ({c.status}): {c.metric.label}{' (%)' if c.metric.percent else ''}, mean ± std over "
         f"{plural(len(c.seeds), 'seed')}{repeats}{' (@ the learning rate)' if len(c.arms) > STACKED_ARMS else ''}; "
         f"{plural(len(c.per_architecture), 'architecture')}. "
+    )
+    if not compared_pairs(c):
+        return text + "Intervals: 95%; each says its method and n"
+    return text + (
         f"Intervals: 95%, paired on (architecture, seed{', repeat' if c.repeats > 1 else ''}); each names its "
         "units (seeds; search repeats, each a mean over its seeds; architectures, each a mean difference) and what it "
         "holds fixed: Student t over the units, Welch t against an arm that runs once (calibrated by simulation); "
