@@ -4,10 +4,11 @@
 2. a 10,000-trial study (hyperparameters JSON included) loaded into the wide trials frame, and the
    100,000 epochs of (1) into the long epochs frame.
 
-    .venv/bin/python bench/bench_store.py [--pg URL] [--repeats 3]
+    .venv/bin/python bench/bench_store.py [--pg URL] [--repeats 3] [--quick]
 
 Without --pg (or $ARCHSCALE_BENCH_PG_URL) a throwaway server with default (durable) settings is
-started with deploy/local/postgres.sh and stopped afterwards.
+started with deploy/local/postgres.sh and stopped afterwards. `--quick` runs the same code on a
+small fraction of the rows, once (the suite runs it, so the benchmark cannot rot).
 """
 
 from __future__ import annotations
@@ -33,18 +34,20 @@ from archscale.store.models import Trial
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_SH = ROOT / "deploy" / "local" / "postgres.sh"
-EPOCH_TRIALS, EPOCHS, READ_TRIALS = 1_000, 100, 10_000
+FULL = (1_000, 100, 10_000)
+"""Trials with epochs, epochs each, trials of the read study: the issue's sizes."""
+QUICK = (10, 10, 100)
 
 
-def write_epochs(url: str) -> float:
-    """Seconds to write 100,000 epochs (add_epoch + flushes), the trial rows existing already."""
+def write_epochs(url: str, trials_n: int, epochs: int) -> float:
+    """Seconds to write trials_n × epochs epochs (add_epoch + flushes), the trial rows existing already."""
     with Writer(url) as writer:
         study = writer.ensure_study("epochs", "name: epochs\n")
         arch = writer.upsert_architecture("bench", "2_02_002", "mlp")
-        trials = [writer.upsert_trial(study, arch, "tuned", "search", 0, n) for n in range(EPOCH_TRIALS)]
+        trials = [writer.upsert_trial(study, arch, "tuned", "tuned", "search", 0, n) for n in range(trials_n)]
         start = time.perf_counter()
         for trial in trials:
-            for epoch in range(1, EPOCHS + 1):
+            for epoch in range(1, epochs + 1):
                 writer.add_epoch(
                     trial, epoch, train_loss=1.0 / epoch, train_accuracy=0.5, val_loss=1.1 / epoch,
                     val_accuracy=0.45, test_loss=1.2 / epoch, test_accuracy=0.44, lr=0.1, seconds=0.01,
@@ -53,21 +56,22 @@ def write_epochs(url: str) -> float:
         return time.perf_counter() - start
 
 
-def fill_trials(url: str) -> None:
-    """A study of 10,000 completed trials, inserted in bulk (not measured)."""
+def fill_trials(url: str, count: int) -> None:
+    """A study of `count` completed trials, inserted in bulk (not measured)."""
     with Writer(url) as writer:
         study = writer.ensure_study("trials", "name: trials\n")
         arch = writer.upsert_architecture("bench", "2_02_002", "mlp")
         now = datetime.now(UTC)
         rows = [
             {
-                "study_id": study, "architecture_id": arch, "strategy": "tuned", "phase": "search", "seed": n % 5,
+                "study_id": study, "architecture_id": arch, "arm": "tuned", "kind": "tuned", "phase": "search",
+                "seed": n % 5,
                 "trial_number": n, "status": "completed", "val_accuracy": 0.5, "test_accuracy": 0.5,
                 "hyperparameters": {"lr": 1e-3 * (1 + n % 97), "init": "kaiming", "convention": "official"},
                 "budget_reached": 100, "selected_epoch": 90, "started_at": now, "finished_at": now,
                 "device_kind": "cpu", "device_seconds": 12.5, "wall_seconds": 13.0, "ray_trial_id": f"t_{n:05d}",
             }
-            for n in range(READ_TRIALS)
+            for n in range(count)
         ]
         with writer.engine.begin() as connection:
             connection.execute(insert(Trial), rows)
@@ -120,20 +124,21 @@ def fresh(backend: str, server: str, scratch: Path, index: int) -> Iterator[str]
             admin.dispose()
 
 
-def bench(backend: str, server: str, repeats: int, scratch: Path) -> None:
+def bench(backend: str, server: str, repeats: int, scratch: Path, sizes: tuple[int, int, int] = FULL) -> None:
+    trials_n, epochs, read_n = sizes
     writes, trial_reads, epoch_reads = [], [], []
     for index in range(repeats):
         with fresh(backend, server, scratch, index) as url:
-            writes.append(write_epochs(url))
-            fill_trials(url)
+            writes.append(write_epochs(url, trials_n, epochs))
+            fill_trials(url, read_n)
             trial_reads.append(timed(lambda url=url: read_trials(url, "trials")))
             epoch_reads.append(timed(lambda url=url: read_epochs(url, "epochs")))
-            assert len(read_trials(url, "trials")) == READ_TRIALS
-            assert len(read_epochs(url, "epochs")) == EPOCH_TRIALS * EPOCHS
+            assert len(read_trials(url, "trials")) == read_n
+            assert len(read_epochs(url, "epochs")) == trials_n * epochs
     for label, times in (
-        ("write 100,000 epochs (batches of 1,000)", writes),
-        ("read_trials, 10,000-trial study", trial_reads),
-        ("read_epochs, 100,000 epochs", epoch_reads),
+        (f"write {trials_n * epochs:,} epochs (batches of 1,000)", writes),
+        (f"read_trials, {read_n:,}-trial study", trial_reads),
+        (f"read_epochs, {trials_n * epochs:,} epochs", epoch_reads),
     ):
         runs = ", ".join(f"{t:.2f}" for t in times)
         print(f"{backend:<10} {label:<42} median {statistics.median(times):6.2f} s  (runs: {runs})")
@@ -143,14 +148,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pg", default=os.environ.get("ARCHSCALE_BENCH_PG_URL"), help="PostgreSQL server URL")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="a small fraction of the rows, once")
     args = parser.parse_args()
+    sizes, repeats = (QUICK, 1) if args.quick else (FULL, args.repeats)
     with tempfile.TemporaryDirectory() as scratch:
-        bench("sqlite", "", args.repeats, Path(scratch))
+        bench("sqlite", "", repeats, Path(scratch), sizes)
         if args.pg:
-            bench("postgresql", args.pg, args.repeats, Path(scratch))
+            bench("postgresql", args.pg, repeats, Path(scratch), sizes)
         else:
             with local_postgres() as url:
-                bench("postgresql", url, args.repeats, Path(scratch))
+                bench("postgresql", url, repeats, Path(scratch), sizes)
 
 
 if __name__ == "__main__":
