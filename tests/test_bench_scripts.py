@@ -1,5 +1,5 @@
 """Benchmark scripts in their quick modes, so that none can rot unnoticed (bench_store.py had: it called
-the writer with an old signature and a column that no longer exists)."""
+the writer with an old signature and a column that no longer exists). gpu.sh's is tests/test_gpu_script.py."""
 
 from __future__ import annotations
 
@@ -10,6 +10,18 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
+TINY_STUDY = """\
+name: bench-tiny
+dataset: {name: digits, limit: 200, test_limit: 100}
+model: {family: mlp, width: 16}
+architectures: ["1", "2_02"]
+training: {epochs: 1, batch_size: 64}
+seeds: [0]
+search: {trials: 2}
+strategies:
+  principled: {}
+  tuned: {}
+"""
 
 
 def bench(*args: str, timeout: float = 300) -> str:
@@ -28,3 +40,26 @@ def test_the_store_benchmark_runs_on_both_backends(postgres_server):
 def test_the_coverage_benchmark_prints_its_table():
     out = bench(str(BENCH / "bench_coverage.py"), "--sims", "30")
     assert out.startswith("| n | ") and "30 simulations per cell" in out
+
+
+def test_the_lr_benchmark_runs_quickly():
+    out = bench(str(BENCH / "bench_lr.py"), "--quick")
+    assert "archscale lr --json, 1,000 N5 DAG strings" in out and "enumeration" in out
+
+
+def test_the_pack_benchmark_runs_a_small_probe():
+    out = bench(
+        str(BENCH / "bench_pack.py"), "probe", "--depths", "2", "--points", "4", "--seeds", "1", "--width", "16"
+    )
+    assert "plain loop" in out and "packed" in out
+
+
+@pytest.mark.slow
+def test_the_study_benchmark_runs_a_tiny_study(tmp_path):
+    study = tmp_path / "tiny.yaml"
+    study.write_text(TINY_STUDY)
+    assert "whole command:" in bench(str(BENCH / "bench_study.py"), "--study", str(study))
+
+
+def test_the_training_benchmark_runs_its_data_case():
+    assert "CropFlip" in bench(str(BENCH / "bench_train.py"), "--case", "data", "--threads", "1")
