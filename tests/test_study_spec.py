@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from archscale.errors import UserError
+from archscale.execution.registries import check_registries
 from archscale.study import load_study, study_schema
 from archscale.study.architectures import expand_architectures
-from archscale.study.load import check_registries, parse_stored_study, parse_study
+from archscale.study.load import parse_stored_study, parse_study
 from archscale.study.spec import KernelSweep, ModelSpec, SpaceSample, WidthSweep
 
 QUICKSTART = Path(__file__).parents[1] / "studies" / "quickstart.yaml"

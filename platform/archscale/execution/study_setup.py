@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archscale.errors import UserError
+from archscale.execution.registries import check_registries
 from archscale.execution.trainable import TrialContext
 from archscale.strategies import PhasePlan, Search, StudyContext, arm_rows, default_pairs, search_plan
 from archscale.study.architectures import expand_architectures
-from archscale.study.load import LoadedStudy, check_registries, parse_stored_study
+from archscale.study.load import LoadedStudy, parse_stored_study
 from archscale.vocabulary import FINISHED
 
 if TYPE_CHECKING:

@@ -175,20 +175,3 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
         else:
             continue  # pydantic's union-branch labels have no node of their own
     return line
-
-
-def check_registries(spec: StudySpec) -> None:
-    """The dataset and every arm's init scheme are registered (imports torch: called before a run,
-    not when a YAML is read)."""
-    from archscale.data import list_datasets
-    from archscale.nn import list_init_schemes
-
-    if spec.dataset.name not in list_datasets():
-        known = ", ".join(list_datasets())
-        raise UserError(f"dataset.name: unknown dataset '{spec.dataset.name}'; known: {known}")
-    schemes = list_init_schemes()
-    for name, arm in spec.strategies.items():
-        scheme = spec.arm_init(arm)["init"]
-        if scheme not in schemes:
-            field = f"strategies.{name}.init" if arm.init else "model.init"
-            raise UserError(f"{field}: unknown init scheme '{scheme}'; known: {', '.join(schemes)}")
