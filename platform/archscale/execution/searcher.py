@@ -117,6 +117,8 @@ class StudySearcher(Searcher):
         self._drawn: dict[str, int] = {}  # Optuna trials the search's study holds
         self._open_packs: dict[str, int] = {}  # packs of the search's current round not finished yet
         self._untold: dict[str, list[tuple[optuna.Trial, Outcome | None]]] = {}
+        self._complete: list[str] = []  # searches with every trial asked and told, in the order they finished
+        self._released: int | None = None  # how many of them the final runs were last planned from
         self._round_queue: deque[_Live] = deque()
         self._live: dict[str, _Live] = {}
         self._finals = finals
@@ -138,6 +140,8 @@ class StudySearcher(Searcher):
                 study, done = open_search(search, storage)
                 self._studies[name] = study
                 self._remaining[name] = max(0, search.spec.trials - done)
+                if self._remaining[name] == 0:
+                    self._complete.append(name)
                 self._drawn[name] = len(study.get_trials(deepcopy=False))
                 self._rounds[name] = 0
                 self._open_packs[name] = 0
@@ -232,6 +236,8 @@ class StudySearcher(Searcher):
         assert self._studies is not None
         study, untold = self._studies[name], sorted(self._untold[name], key=lambda told: told[0].number)
         self._untold[name] = []
+        if self._remaining[name] == 0:
+            self._complete.append(name)
         for trial, outcome in untold:
             if outcome is None:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
@@ -248,20 +254,19 @@ class StudySearcher(Searcher):
         search = self._searches[name]
         return self._arch_cost.get(search.arch_key, 0.0) * int(search.need.recipe.get("epochs", 1))
 
-    def _finished(self) -> list[str]:
-        """The searches with every trial asked and told."""
-        return [n for n, left in self._remaining.items() if left == 0 and self._open_packs[n] == 0]
-
     def _release_finals(self) -> None:
         """Queue the final runs that newly finished searches make possible (all of them once every
-        search has finished), packed per search they come from. Runs in Tune's driver loop, between
-        trials."""
+        search has finished), packed per search they come from; plans only when a search has finished
+        since the last call (and once at the start, for LRs no search chooses). Runs in Tune's driver
+        loop, between trials."""
         if self._finals is None or self._released_all or self._studies is None:
             return
+        if self._released == len(self._complete):
+            return  # no search finished since the last planning
         try:
-            finished = self._finished()
-            self._released_all = len(finished) == len(self._searches)
-            groups = self._finals.release(self._searches[n] for n in finished)
+            self._released = len(self._complete)
+            self._released_all = len(self._complete) == len(self._searches)
+            groups = self._finals.release(self._searches[n] for n in self._complete)
             packs = [pack for group in groups for pack in make_packs(group, self._pack_limit)]
             self._final_queue.extend(
                 pack_config([unit_request(u) for u in pack]) for pack in largest_first(packs, self._arch_cost)
