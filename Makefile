@@ -24,6 +24,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check platform tests bench db
+	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info platform/*.egg-info

@@ -31,6 +31,7 @@ from sqlalchemy.pool import NullPool
 
 from archscale.store import Writer, make_engine, read_epochs, read_trials, upgrade
 from archscale.store.models import Trial
+from archscale.vocabulary import Phase, RunKey
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_SH = ROOT / "deploy" / "local" / "postgres.sh"
@@ -43,8 +44,9 @@ def write_epochs(url: str, trials_n: int, epochs: int) -> float:
     """Seconds to write trials_n × epochs epochs (add_epoch + flushes), the trial rows existing already."""
     with Writer(url) as writer:
         study = writer.ensure_study("epochs", "name: epochs\n")
-        arch = writer.upsert_architecture("bench", "2_02_002", "mlp")
-        trials = [writer.upsert_trial(study, arch, "tuned", "tuned", "search", 0, n) for n in range(trials_n)]
+        writer.upsert_architecture("bench", "2_02_002", "mlp")
+        keys = [RunKey("bench", "tuned", Phase.SEARCH, 0, n) for n in range(trials_n)]
+        trials = [writer.upsert_trial(study, key, "tuned") for key in keys]
         start = time.perf_counter()
         for trial in trials:
             for epoch in range(1, epochs + 1):

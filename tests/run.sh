@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The test command (README; `make test`; CI runs it with CI=true): lint, then the whole pytest suite,
-# against SQLite and a throwaway PostgreSQL server that this script starts on a free loopback port
+# The test command (README; `make test`; CI runs it with CI=true): lint, the import contracts, then the whole
+# pytest suite, against SQLite and a throwaway PostgreSQL server that this script starts on a free loopback port
 # and stops on exit, failure or interrupt. Extra arguments go to pytest (`bash tests/run.sh -k store`).
 # An existing server can be used instead: export ARCHSCALE_TEST_PG_URL (it must allow CREATE DATABASE).
 set -euo pipefail
@@ -9,6 +9,7 @@ VENV=${VENV:-.venv}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
 "$VENV/bin/ruff" check platform tests bench db
+"$VENV/bin/lint-imports" --no-logo --no-cache  # pyproject.toml's import contracts: floors, no circles
 
 # NAS-Bench-201's reference implementation (for tests/test_nn_nb201_reference.py), pinned in requirements.lock.
 # --no-deps: xautodl declares numpy<=1.19.5 and fvcore, which its model files do not import.

@@ -13,7 +13,7 @@ from sqlalchemy.pool import NullPool
 RICH_STUDY = """\
 # As rich as the quickstart, at a tenth of its cost: a base-LR search shared by principled and fixed (whose
 # base-network final runs are identical), per-architecture TPE searches with ASHA, packed final runs, and
-# a probe grid (known-LR runs, packed).
+# a probe grid (known-LR runs, packed) that extends where its probed LR sits at an edge (a second pass).
 name: same-answer
 dataset: {name: mnist1d, limit: 600, test_limit: 300, val_fraction: 0.25}
 model: {family: mlp, width: 32}
@@ -27,8 +27,9 @@ strategies:
   fixed: {lr: base}
   probe: {points: 4}
 """
-RICH_STUDY_ROWS = 4 + 3 * 4 + 3 * 3 * 2 + 4 * 3 * 2
-"""The base search, 3 tuned searches, the final runs of 3 arms, the probe grid (3 architectures × 2 seeds)."""
+RICH_STUDY_ROWS = 4 + 3 * 4 + 3 * 3 * 2 + 4 * 3 * 2 + 2 * 4 * 2
+"""The base search, 3 tuned searches, the final runs of 3 arms, the probe grid (3 architectures × 2 seeds) and
+its extension by one block of 4 points on the 2 architectures whose probed LR sat at the high edge."""
 
 _TRIALS = """
 select t.id, a.notation, t.arm, t.kind, t.phase, t.seed, t.trial_number, t."repeat", t.status, t.hyperparameters,

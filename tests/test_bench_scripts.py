@@ -3,6 +3,7 @@ the writer with an old signature and a column that no longer exists). gpu.sh's i
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -63,3 +64,14 @@ def test_the_study_benchmark_runs_a_tiny_study(tmp_path):
 
 def test_the_training_benchmark_runs_its_data_case():
     assert "CropFlip" in bench(str(BENCH / "bench_train.py"), "--case", "data", "--threads", "1")
+
+
+def test_the_throughput_benchmark_runs_quickly():
+    assert "GFLOP/s" in bench(str(BENCH / "bench_throughput.py"), "--quick")
+
+
+@pytest.mark.slow
+def test_the_scale_benchmark_runs_a_small_simulated_space():
+    figures = json.loads(bench(str(BENCH / "bench_scale.py"), "--quick"))
+    assert figures["stored"]["trials"] == figures["planned_rows"] == figures["stored"]["distinct_keys"]
+    assert {"compare_table", "compare_json", "results_csv", "studies"} <= set(figures["reports"])

@@ -11,17 +11,18 @@ import pytest
 from sqlalchemy import make_url, text
 
 from archscale.store import Writer, make_engine
+from archscale.vocabulary import Phase, RunKey
 
 
 @pytest.fixture(scope="module")
 def filled(module_results_url):
     with Writer(module_results_url) as writer:
         study = writer.ensure_study("cmp", "name: cmp\n")
-        arch = writer.upsert_architecture("h", "2_02_002", "mlp")
+        writer.upsert_architecture("h", "2_02_002", "mlp")
         for seed, lr in enumerate([0.1, 0.02]):
             trial = writer.upsert_trial(
-                study, arch, "tuned", "tuned", "search", seed, 0, status="completed", val_accuracy=0.5 + seed / 10,
-                hyperparameters={"lr": lr, "init": "kaiming"},
+                study, RunKey("h", "tuned", Phase.SEARCH, seed), "tuned", status="completed",
+                val_accuracy=0.5 + seed / 10, hyperparameters={"lr": lr, "init": "kaiming"},
             )
             writer.add_epoch(trial, 1, val_accuracy=0.5)
     return module_results_url
@@ -44,11 +45,11 @@ def test_db_upgrade_and_current(cli, db_url):
     else:
         assert code == 0 and "no archscale schema" in out and "archscale db upgrade" in out
     code, out, err = cli("db", "upgrade", "--db", db_url)
-    assert code == 0 and "upgraded from an empty schema to revision 0006" in out, err
+    assert code == 0 and "upgraded from an empty schema to revision 0007" in out, err
     code, out, _ = cli("db", "upgrade", "--db", db_url)
-    assert code == 0 and "already at revision 0006" in out
+    assert code == 0 and "already at revision 0007" in out
     code, out, _ = cli("db", "current", "--db", db_url)
-    assert code == 0 and out.strip().endswith("revision 0006 (current)")
+    assert code == 0 and out.strip().endswith("revision 0007 (current)")
     assert_hidden(db_url, out, err)
 
 

@@ -98,3 +98,44 @@ def test_json_lines_are_exactly_what_json_dumps_writes(arch, family, kernel):
     record = json.loads(text)
     assert json.dumps(record) == text
     assert record["arch"] == f'{arch} "quoted"' and record["base_lr"] == 0.46
+
+
+def run_here(*args: str) -> subprocess.CompletedProcess[str]:
+    """`archscale` run in tests/, whose plain_nets module a --torch factory imports from the current directory."""
+    return subprocess.run([*ARCHSCALE, *args], capture_output=True, text=True, timeout=60, cwd=Path(__file__).parent)
+
+
+def test_torch_module_gives_the_digit_strings_numbers_and_explains_them():
+    dag = json.dumps({"dag": "2_10_011_0001"})
+    ours = json.loads(run_here("lr", "--torch", "plain_nets:dag_net", "--args", dag, "--json").stdout)
+    theirs = json.loads(run("lr", "2_10_011_0001", "--json").stdout)
+    assert {k: ours[k] for k in theirs if k != "arch"} == {k: v for k, v in theirs.items() if k != "arch"}
+    assert ours["factory"] == "plain_nets:dag_net" and ours["unsupported"] == "error" and ours["ignored"] == []
+    explained = run_here("lr", "--torch", "plain_nets:skip_mlp", "--args", '{"blocks": 2}', "--explain").stdout
+    for text in ("stem → hidden.0 → hidden.1 → head", "S = Σ L_p³ = 280", "paper: L_p = 1", "unsupported ops (error)"):
+        assert text in explained
+
+
+def test_torch_unsupported_ops_fail_in_one_line_unless_ignored():
+    failed = run_here("lr", "--torch", "plain_nets:gated")
+    assert failed.returncode == 2 and failed.stderr.count("\n") == 1 and "Traceback" not in failed.stderr
+    assert "unsupported op mul of two tensors (gating or attention) at node 'mul'" in failed.stderr
+    ignored = json.loads(run_here("lr", "--torch", "plain_nets:gated", "--unsupported", "ignore", "--json").stdout)
+    assert ignored["unsupported"] == "ignore" and ignored["ignored"][0].startswith("mul of two tensors")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--torch", "plain_nets:skip_mlp", "--args", "{bad"], "--args is not valid JSON"),
+        (["--torch", "plain_nets:skip_mlp", "--args", '{"depth": 3}'], "unexpected keyword argument 'depth'"),
+        (["--torch", "no_such_pkg.nets:resnet"], "cannot import 'no_such_pkg.nets'"),
+        (["--torch", "plain_nets.skip_mlp"], "must read package.module:callable"),
+        (["--torch", "plain_nets:data_dependent"], "torch.fx cannot trace data_dependent()"),
+        (["2_02", "--torch", "plain_nets:skip_mlp"], "give architectures or --torch, not both"),
+    ],
+)
+def test_torch_user_errors_are_one_line_exit_2(args, message):
+    result = run_here("lr", *args)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr and "Traceback" not in result.stderr

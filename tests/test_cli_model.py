@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -155,3 +156,25 @@ def test_cli_start_up_does_not_import_torch():
     code = "import sys, archscale.cli.app; print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_torch_module_parameters_and_flops(monkeypatch):
+    monkeypatch.chdir(Path(__file__).parent)
+    result = runner.invoke(app, ["model", "--torch", "plain_nets:skip_mlp", "--args", '{"blocks": 2}', "--json"])
+    assert result.exit_code == 0, result.output
+    (record,) = records(result.stdout)
+    assert record["params"] == (40 * 16 + 16) + 2 * (16 * 16 + 16) + (16 * 10 + 10)
+    assert record["flops"] == 2 * (40 * 16 + 2 * 16 * 16 + 16 * 10) and record["input_shape"] == [40]
+    assert record["family"] == "mlp" and record["args"] == {"blocks": 2}
+    table = runner.invoke(app, ["model", "--torch", "plain_nets:skip_mlp"])
+    assert "hidden.0" in table.stdout and "parameters" in table.stdout
+
+
+def test_torch_module_errors_are_one_line_and_exit_status_2(monkeypatch, capsys):
+    monkeypatch.chdir(Path(__file__).parent)
+    dag = '{"dag": "2", "kind": "cnn", "inputs": [1, 6, 6]}'
+    assert run_main(monkeypatch, "model", "--torch", "plain_nets:dag_net", "--args", dag) == 2
+    assert "give --input-shape" in capsys.readouterr().err
+    assert run_main(monkeypatch, "model", "--torch", "plain_nets:skip_mlp", "--input-shape", "3x4") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "fails on input shape [3, 4]" in err

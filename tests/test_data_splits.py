@@ -11,7 +11,17 @@ SMALL = {"shape": (2, 4, 4), "classes": 5, "train_size": 300, "test_size": 50}
 
 
 def test_every_builtin_dataset_is_registered():
-    assert list_datasets() == ["cifar10", "cifar100", "digits", "imagenet16-120", "mnist1d", "synthetic"]
+    assert list_datasets() == [
+        "cifar10",
+        "cifar100",
+        "digits",
+        "image-folder",
+        "imagenet16-120",
+        "mnist1d",
+        "npz",
+        "synthetic",
+        "table",
+    ]
     assert list_datasets("cifar*") == ["cifar10", "cifar100"]
 
 

@@ -11,9 +11,10 @@ from archscale.execution.optuna_studies import found_per_repeat, open_search
 from archscale.execution.searcher import StudySearcher
 from archscale.execution.trial_log import TrialLog
 from archscale.store import optuna_storage
-from archscale.strategies import ArmChoice, StudyContext, Unit, final_plan, search_plan
+from archscale.strategies import ArmChoice, StudyContext, Unit, final_plan, search_plan, study_context
 from archscale.study.architectures import expand_architectures
 from archscale.study.load import parse_study
+from archscale.vocabulary import Phase
 from test_execution_units import finish, report
 
 YAML = """\
@@ -36,7 +37,7 @@ def flat(groups: list[list[Unit]]) -> list[Unit]:
 
 def context() -> StudyContext:
     spec = parse_study(YAML, "f.yaml", []).spec
-    return StudyContext.build("f", spec, expand_architectures(spec.architectures, spec.model)[0])
+    return study_context("f", spec, expand_architectures(spec.architectures, spec.model)[0])
 
 
 def finish_search(storage, search, lrs=(0.02, 0.3), values=(0.6, 0.4)) -> None:
@@ -57,16 +58,16 @@ def test_released_final_runs_are_the_batch_plan_and_each_choice_is_recorded_once
     finals = FinalRuns(ctx, searches, storage, set(), recorded.append, to_train.append)
 
     first = flat(finals.release([]))  # nothing searched yet: only the given LR
-    assert {u.arm for u in first} == {"given"} and len(first) == 2 * 2
+    assert {u.key.arm for u in first} == {"given"} and len(first) == 2 * 2
     for search in searches:
         finish_search(storage, search)
     second = flat(finals.release(base))  # the base search: principled and fixed on every architecture
-    assert {u.arm for u in second} == {"fixed", "principled"} and len(second) == 2 * 2 * 2
+    assert {u.key.arm for u in second} == {"fixed", "principled"} and len(second) == 2 * 2 * 2
     third = flat(finals.release([*base, tuned[0]]))  # one tuned search: its architecture's tuned runs
-    assert {(u.arm, u.arch_key) for u in third} == {("tuned", tuned[0].arch_key)}
+    assert {(u.key.arm, u.key.arch_key) for u in third} == {("tuned", tuned[0].arch_key)}
     assert not finals.all_planned
     last = flat(finals.release(searches))
-    assert finals.all_planned and {(u.arm, u.arch_key) for u in last} == {("tuned", tuned[1].arch_key)}
+    assert finals.all_planned and {(u.key.arm, u.key.arch_key) for u in last} == {("tuned", tuned[1].arch_key)}
     assert finals.release(searches) == []  # nothing twice
 
     batch, choices = final_plan(ctx, found_per_repeat(searches, 1, storage))
@@ -75,7 +76,7 @@ def test_released_final_runs_are_the_batch_plan_and_each_choice_is_recorded_once
     assert {u.key: u.lr for u in runs} == {u.key: u.lr for u in batch.units}
     assert sorted(recorded, key=repr) == sorted(choices, key=repr)  # every choice once, as in the batch
     assert to_train == [4 * 2 * 2]  # 4 arms x 2 architectures x 2 seeds, known before any search finished
-    assert {u.lr for u in runs if u.arm == "fixed"} == {0.02}  # the base search's best LR, unscaled
+    assert {u.lr for u in runs if u.key.arm == "fixed"} == {0.02}  # the base search's best LR, unscaled
 
 
 def test_the_count_of_final_runs_is_lowered_when_a_search_finds_no_lr(tmp_path):
@@ -90,7 +91,7 @@ def test_the_count_of_final_runs_is_lowered_when_a_search_finds_no_lr(tmp_path):
     runs = flat(finals.release([s for s in searches if s is not empty]))
     assert to_train == [16] and len(runs) == 14  # not all searches seen: the count may still hold
     assert finals.release(searches) == [] and to_train == [16, 14]  # every search seen: exact
-    assert all((u.arm, u.arch_key) != ("tuned", empty.arch_key) for u in finals.planned.values())
+    assert all((u.key.arm, u.key.arch_key) != ("tuned", empty.arch_key) for u in finals.planned.values())
 
 
 def test_final_runs_already_finished_are_planned_but_not_run_again(tmp_path):
@@ -100,11 +101,11 @@ def test_final_runs_already_finished_are_planned_but_not_run_again(tmp_path):
     for search in searches:
         finish_search(storage, search)
     batch, _ = final_plan(ctx, found_per_repeat(searches, 1, storage))
-    done = {u.key for u in batch.units if u.seed == 3}
+    done = {u.key for u in batch.units if u.key.seed == 3}
     to_train: list[int] = []
     finals = FinalRuns(ctx, searches, storage, done, lambda _: None, to_train.append)
     runs = flat(finals.release(searches))
-    assert {u.seed for u in runs} == {4} and len(finals.planned) == len(batch.units)
+    assert {u.key.seed for u in runs} == {4} and len(finals.planned) == len(batch.units)
     assert to_train == [len(runs)]  # the finished runs are not counted
 
 
@@ -123,12 +124,12 @@ def test_the_searcher_serves_final_runs_packed_per_search_they_come_from(tmp_pat
         if config is None:
             break
         members = members_of(config)
-        if members[0].phase == "final":
+        if members[0].key.phase is Phase.FINAL:
             served.append(members)
         else:
             searched[f"t{i}"] = config
     assert sum(len(members_of(c)) for c in searched.values()) == 2 * len(plan.searches)
-    assert [sorted({m.arm for m in p}) for p in served] == [["given"], ["given"]]  # no search needed: at once
+    assert [sorted({m.key.arm for m in p}) for p in served] == [["given"], ["given"]]  # no search needed: at once
 
     for trial_id, config in searched.items():
         members = members_of(config)
@@ -139,6 +140,6 @@ def test_the_searcher_serves_final_runs_packed_per_search_they_come_from(tmp_pat
     assert finals.all_planned
     # per architecture: the given LR's 2 seeds, the base search's 2 arms x 2 seeds, each tuned search's 2 seeds
     assert sorted(len(p) for p in served) == [2, 2, 2, 2, 4, 4]
-    assert all(len({m.arch_key for m in p}) == 1 for p in served)
-    assert sorted(m.arm for p in served for m in p) == sorted(u.arm for u in finals.planned.values())
+    assert all(len({m.key.arch_key for m in p}) == 1 for p in served)
+    assert sorted(m.key.arm for p in served for m in p) == sorted(u.key.arm for u in finals.planned.values())
     assert searcher.suggest("end") == searcher.FINISHED

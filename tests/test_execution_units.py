@@ -26,11 +26,11 @@ from archscale.execution.searcher import StudySearcher
 from archscale.execution.trial_log import TrialLog
 from archscale.store import Writer
 from archscale.store.models import Epoch, Trial
-from archscale.strategies import StudyContext, Unit, search_plan
+from archscale.strategies import Unit, search_plan, study_context
 from archscale.strategies.plan import merge_identical
 from archscale.study.architectures import expand_architectures
 from archscale.study.load import parse_study
-from archscale.vocabulary import Phase, TrialStatus
+from archscale.vocabulary import Phase, RunKey, TrialStatus
 
 
 def report(n: int, val: float | None = 0.5, member: int = 0) -> EpochReport:
@@ -66,9 +66,8 @@ def end(status: str = "completed") -> dict:
 
 
 def request(arm: str = "tuned", search: str | None = "s/tuned/2", epochs: int = 3, number: int = 0) -> TrialRequest:
-    return TrialRequest(
-        "h1", arm, "tuned", "search", 10_000, number, 0, 0.1, {"init": "kaiming"}, {"epochs": epochs}, search
-    )
+    key = RunKey("h1", arm, Phase.SEARCH, 10_000, number)
+    return TrialRequest(key, "tuned", 0.1, {"init": "kaiming"}, {"epochs": epochs}, search)
 
 
 def test_messages_round_trip_and_name_themselves():
@@ -179,18 +178,18 @@ strategies:
 def test_searcher_serves_each_search_and_tells_optuna_honestly(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.db'}"
     spec = parse_study(STUDY, "s.yaml", []).spec
-    ctx = StudyContext.build("s", spec, expand_architectures(spec.architectures, spec.model)[0])
+    ctx = study_context("s", spec, expand_architectures(spec.architectures, spec.model)[0])
     plan = search_plan(ctx)
     searcher = StudySearcher([], plan.searches, url, TrialLog())
     first = {tid: TrialRequest.of(searcher.suggest(tid)) for tid in ("t0", "t1")}
     assert searcher.suggest("t2") is None  # each search's next round waits for its first to be told
     assert sorted(r.search for r in first.values()) == ["s/tuned/2", "s/tuned/2_02"]
-    assert all(0.01 <= r.lr <= 1.0 and r.seed == 10_000 for r in first.values())
+    assert all(0.01 <= r.lr <= 1.0 and r.key.seed == 10_000 for r in first.values())
     budget = first["t0"].budget
     searcher.on_trial_result("t0", epoch(1, 0.3))
     searcher.on_trial_complete("t0", epoch(1, 0.3))  # stopped at epoch 1 of `budget`
     second = TrialRequest.of(searcher.suggest("t2"))
-    assert second.search == first["t0"].search and second.trial_number == 1
+    assert second.search == first["t0"].search and second.key.trial_number == 1
     searcher.on_trial_result("t1", epoch(budget, 0.6))
     searcher.on_trial_complete("t1", end())
     third = TrialRequest.of(searcher.suggest("t3"))
@@ -215,7 +214,7 @@ def test_a_round_is_told_to_optuna_in_trial_number_order_once_all_of_it_has_fini
     url = f"sqlite:///{tmp_path / 'r.db'}"
     study = STUDY.replace("trials: 2", "trials: 6, sampler: random, batch: 3")
     spec = parse_study(study, "s.yaml", []).spec
-    ctx = StudyContext.build("s", spec, expand_architectures(spec.architectures, spec.model)[0])
+    ctx = study_context("s", spec, expand_architectures(spec.architectures, spec.model)[0])
     plan = search_plan(ctx)
     searcher = StudySearcher([], plan.searches[:1], url, TrialLog(), pack_limit=1)
     round_ = {f"t{i}": TrialRequest.of(searcher.suggest(f"t{i}")) for i in range(3)}
@@ -231,7 +230,7 @@ def test_a_round_is_told_to_optuna_in_trial_number_order_once_all_of_it_has_fini
     told = optuna.load_study(study_name=name, storage=url).get_trials(states=(TrialState.COMPLETE,))
     times = [t.datetime_complete for t in sorted(told, key=lambda t: t.number)]
     assert len(told) == 3 and times == sorted(times)
-    assert TrialRequest.of(searcher.suggest("t3")).trial_number == 3
+    assert TrialRequest.of(searcher.suggest("t3")).key.trial_number == 3
 
 
 def test_a_pack_is_recorded_as_one_trial_per_member(writer):
@@ -275,7 +274,7 @@ def test_identical_runs_of_different_arms_merge_into_one():
     units = [_unit("a", arm, seed, 0.1) for arm in ("principled", "fixed") for seed in (0, 1)]
     units.append(_unit("a", "other", 0, 0.2))
     merged = merge_identical(units)
-    assert [(u.arm, u.seed, u.shared_with) for u in merged] == [
+    assert [(u.key.arm, u.key.seed, u.shared_with) for u in merged] == [
         ("principled", 0, (("fixed", "fixed", 0),)),
         ("principled", 1, (("fixed", "fixed", 0),)),
         ("other", 0, ()),
@@ -284,7 +283,7 @@ def test_identical_runs_of_different_arms_merge_into_one():
 
 def _unit(arch: str, arm: str, seed: int, lr: float, epochs: int = 2) -> Unit:
     recipe = {"epochs": epochs, "batch_size": 32, "momentum": 0.9, "schedule": "cosine"}
-    return Unit(arch, arm, arm, Phase.FINAL, seed, 0, 0, lr, {"init": "kaiming"}, recipe)
+    return Unit(RunKey(arch, arm, Phase.FINAL, seed), arm, lr, {"init": "kaiming"}, recipe)
 
 
 def test_packs_group_compatible_runs_evenly():
@@ -292,7 +291,7 @@ def test_packs_group_compatible_runs_evenly():
     units += [_unit("b", "p", 0, 0.1), _unit("a", "p", 99, 0.1, epochs=3)]
     packs = make_packs(units, 8)
     assert sorted(len(p) for p in packs) == [1, 1, 6, 7, 7]  # 20 runs of `a` in 3 even packs; other recipes alone
-    assert all(len({(u.arch_key, u.recipe["epochs"]) for u in p}) == 1 for p in packs)
+    assert all(len({(u.key.arch_key, u.recipe["epochs"]) for u in p}) == 1 for p in packs)
     assert [len(p) for p in make_packs(units, 1)] == [1] * 22
     assert (pack_limit("auto", 0), pack_limit("auto", 0.25), pack_limit(4, 0)) == (16, 64, 4)
 
@@ -307,11 +306,11 @@ def test_a_random_search_asks_its_rounds_as_packs(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.db'}"
     study = STUDY.replace("trials: 2", "trials: 5, sampler: random, early_stopping: {grace_epochs: 1}")
     spec = parse_study(study, "s.yaml", []).spec
-    ctx = StudyContext.build("s", spec, expand_architectures(spec.architectures, spec.model)[0])
+    ctx = study_context("s", spec, expand_architectures(spec.architectures, spec.model)[0])
     plan = search_plan(ctx)
     searcher = StudySearcher([], plan.searches, url, TrialLog(), pack_limit=4)
     first = members_of(searcher.suggest("t0"))  # a random search's rounds: 4 trials (the default batch), then 1
-    assert len(first) == 4 and len({m.trial_number for m in first}) == 4 and len({m.search for m in first}) == 1
+    assert len(first) == 4 and len({m.key.trial_number for m in first}) == 4 and len({m.search for m in first}) == 1
     results = epoch_result([report(first[0].budget, 0.1 * (k + 1), k) for k in range(4)])
     searcher.on_trial_result("t0", results)
     searcher.on_trial_complete("t0", end_result([finish(member=k) for k in range(4)]))
@@ -325,7 +324,7 @@ def test_a_random_search_asks_its_rounds_as_packs(tmp_path):
 def test_a_tpe_search_asks_its_random_trials_together_then_one_round_at_a_time(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.db'}"
     spec = parse_study(STUDY.replace("trials: 2", "trials: 15"), "s.yaml", []).spec  # TPE: 5 random trials
-    ctx = StudyContext.build("s", spec, expand_architectures(spec.architectures, spec.model)[0])
+    ctx = study_context("s", spec, expand_architectures(spec.architectures, spec.model)[0])
     plan = search_plan(ctx)
     searcher = StudySearcher([], plan.searches, url, TrialLog(), pack_limit=4)
     asked = [members_of(config) for i in range(8) if (config := searcher.suggest(f"t{i}")) is not None]
@@ -372,7 +371,7 @@ def test_packs_start_largest_first():
     units = [_unit("small", "p", seed, 0.1) for seed in range(4)] + [_unit("big", "p", seed, 0.1) for seed in range(2)]
     units += [_unit("small", "p", 9, 0.1, epochs=20)]
     packs = largest_first(make_packs(units, 16), {"small": 1.0, "big": 10.0})
-    assert [(p[0].arch_key, len(p), p[0].recipe["epochs"]) for p in packs] == [
+    assert [(p[0].key.arch_key, len(p), p[0].recipe["epochs"]) for p in packs] == [
         ("big", 2, 2),  # 2 runs x 2 epochs x 10
         ("small", 1, 20),  # 1 run x 20 epochs x 1
         ("small", 4, 2),
@@ -382,7 +381,7 @@ def test_packs_start_largest_first():
 def test_the_searcher_starts_the_most_expensive_search_first(tmp_path):
     url = f"sqlite:///{tmp_path / 'r.db'}"
     spec = parse_study(STUDY, "s.yaml", []).spec
-    ctx = StudyContext.build("s", spec, expand_architectures(spec.architectures, spec.model)[0])
+    ctx = study_context("s", spec, expand_architectures(spec.architectures, spec.model)[0])
     plan = search_plan(ctx)
     cost = {s.arch_key: float(len(s.notation)) for s in plan.searches}  # "2_02" costs more than "2"
     searcher = StudySearcher([], plan.searches, url, TrialLog(), cost=cost)
@@ -472,7 +471,9 @@ def test_packs_of_one_architecture_reuse_the_workers_initial_models_untouched():
     context = TrialContext({"name": "digits"}, {"width": 16}, {"h1": ("2_02", "mlp", None, None)}, 1)
 
     def member(seed: int, number: int) -> TrialRequest:
-        return TrialRequest("h1", "p", "probe", "search", seed, number, 0, 0.5, {"init": "kaiming"}, {"epochs": 1})
+        return TrialRequest(
+            RunKey("h1", "p", Phase.SEARCH, seed, number), "probe", 0.5, {"init": "kaiming"}, {"epochs": 1}
+        )
 
     first = _models([member(0, 0), member(1, 1), member(0, 2)], context, splits)
     assert first[0] is first[2] and first[0] is not first[1]

@@ -1,6 +1,7 @@
 """Import weight, checked in fresh interpreters: reading a study imports neither torch nor Ray; the
 strategies import neither SQLAlchemy nor Ray; `graph` and `principles` stay free of torch, Ray and
-SQLAlchemy; the vocabulary imports nothing of ours or theirs."""
+SQLAlchemy; the shared settings import only pydantic; the vocabulary imports nothing of ours or theirs.
+(pyproject.toml's import contracts check the same statically; these check what a real import loads.)"""
 
 import json
 import subprocess
@@ -23,6 +24,7 @@ def loaded_after(code: str) -> set[str]:
     ("code", "forbidden"),
     [
         (f"from archscale.study import load_study; load_study({QUICKSTART!r})", {"torch", "ray"}),
+        ("import archscale.settings", set(HEAVY) | {"yaml"}),
         ("import archscale.strategies", {"sqlalchemy", "ray", "torch"}),
         ("import archscale.graph, archscale.principles", {"torch", "ray", "sqlalchemy"}),
         ("import archscale.vocabulary", set(HEAVY) | {"pydantic", "yaml"}),

@@ -18,6 +18,7 @@ from archscale.report.benchmark import TOP_PERCENTS, compare_to_benchmark, pick_
 from archscale.report.output import render
 from archscale.report.plots import figures
 from archscale.store import BenchmarkRow, Writer
+from archscale.vocabulary import Phase, RunKey
 
 SEED_777 = [0.90, 0.85, 0.80, 0.75, 0.70, 0.65]
 SEED_888 = [0.91, 0.84, 0.82, 0.74, 0.69, 0.66]
@@ -136,16 +137,12 @@ def store_study(db: str) -> None:
         ]
         w.write_plan(study, plan | {"chance": 0.1}, rows, arms, [])
         for arm, accuracy in (("fixed", FIXED), ("principled", PRINCIPLED)):
-            for i, acc in zip(ids, accuracy, strict=True):
+            for arch, acc in zip(archs, accuracy, strict=True):
                 for seed in (0, 1):
                     w.upsert_trial(
                         study,
-                        i,
+                        RunKey(arch.digest(), arm, Phase.FINAL, seed),
                         arm,
-                        arm,
-                        "final",
-                        seed,
-                        0,
                         status="completed",
                         test_accuracy=acc + seed / 100,
                         val_accuracy=acc,
@@ -198,3 +195,13 @@ def test_a_study_is_compared_once_its_dataset_has_results(tmp_path):
     assert {"benchmark_accuracy", "benchmark_rankings", "benchmark_gaps"} <= pictures.keys()
     page = render(c, "html")
     assert 'id="fig-benchmark_rankings"' in page and "Rank agreement with nb201 per top K%" in page
+
+
+def test_a_smaller_training_set_than_the_benchmarks_is_noted():
+    from archscale.report.benchmark import training_set_note
+
+    note = training_set_note("cifar10", 0.1, None)
+    assert note is not None and "45,000" in note and "50,000" in note
+    assert training_set_note("cifar10", 0.0, None) is None
+    assert "1,000" in (training_set_note("cifar100", 0.0, 1000) or "")
+    assert training_set_note("digits", 0.2, None) is None

@@ -2,6 +2,7 @@
 
 import json
 import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -727,3 +728,13 @@ def test_the_pictures_of_the_hand_made_study(comparison):
     from archscale.report.plots import figures
 
     assert set(figures(comparison)) == {"learning_rates", "accuracy", "search_cost", "cost_to_match", "rank_shift"}
+
+
+def test_a_study_that_ignored_unsupported_ops_says_so_in_every_report():
+    from archscale.report.comparison import _model_facts
+
+    assert _model_facts("model: {family: mlp, activation: gelu}") == ("gelu", ())
+    activation, caveats = _model_facts("model: {family: torch, factory: 'm:f', unsupported: ignore}")
+    assert activation == "relu" and len(caveats) == 1 and "depth-neutral" in caveats[0]
+    c = build_comparison(replace(Inputs("hand", "completed", study_trials(), None, PLAN), caveats=caveats))
+    assert c.notes[0] == caveats[0]

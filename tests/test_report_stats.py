@@ -89,11 +89,6 @@ def test_best_so_far_keeps_the_best_through_missing_scores():
     assert stats.best_so_far([3.0, 2.0, 4.0], higher_is_better=False).tolist() == [3.0, 2.0, 2.0]
 
 
-def test_argbest_lr_is_the_largest_of_the_lowest():
-    assert stats.argbest_lr([0.1, 0.2, 0.4, 0.8], [2.0, 1.0, 1.0, np.nan]) == 0.4
-    assert math.isnan(stats.argbest_lr([0.1, 0.2], [np.nan, np.nan]))
-
-
 # --- honest intervals ----------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ WORKER = """
 import sys, time
 from pathlib import Path
 from archscale.store import Writer
+from archscale.vocabulary import Phase, RunKey
 
 url, seed, barrier = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
 (barrier / f"ready-{seed}").touch()
@@ -21,12 +22,13 @@ while len(list(barrier.glob("ready-*"))) < 2 and time.monotonic() < deadline:
     time.sleep(0.01)
 with Writer(url, upgrade_db=True, batch_size=50) as writer:
     study = writer.ensure_study("shared", "name: shared\\n")
-    arch = writer.upsert_architecture("hash", "2_02_002", "mlp")
+    writer.upsert_architecture("hash", "2_02_002", "mlp")
     for number in range(int(sys.argv[4])):
-        trial = writer.upsert_trial(study, arch, "tuned", "tuned", "search", seed, number, status="running")
+        key = RunKey("hash", "tuned", Phase.SEARCH, seed, number)
+        trial = writer.upsert_trial(study, key, "tuned", status="running")
         for epoch in range(1, int(sys.argv[5]) + 1):
             writer.add_epoch(trial, epoch, val_accuracy=epoch / 100)
-        writer.upsert_trial(study, arch, "tuned", "tuned", "search", seed, number, status="completed")
+        writer.upsert_trial(study, key, "tuned", status="completed")
 """
 
 

@@ -46,7 +46,7 @@ def test_migrations_ship_in_the_package():
     package = files("archscale.migrations")
     for name in ("alembic.ini", "env.py", "script.py.mako", "versions/0001_core_tables.py"):
         assert package.joinpath(name).is_file(), name
-    assert head_revision() == "0006"
+    assert head_revision() == "0007"
 
 
 def test_new_database_at_head_or_a_message_naming_the_command(db_url):
@@ -87,14 +87,14 @@ def test_upgrade_from_the_first_revision_keeps_data(db_url):
                 " hyperparameters, status) VALUES (1, 1, 1, 'tuned', 'search', 0, 0, '{\"lr\": 0.25}', 'completed')"
             )
         )
-    with pytest.raises(UserError, match="is at archscale schema revision 0001; this archscale needs revision 0006"):
+    with pytest.raises(UserError, match="is at archscale schema revision 0001; this archscale needs revision 0007"):
         ensure_schema(engine)  # behind: SQLite too is upgraded only when asked
-    assert upgrade(engine) == ("0001", "0006")
+    assert upgrade(engine) == ("0001", "0007")
     with engine.connect() as connection:
         row = connection.execute(text("SELECT study, architecture, lr, status FROM archscale_results")).one()
     assert tuple(row) == ("s", "2", 0.25, "completed")
     assert "ix_archscale_trial_study_arm" in {i["name"] for i in inspect(engine).get_indexes("archscale_trial")}
-    assert upgrade(engine) == ("0006", "0006")
+    assert upgrade(engine) == ("0007", "0007")
     engine.dispose()
 
 
@@ -157,7 +157,7 @@ def test_a_release_1_database_upgrades_with_every_row_kept(tmp_path):
         strategies = connection.execute("SELECT id, strategy FROM archscale_trial ORDER BY id").fetchall()
         epochs = connection.execute("SELECT * FROM archscale_epoch ORDER BY trial_id, epoch").fetchall()
     engine = make_engine(f"sqlite:///{path}")
-    assert upgrade(engine) == ("0003", "0006")
+    assert upgrade(engine) == ("0003", "0007")
     engine.dispose()
     with sqlite3.connect(path) as connection:
         after = {t: connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
@@ -188,3 +188,38 @@ def test_a_release_1_database_upgrades_with_every_row_kept(tmp_path):
     base = plan.searches[plan.searches["phase"] == "base-search"].iloc[0]
     assert base["arms"] == ("principled", "fixed") and base["scope"] == "study"
     assert len(plan.choices) == 9
+
+
+def test_revision_0007_marks_every_existing_study_real_and_the_view_carries_the_flag(db_url):
+    engine = make_engine(db_url)
+    upgrade_to(engine, "0006")
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO archscale_study (id, name, yaml_text, yaml_sha256, status, created_at, package_version) "
+                "VALUES (1, 'real', 'x: 1', 'h', 'completed', CURRENT_TIMESTAMP, '0.1.0')"
+            )
+        )
+        connection.execute(
+            text("INSERT INTO archscale_architecture (id, graph_hash, notation, family) VALUES (1, 'g', '2', 'mlp')")
+        )
+        connection.execute(
+            text(
+                "INSERT INTO archscale_trial (id, study_id, architecture_id, arm, kind, phase, seed, trial_number,"
+                " repeat, hyperparameters, status) VALUES (1, 1, 1, 'tuned', 'tuned', 'search', 0, 0, 0,"
+                " '{\"lr\": 0.25}', 'completed')"
+            )
+        )
+    assert upgrade(engine) == ("0006", "0007")
+    with engine.connect() as connection:
+        study = connection.execute(text("SELECT name, status, simulated FROM archscale_study")).one()
+        view = connection.execute(text("SELECT study, lr, simulated FROM archscale_results")).one()
+    assert tuple(study) == ("real", "completed", False) and tuple(view) == ("real", 0.25, False)
+    from alembic import command
+
+    with engine.begin() as connection:  # and back: the downgrade drops the column and restores the view
+        command.downgrade(_config(connection), "0006")
+    with engine.connect() as connection:
+        assert "simulated" not in {c["name"] for c in inspect(engine).get_columns("archscale_study")}
+        assert connection.execute(text("SELECT count(*) FROM archscale_results")).scalar_one() == 1
+    engine.dispose()

@@ -5,6 +5,7 @@ from sqlalchemy import text
 
 from archscale.errors import UserError
 from archscale.store import Writer, make_engine, run_query
+from archscale.vocabulary import Phase, RunKey
 
 WRITES = [
     "DELETE FROM archscale_epoch",
@@ -28,7 +29,8 @@ def filled(module_results_url):
     """One database for the module: every test checks that it stays unchanged."""
     with Writer(module_results_url) as writer:
         study = writer.ensure_study("s", "a: 1\n")
-        trial = writer.upsert_trial(study, writer.upsert_architecture("h", "2", "mlp"), "fixed", "fixed", "final", 0, 0)
+        writer.upsert_architecture("h", "2", "mlp")
+        trial = writer.upsert_trial(study, RunKey("h", "fixed", Phase.FINAL, 0), "fixed")
         for epoch in range(1, 4):
             writer.add_epoch(trial, epoch, val_accuracy=epoch / 10)
     return module_results_url

@@ -15,6 +15,7 @@ from archscale.store import (
     read_studies,
     read_trials,
 )
+from archscale.vocabulary import Phase, RunKey
 
 STARTED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -26,16 +27,12 @@ def filled(results_url):
         study = writer.ensure_study("cmp", "name: cmp\n")
         other = writer.ensure_study("other", "name: other\n")
         a = writer.upsert_architecture("ha", "2_02_002", "mlp")
-        b = writer.upsert_architecture("hb", "3_33_133", "nb201")
+        writer.upsert_architecture("hb", "3_33_133", "nb201")
         unused = writer.upsert_architecture("hc", "1", "mlp")
         tuned = writer.upsert_trial(
             study,
-            a,
+            RunKey("ha", "tuned", Phase.SEARCH, 0),
             "tuned",
-            "tuned",
-            "search",
-            0,
-            0,
             status="completed",
             started_at=STARTED,
             val_accuracy=0.8,
@@ -43,18 +40,14 @@ def filled(results_url):
         )
         writer.upsert_trial(
             study,
-            b,
+            RunKey("hb", "principled", Phase.FINAL, 1),
             "principled",
-            "principled",
-            "final",
-            1,
-            0,
             status="pruned",
             budget_reached=2,
             hyperparameters={"lr": 0.05, "convention": "official"},
         )
-        writer.upsert_trial(study, b, "fixed-0.1", "fixed", "final", 1, 0, status="running")
-        writer.upsert_trial(other, unused, "fixed", "fixed", "final", 0, 0, status="completed")
+        writer.upsert_trial(study, RunKey("hb", "fixed-0.1", Phase.FINAL, 1), "fixed", status="running")
+        writer.upsert_trial(other, RunKey("hc", "fixed", Phase.FINAL, 0), "fixed", status="completed")
         writer.write_plan(
             study,
             {

@@ -2,6 +2,7 @@
 keys, buffered epochs written in transactions, and values normalised."""
 
 import pickle
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -12,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from archscale.errors import UserError
 from archscale.store import Phase, StudyConflict, StudyStatus, TrialStatus, Writer
-from archscale.store.models import Choice, Epoch, Study, StudyArchitecture, StudyArm, Trial
+from archscale.store.models import Choice, Epoch, Study, StudyArchitecture, StudyArm, Trial, run_key
+from archscale.vocabulary import RunKey
 
 
 def count(writer: Writer, table: str) -> int:
@@ -128,10 +130,12 @@ def test_architecture_rows_are_shared_and_plan_rows_are_per_study(writer, ids):
 
 def test_trial_upsert_is_idempotent_and_writes_only_given_fields(writer, ids):
     study, arch = ids
-    key = (study, arch, "tuned", "tuned", Phase.SEARCH, 0, 7)
+    key = RunKey("hash-1", "tuned", Phase.SEARCH, 0, 7)
     started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     first = writer.upsert_trial(
-        *key,
+        study,
+        key,
+        "tuned",
         hyperparameters={"lr": 0.1, "init": "kaiming"},
         status=TrialStatus.RUNNING,
         started_at=started,
@@ -140,27 +144,44 @@ def test_trial_upsert_is_idempotent_and_writes_only_given_fields(writer, ids):
         device_kind="cpu",
     )
     second = writer.upsert_trial(
-        *key, status="completed", val_accuracy=np.float32(0.75), selected_epoch=np.int64(3), budget_reached=3
+        study,
+        key,
+        "tuned",
+        status="completed",
+        val_accuracy=np.float32(0.75),
+        selected_epoch=np.int64(3),
+        budget_reached=3,
     )
     assert first == second and count(writer, "archscale_trial") == 1
     with Session(writer.engine) as session:
-        trial = Trial.find(session, study, arch, "tuned", "search", 0, 7)
+        trial = Trial.find(session, study, arch, key)
         assert (trial.arm, trial.kind, trial.repeat) == ("tuned", "tuned", 0)
         assert trial.hyperparameters == {"lr": 0.1, "init": "kaiming"}
         assert (trial.status, trial.selected_epoch, trial.ray_trial_id) == ("completed", 3, "abc_00001")
         assert trial.val_accuracy == pytest.approx(0.75) and trial.started_at == started
-    assert writer.upsert_trial(*key) == first  # nothing to change: still one row
-    other = writer.upsert_trial(study, arch, "tuned", "tuned", "search", 1, 7)
-    repeat = writer.upsert_trial(study, arch, "tuned", "tuned", "search", 0, 7, 1)
-    named = writer.upsert_trial(study, arch, "tuned-wide", "tuned", "search", 0, 7)
+    assert writer.upsert_trial(study, key, "tuned") == first  # nothing to change: still one row
+    other = writer.upsert_trial(study, replace(key, seed=1), "tuned")
+    repeat = writer.upsert_trial(study, replace(key, repeat=1), "tuned")
+    named = writer.upsert_trial(study, replace(key, arm="tuned-wide"), "tuned")
     assert len({first, other, repeat, named}) == 4 and count(writer, "archscale_trial") == 4
 
 
 def test_new_trial_defaults(writer, ids):
-    trial_id = writer.upsert_trial(*ids, "fixed", "fixed", "final", 0, 0)
+    trial_id = writer.upsert_trial(ids[0], RunKey("hash-1", "fixed", Phase.FINAL, 0), "fixed")
     with Session(writer.engine) as session:
         trial = session.get(Trial, trial_id)
         assert (trial.status, trial.hyperparameters) == ("pending", {})
+
+
+def test_a_run_key_maps_to_its_row_and_back(writer, ids):
+    study, arch = ids
+    key = RunKey("hash-1", "tuned", "search", 2, 7, 1)  # a phase read back as text is a Phase again
+    writer.upsert_trial(study, key, "tuned")
+    with Session(writer.engine) as session:
+        row = Trial.find(session, study, arch, key)
+        assert row is not None and run_key("hash-1", row) == key and key.phase is Phase.SEARCH
+    with pytest.raises(ValueError, match="not stored"):
+        writer.upsert_trial(study, RunKey("unknown-hash", "tuned", Phase.SEARCH, 0), "tuned")
 
 
 @pytest.mark.parametrize(
@@ -175,12 +196,12 @@ def test_new_trial_defaults(writer, ids):
 )
 def test_bad_trial_values_are_refused(writer, ids, fields, error):
     with pytest.raises(error):
-        writer.upsert_trial(*ids, "tuned", "tuned", "search", 0, 0, **fields)
+        writer.upsert_trial(ids[0], RunKey("hash-1", "tuned", Phase.SEARCH, 0), "tuned", **fields)
     assert count(writer, "archscale_trial") == 0
 
 
 def test_any_kind_is_stored_as_text_without_a_migration(writer, ids):
-    trial_id = writer.upsert_trial(*ids, "lucky", "a-new-kind", "search", 0, 0)
+    trial_id = writer.upsert_trial(ids[0], RunKey("hash-1", "lucky", Phase.SEARCH, 0), "a-new-kind")
     with Session(writer.engine) as session:
         assert session.get(Trial, trial_id).kind == "a-new-kind"
     study, arch = ids
@@ -195,7 +216,8 @@ def test_any_kind_is_stored_as_text_without_a_migration(writer, ids):
 
 
 def test_epochs_are_buffered_then_written_once_with_latest_values(writer, ids):
-    trial = writer.upsert_trial(*ids, "tuned", "tuned", "search", 0, 0, status="running")
+    key = RunKey("hash-1", "tuned", Phase.SEARCH, 0)
+    trial = writer.upsert_trial(ids[0], key, "tuned", status="running")
     for epoch in (1, 2, 3):
         writer.add_epoch(
             trial, epoch, train_loss=1.0 / epoch, train_loss_tail=0.9 / epoch, val_accuracy=0.1 * epoch, lr=0.1
@@ -205,9 +227,7 @@ def test_epochs_are_buffered_then_written_once_with_latest_values(writer, ids):
     assert count(writer, "archscale_epoch") == 3
     writer.add_epoch(trial, 3, train_loss=np.float64("nan"), val_accuracy=0.9, lr=np.float32(0.05))
     writer.add_epoch(trial, 4, val_accuracy=0.95)
-    writer.upsert_trial(
-        *ids, "tuned", "tuned", "search", 0, 0, status="completed"
-    )  # writes the buffer in its transaction
+    writer.upsert_trial(ids[0], key, "tuned", status="completed")  # writes the buffer in its transaction
     with Session(writer.engine) as session:
         epochs = Epoch.for_trial(session, trial)
     assert [e.epoch for e in epochs] == [1, 2, 3, 4]
@@ -218,7 +238,8 @@ def test_epochs_are_buffered_then_written_once_with_latest_values(writer, ids):
 def test_epochs_flush_by_batch_size_and_by_age(results_url):
     with Writer(results_url, batch_size=3, max_delay_s=60) as writer:
         study = writer.ensure_study("s", "a: 1\n")
-        trial = writer.upsert_trial(study, writer.upsert_architecture("h", "2", "mlp"), "fixed", "fixed", "final", 0, 0)
+        writer.upsert_architecture("h", "2", "mlp")
+        trial = writer.upsert_trial(study, RunKey("h", "fixed", Phase.FINAL, 0), "fixed")
         writer.add_epoch(trial, 1)
         writer.add_epoch(trial, 2)
         assert count(writer, "archscale_epoch") == 0
@@ -237,7 +258,8 @@ def test_epochs_of_unknown_trials_are_refused(writer):
 def test_close_flushes(results_url):
     writer = Writer(results_url)
     study = writer.ensure_study("s", "a: 1\n")
-    trial = writer.upsert_trial(study, writer.upsert_architecture("h", "2", "mlp"), "fixed", "fixed", "final", 0, 0)
+    writer.upsert_architecture("h", "2", "mlp")
+    trial = writer.upsert_trial(study, RunKey("h", "fixed", Phase.FINAL, 0), "fixed")
     writer.add_epoch(trial, 1, val_accuracy=0.5)
     writer.close()
     assert count(writer, "archscale_epoch") == 1
@@ -245,9 +267,9 @@ def test_close_flushes(results_url):
 
 
 def test_mark_stale_running_failed(writer, ids):
-    study, arch = ids
+    study, _ = ids
     for seed, status in enumerate(["running", "completed", "running", "pending"]):
-        writer.upsert_trial(study, arch, "tuned", "tuned", "search", seed, 0, status=status)
+        writer.upsert_trial(study, RunKey("hash-1", "tuned", Phase.SEARCH, seed), "tuned", status=status)
     assert writer.mark_stale_running_failed(study) == 2
     with writer.engine.connect() as connection:
         rows = connection.execute(text("SELECT seed, status, error FROM archscale_trial ORDER BY seed")).all()
@@ -257,7 +279,7 @@ def test_mark_stale_running_failed(writer, ids):
 
 
 def test_deleting_a_study_deletes_its_trials_and_epochs(writer, ids):
-    trial = writer.upsert_trial(*ids, "fixed", "fixed", "final", 0, 0)
+    trial = writer.upsert_trial(ids[0], RunKey("hash-1", "fixed", Phase.FINAL, 0), "fixed")
     writer.add_epoch(trial, 1)
     writer.flush()
     with writer.engine.begin() as connection:

@@ -4,7 +4,7 @@ model options and init, `lr: base` searches the base network under μP, and a no
 import pytest
 
 from archscale.errors import UserError
-from archscale.strategies import Found, StudyContext, arm_rows, final_plan, list_strategies, search_plan
+from archscale.strategies import Found, StudyContext, arm_rows, final_plan, list_strategies, search_plan, study_context
 from archscale.study.architectures import expand_architectures
 from archscale.study.load import parse_study
 from archscale.vocabulary import Phase
@@ -23,7 +23,7 @@ strategies:
 def context(arms: str) -> StudyContext:
     spec = parse_study(YAML + arms, "m.yaml", []).spec
     archs, _ = expand_architectures(spec.architectures, spec.model)
-    return StudyContext.build("m", spec, archs)
+    return study_context("m", spec, archs)
 
 
 def test_the_kind_is_listed():
@@ -36,7 +36,7 @@ def test_shorthand_arm_has_the_papers_defaults():
     assert (arm.kind, arm.lr, arm.base_width, arm.init) == ("mup", 0.1, None, "mup")
     assert search_plan(ctx).searches == []
     finals, choices = final_plan(ctx, [Found()])
-    assert len(finals.units) == 2 and {u.seed for u in finals.units} == {3, 4}
+    assert len(finals.units) == 2 and {u.key.seed for u in finals.units} == {3, 4}
     for unit in finals.units:
         assert (unit.kind, unit.lr) == ("mup", 0.1)
         assert dict(unit.model) == {"parametrization": "mup", "mup_base_width": None}
@@ -49,10 +49,10 @@ def test_shorthand_arm_has_the_papers_defaults():
 def test_named_arm_with_its_own_lr_and_base_width():
     ctx = context("  mup-05: {kind: mup, lr: 0.05, base_width: 4}\n  principled: {base_lr: 0.46}\n")
     finals, _ = final_plan(ctx, [Found()])
-    mup = [u for u in finals.units if u.arm == "mup-05"]
+    mup = [u for u in finals.units if u.key.arm == "mup-05"]
     assert {u.lr for u in mup} == {0.05}
     assert all(dict(u.model) == {"parametrization": "mup", "mup_base_width": 4} for u in mup)
-    assert all(dict(u.model) == {} for u in finals.units if u.arm == "principled")
+    assert all(dict(u.model) == {} for u in finals.units if u.key.arm == "principled")
     assert {r["arm"]: r["label"] for r in arm_rows(ctx, [])} == {"mup-05": "mup-05", "principled": "principled"}
 
 
@@ -65,7 +65,7 @@ def test_lr_base_searches_the_base_network_under_mup():
     assert dict(mine.need.model) == {"parametrization": "mup", "mup_base_width": None}
     assert mine.need.init["init"] == "mup" and mine.name == "m/base-search-mup/1_01_001"
     finals, choices = final_plan(ctx, [Found({mine.need.identity: (0.3, mine.name)})])
-    assert {u.lr for u in finals.units if u.arm == "mup"} == {0.3}
+    assert {u.lr for u in finals.units if u.key.arm == "mup"} == {0.3}
     assert [c.choice.search for c in choices if c.arm == "mup"] == [mine.name]
 
 

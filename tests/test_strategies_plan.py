@@ -3,6 +3,7 @@ shared searches; search repeats; and a new strategy kind added as one class in a
 
 import pytest
 
+from archscale.settings import ArmSettings, PositiveFloat
 from archscale.strategies import (
     Choice,
     Found,
@@ -14,11 +15,11 @@ from archscale.strategies import (
     list_strategies,
     register_strategy,
     search_plan,
+    study_context,
 )
 from archscale.strategies.probe import probe_grid
 from archscale.study.architectures import expand_architectures
 from archscale.study.load import parse_study
-from archscale.study.spec import ArmSettings, PositiveFloat
 from archscale.vocabulary import Phase
 
 YAML = """\
@@ -37,7 +38,7 @@ strategies:
 def context(text: str = YAML) -> StudyContext:
     spec = parse_study(text, "p.yaml", []).spec
     archs, _ = expand_architectures(spec.architectures, spec.model)
-    return StudyContext.build("p", spec, archs)
+    return study_context("p", spec, archs)
 
 
 def found_all(ctx: StudyContext, lr: float = 0.2) -> list[Found]:
@@ -66,7 +67,7 @@ def test_search_seeds_are_disjoint_from_final_seeds():
     plan = search_plan(ctx)
     finals, _ = final_plan(ctx, found_all(ctx))
     assert {s.seed for s in plan.searches} == {10_000}
-    assert {u.seed for u in finals.units} == {3, 4}
+    assert {u.key.seed for u in finals.units} == {3, 4}
     with pytest.raises(Exception, match="also final-run seeds"):
         context(YAML + "search_seeds: [4]\n")
 
@@ -75,12 +76,12 @@ def test_final_phase_uses_each_arms_lr():
     ctx = context()
     keys = [info.key for info in ctx.study_archs()]
     finals, choices = final_plan(ctx, found_all(ctx, 0.2))
-    by = {(u.arch_key, u.arm, u.seed): u for u in finals.units}
+    by = {(u.key.arch_key, u.key.arm, u.key.seed): u for u in finals.units}
     assert len(finals.units) == 3 * 2 * 2
     assert by[(keys[0], "fixed", 3)].lr == 0.2
     assert by[(keys[1], "principled", 4)].lr == pytest.approx(0.2 * 0.225706, rel=1e-5)
     assert by[(keys[0], "tuned", 4)].lr == 0.2 and by[(keys[0], "tuned", 4)].kind == "tuned"
-    assert all(u.phase is Phase.FINAL and u.trial_number == 0 and u.repeat == 0 for u in finals.units)
+    assert all(u.key.phase is Phase.FINAL and u.key.trial_number == 0 and u.key.repeat == 0 for u in finals.units)
     sources = {(c.arm, c.arch_key): c.choice for c in choices}
     assert sources[("tuned", keys[0])].search == "p/tuned/2_02"
     assert sources[("principled", keys[1])].source.startswith("base LR 0.2 × scale 0.2257")
@@ -91,7 +92,7 @@ def test_missing_search_result_leaves_the_arm_out():
     keys = [info.key for info in ctx.study_archs()]
     tuned_only = [s for s in search_plan(ctx).searches if s.arch_key == keys[0] and s.phase is Phase.SEARCH]
     finals, _ = final_plan(ctx, [Found({tuned_only[0].need.identity: (0.05, tuned_only[0].name)})])
-    assert {(u.arm, u.arch_key) for u in finals.units} == {("tuned", keys[0])}
+    assert {(u.key.arm, u.key.arch_key) for u in finals.units} == {("tuned", keys[0])}
 
 
 def test_two_arms_of_one_kind_with_different_inits_get_their_own_base_search():
@@ -102,7 +103,7 @@ def test_two_arms_of_one_kind_with_different_inits_get_their_own_base_search():
         ("p/base-search-kaiming/1", ("principled-kaiming",)),
     ]
     finals, _ = final_plan(ctx, found_all(ctx))
-    inits = {u.arm: u.init["init"] for u in finals.units}
+    inits = {u.key.arm: u.init["init"] for u in finals.units}
     assert inits == {
         "fixed": "architecture-aware",
         "principled": "architecture-aware",
@@ -121,7 +122,7 @@ def test_given_base_lr_needs_no_base_search():
     assert all(s.phase is Phase.SEARCH for s in search_plan(ctx).searches)
     first = ctx.study_archs()[0].key
     finals, _ = final_plan(ctx, [Found()])
-    lrs = {(u.arm, u.arch_key): u.lr for u in finals.units}
+    lrs = {(u.key.arm, u.key.arch_key): u.lr for u in finals.units}
     assert lrs[("fixed", first)] == 0.1
     assert lrs[("principled", first)] == pytest.approx(0.46 * 0.464758, rel=1e-5)
 
@@ -176,8 +177,8 @@ def test_a_new_kind_is_one_class_and_works_in_a_study():
     assert "toy-halved" in list_strategies()
     ctx = context(YAML + "  half: {kind: toy-halved, lr: 0.3}\n")
     finals, _ = final_plan(ctx, found_all(ctx))
-    assert {u.lr for u in finals.units if u.arm == "half"} == {0.15}
-    assert {u.kind for u in finals.units if u.arm == "half"} == {"toy-halved"}
+    assert {u.lr for u in finals.units if u.key.arm == "half"} == {0.15}
+    assert {u.kind for u in finals.units if u.key.arm == "half"} == {"toy-halved"}
     rows = {r["arm"]: r for r in arm_rows(ctx, search_plan(ctx).searches)}
     assert rows["half"]["kind"] == "toy-halved" and rows["half"]["recipe"]["lr_search"] is None
 
@@ -186,7 +187,8 @@ def test_a_given_lr_runs_once_however_many_search_repeats():
     ctx = context(YAML.replace("{lr: base}", "{lr: 0.1}") + "search_repeats: 3\n")
     finals, _ = final_plan(ctx, found_all(ctx))
     repeats = {
-        arm: sorted({u.repeat for u in finals.units if u.arm == arm}) for arm in ("fixed", "principled", "tuned")
+        arm: sorted({u.key.repeat for u in finals.units if u.key.arm == arm})
+        for arm in ("fixed", "principled", "tuned")
     }
     assert repeats == {"fixed": [0], "principled": [0, 1, 2], "tuned": [0, 1, 2]}
 
@@ -196,10 +198,10 @@ def test_fixed_defaults_to_the_benchmarks_training_in_nas_bench_201_studies():
     ctx = context(nb201.replace("fixed: {lr: base}", "fixed: {}"))
     assert not [s for s in search_plan(ctx).searches if "fixed" in s.arms]
     finals, _ = final_plan(ctx, found_all(ctx))
-    fixed = [u for u in finals.units if u.arm == "fixed"]
+    fixed = [u for u in finals.units if u.key.arm == "fixed"]
     assert {u.lr for u in fixed} == {0.1} and {u.init["init"] for u in fixed} == {"pytorch-default"}
     recipes = {(u.recipe["nesterov"], u.recipe["weight_decay"], u.recipe["schedule"]) for u in fixed}
     assert recipes == {(True, 5e-4, "cosine")}
-    assert {u.init["init"] for u in finals.units if u.arm == "principled"} == {"architecture-aware"}
+    assert {u.init["init"] for u in finals.units if u.key.arm == "principled"} == {"architecture-aware"}
     mlp = context(YAML.replace("fixed: {lr: base}", "fixed: {}"))  # elsewhere: the study's training, lr base
     assert [s.arms for s in search_plan(mlp).searches if s.phase is Phase.BASE_SEARCH] == [("fixed", "principled")]

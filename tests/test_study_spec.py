@@ -1,5 +1,6 @@
 """Study YAML validation: errors name the field and the line; overrides; registries; the schema."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -12,7 +13,8 @@ from archscale.execution.registries import check_registries
 from archscale.study import load_study, study_schema
 from archscale.study.architectures import expand_architectures
 from archscale.study.load import parse_stored_study, parse_study
-from archscale.study.spec import KernelSweep, ModelSpec, SpaceSample, WidthSweep
+from archscale.study.spec import KernelSweep, ModelSpec, SpaceSample, TrainingSpec, WidthSweep
+from archscale.train.config import TrainConfig
 
 QUICKSTART = Path(__file__).parents[1] / "studies" / "quickstart.yaml"
 
@@ -29,10 +31,13 @@ def parse(text: str, overrides: list[str] | None = None):
     return parse_study(text, "s.yaml", overrides or [])
 
 
-def test_every_committed_study_is_valid():
+def test_every_committed_study_is_valid(monkeypatch):
+    from archscale.nn.traced import traced_architecture
+
+    monkeypatch.syspath_prepend(str(QUICKSTART.parents[1] / "examples" / "byo"))  # studies/byo-resnet.yaml's module
     for path in sorted(QUICKSTART.parent.glob("*.yaml")):
         loaded = load_study(path)
-        archs, _ = expand_architectures(loaded.spec.architectures, loaded.spec.model)
+        archs, _ = expand_architectures(loaded.spec.architectures, loaded.spec.model, traced_architecture)
         assert archs, path
 
 
@@ -44,6 +49,17 @@ def test_defaults_and_overrides():
     assert spec.model.family == "mlp" and spec.dataset.val_fraction == 0.2
     assert loaded.text.startswith("# archscale: the effective study")
     assert parse(loaded.text).spec == spec  # the stored text is the effective study itself
+
+
+def test_training_defaults_are_the_train_configs():
+    """The study's `training:` defaults, optimizer included (`archscale.settings`, which cannot import
+    `archscale.train`), are `TrainConfig`'s."""
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    training = TrainingSpec()
+    assert training.optimizer.model_dump(exclude={"name"}) == {
+        k: defaults[k] for k in ("momentum", "nesterov", "weight_decay")
+    }
+    assert all(getattr(training, k) == defaults[k] for k in TrainingSpec.model_fields if k != "optimizer")
 
 
 def test_stored_study_of_release_1_applies_its_set_lines():

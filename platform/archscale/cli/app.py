@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from archscale.cli import benchmark, check, compare, db, jobs, lr, model, results, run
+from archscale.cli import benchmark, check, compare, db, jobs, lr, model, plan, reproduce, results, run
 from archscale.errors import UserError
 
 app = typer.Typer(
@@ -26,9 +26,11 @@ app.add_typer(db.app, name="db")
 app.command("studies")(results.studies)
 app.command("results")(results.results)
 app.command("query")(results.query)
+app.command("plan")(plan.plan)
 app.command("run")(run.run)
 app.command("schema")(run.schema)
 app.command("compare")(compare.compare)
+app.command("reproduce")(reproduce.reproduce)
 app.add_typer(benchmark.app, name="benchmark")
 app.command("submit")(jobs.submit)
 app.command("status")(jobs.status)

@@ -1,7 +1,7 @@
 """`archscale benchmark import nb201 FILE`: store a benchmark's published accuracies, which
 `archscale compare` then compares a study's arms against (accuracy, rankings, pairwise gaps).
 
-Two formats (`--format auto` tells them by the path; see `archscale.benchmark_results`):
+Two formats (`--format auto` tells them by the path; see `archscale.store.benchmark_files`):
 - csv: a header naming `arch,dataset,seed,epochs,test_accuracy` (any order; other columns are
   ignored; `dataset` and `epochs` may be left out when `--dataset`/`--epochs` give them). `arch` is a
   NAS-Bench-201 string or digit code. Accuracies are fractions unless some value exceeds 1: then the
@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from archscale.benchmark_results import (
+from archscale.cli.options import DbOption, UpgradeDbOption
+from archscale.errors import UserError
+from archscale.store.benchmark_files import (
     BENCHMARKS,
     DEFAULT_NATS_EPOCHS,
     NATS_DATASETS,
@@ -36,8 +38,6 @@ from archscale.benchmark_results import (
     read_csv,
     read_nats,
 )
-from archscale.cli.options import DbOption, UpgradeDbOption
-from archscale.errors import UserError
 
 if TYPE_CHECKING:
     from archscale.store import BenchmarkRow

@@ -16,8 +16,15 @@ AddressOption = Annotated[
 
 
 def submit(
-    study: Annotated[Path, typer.Argument(help="The study YAML (only this file is uploaded).")],
+    study: Annotated[Path, typer.Argument(help="The study YAML.")],
     address: AddressOption,
+    working_dir: Annotated[
+        Path,
+        typer.Option(
+            help="Shipped to the cluster with the job when the study lies in it (code and data; .gitignore and "
+            ".rayignore are honoured). Default: the current directory."
+        ),
+    ] = Path(),
     db: Annotated[
         str | None, typer.Option(help="Results database URL for the job; default: the cluster's ARCHSCALE_DB.")
     ] = None,
@@ -27,14 +34,19 @@ def submit(
     resume: ResumeOption = False,
     upgrade_db: UpgradeDbOption = False,
 ) -> None:
-    """Submit a study to a Ray cluster (it runs `archscale run` there with the same study options);
+    """Submit a study to a Ray cluster (it runs `archscale run` there with the same study options),
+    with the code it needs (the working directory, its imports, its factory's package, the plugins);
     print the job id."""
     from archscale.execution import jobs
+    from archscale.execution.shipping import shipment
     from archscale.study import load_study
 
-    load_study(study, set_ or [])  # a bad study fails here, not on the cluster
+    loaded = load_study(study, set_ or [])  # a bad study fails here, not on the cluster
+    shipped = shipment(study, loaded.spec, working_dir)
+    for line in (shipped.summary(), *shipped.notes):
+        print(line, file=sys.stderr)
     options = jobs.StudyOptions(overrides=tuple(set_ or ()), new_name=new_name, resume=resume, upgrade_db=upgrade_db)
-    job_id = jobs.submit(address, study, options, db)
+    job_id = jobs.submit(address, study, shipped, options, db)
     print(job_id)
     if wait:
         for chunk in jobs.logs(address, job_id, follow=True):

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from archscale.cli.inputs import InputLine, read_architectures
-from archscale.cli.options import ArchitecturesArgument, FamilyOption
+from archscale.cli.options import ArchitecturesArgument, ArgsOption, FamilyOption, TorchOption, UnsupportedOption
 from archscale.errors import UserError
 from archscale.graph import Architecture, Family, family_from_name, parse_architecture
 from archscale.graph.architecture import resolve_family
@@ -101,10 +101,19 @@ def lr(
     ] = None,
     file: Annotated[Path | None, typer.Option(help="Read architectures from this file, one per line.")] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first malformed line (exit 2).")] = False,
+    torch: TorchOption = None,
+    args: ArgsOption = None,
+    unsupported: UnsupportedOption = "error",
 ) -> None:
-    """Principled learning rates: η = base_lr · sqrt(S_base / S) · (3/k for CNNs), S = Σ_paths L_p³."""
+    """Principled learning rates: η = base_lr · sqrt(S_base / S) · (3/k for CNNs), S = Σ_paths L_p³.
+    With --torch: your own module, traced (--args, --unsupported; no architectures)."""
     if base_lr <= 0:
         raise UserError(f"--base-lr must be positive, got {base_lr}")
+    if torch is not None:
+        if architectures or file is not None or base is not None:
+            raise UserError("give architectures or --torch, not both (and --base is for architectures)")
+        _torch_lr(torch, args, unsupported, convention_from_name(convention), base_lr, explain, as_json)
+        return
     settings = Settings(
         family_from_name(family) if family else None,
         convention_from_name(convention),
@@ -133,6 +142,30 @@ def lr(
         explained = [(settings.parse(line.text), r) for line, r in results if isinstance(r, Scale)]
         render_explanations(explained, width, DEFAULT_WIDTH)
     _report_errors(sum(1 for _, r in results if not isinstance(r, Scale)), len(results))
+
+
+def _torch_lr(
+    factory: str,
+    args: str | None,
+    unsupported: str,
+    convention: Convention,
+    base_lr: float,
+    explain: bool,
+    as_json: bool,
+) -> None:
+    """`lr --torch`: the traced module's row (its JSON: `lr --json`'s keys plus the module's), and its
+    explanation."""
+    from archscale.cli.torch_model import json_extras, render_torch, trace_scale
+
+    origin, traced, scale = trace_scale(factory, args, unsupported, convention)
+    if as_json:
+        sys.stdout.write(json.dumps(json.loads(scale_json(scale, base_lr, origin.name)) | json_extras(origin, traced)))
+        sys.stdout.write("\n")
+        return
+    from archscale.cli.lr_render import render_table
+
+    render_table([(InputLine(1, origin.name), scale)], base_lr)
+    render_torch(traced, scale, explain)
 
 
 Outcome = tuple[InputLine, Scale | str]

@@ -64,8 +64,10 @@ def render_explanations(
                 paths.add_row("→".join(map(str, path)), str(path_depth(graph, path, offset=rule.offset)))
             console.print(paths)
         else:
-            console.print(f"{scale.stats.paths} paths (not listed; min L_p {scale.stats.moments.min_depth}, "
-                          f"max L_p {scale.stats.moments.max_depth})")
+            console.print(
+                f"{scale.stats.paths} paths (not listed; min L_p {scale.stats.moments.min_depth}, "
+                f"max L_p {scale.stats.moments.max_depth})"
+            )
         _render_init(console, arch, n)
 
 
@@ -81,8 +83,14 @@ def _render_init(console: Console, arch: Architecture, width: int) -> None:
         if key in source:
             area = kernel_area or (edge.op.kernel or 1) ** 2
             std_s, std_t = he_std(width * area, source[key]), he_std(width * area, target[key])
-            edges.add_row(f"{edge.src}→{edge.dst}", edge.op.name, str(source[key]), str(target[key]),
-                          f"{std_s:.5f}", f"{std_t:.5f}")
+            edges.add_row(
+                f"{edge.src}→{edge.dst}",
+                edge.op.name,
+                str(source[key]),
+                str(target[key]),
+                f"{std_s:.5f}",
+                f"{std_t:.5f}",
+            )
         else:
             edges.add_row(f"{edge.src}→{edge.dst}", edge.op.name, "", "", "no weights", "")
     console.print(edges)

@@ -16,11 +16,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from archscale.cli.inputs import InputLine, read_architectures
-from archscale.cli.options import ArchitecturesArgument, FamilyOption
+from archscale.cli.options import ArchitecturesArgument, ArgsOption, FamilyOption, TorchOption, UnsupportedOption
 from archscale.errors import UserError
 from archscale.graph import Architecture, Family, family_from_name, parse_architecture
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from archscale.nn import ArchModel, LayerRow
 
 
@@ -53,12 +55,28 @@ def model(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per architecture.")] = False,
     file: Annotated[Path | None, typer.Option(help="Read architectures from this file, one per line.")] = None,
     strict: Annotated[bool, typer.Option(help="Stop at the first line that cannot be built (exit 2).")] = False,
+    torch: TorchOption = None,
+    args: ArgsOption = None,
+    unsupported: UnsupportedOption = "error",
 ) -> None:
     """Build each architecture's network and show its parameters, forward FLOPs per sample
     (2 × multiply-accumulates of Linear/Conv layers) and layers. NAS-Bench-201 cells are built as the
-    benchmark builds them, every edge included, also without an input→output path (status no-path)."""
+    benchmark builds them, every edge included, also without an input→output path (status no-path).
+    With --torch: your own module instead (--args, --input-shape; no architectures)."""
     fam = family_from_name(family) if family else None
     shape = parse_shape(input_shape) if input_shape else None
+    if torch is not None:
+        if architectures or file is not None:
+            raise UserError("give architectures or --torch, not both")
+        from archscale.cli.torch_model import torch_record
+
+        net, record = torch_record(torch, args, unsupported, shape)
+        if as_json:
+            sys.stdout.write(json.dumps(record) + "\n")
+        else:
+            title = f"{record['arch']} ({record['family']} rules, input {'x'.join(map(str, record['input_shape']))})"
+            render_layers(net.net, title, record)
+        return
     lines, batch = read_architectures(architectures, file)
     if not lines:
         raise UserError("no architecture given: the input has no architecture lines")
@@ -112,14 +130,19 @@ def _write_error(line: InputLine, message: str, as_json: bool) -> None:
 
 
 def _render(arch: Architecture, net: ArchModel, record: dict[str, Any]) -> None:
+    shape = "x".join(str(d) for d in record["input_shape"])
+    render_layers(net, f"{arch.notation} ({arch.family.value}, width {record['width']}, input {shape})", record)
+
+
+def render_layers(net: nn.Module, title: str, record: dict[str, Any]) -> None:
+    """The layer table of `net` under `title`, with the record's parameters and FLOPs as its caption."""
     from rich.console import Console
     from rich.table import Table
 
     from archscale.nn import layer_summary
 
-    shape = "x".join(str(d) for d in record["input_shape"])
     table = Table(
-        title=f"{arch.notation} ({arch.family.value}, width {record['width']}, input {shape})",
+        title=title,
         caption=f"{record['params']:,} parameters · {record['flops']:,} FLOPs per sample"
         + (" · no input→output path: the output is constant" if record["status"] == "no-path" else ""),
     )

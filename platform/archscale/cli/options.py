@@ -34,6 +34,21 @@ ArchitecturesArgument = Annotated[
 ]
 FamilyOption = Annotated[str | None, typer.Option(help="mlp, cnn or nb201 (inferred from the notation when omitted).")]
 
+# A user's own torch model (`archscale lr --torch`, `archscale model --torch`).
+TorchOption = Annotated[
+    str | None,
+    typer.Option(
+        "--torch",
+        metavar="PACKAGE.MODULE:CALLABLE",
+        help="Your own nn.Module: a factory to import (the current directory is importable) and trace.",
+    ),
+]
+ArgsOption = Annotated[str | None, typer.Option("--args", help="Keyword arguments of the --torch factory, as JSON.")]
+UnsupportedOption = Annotated[
+    str,
+    typer.Option(help="--torch: an op the theory does not cover is an error, or with 'ignore' depth-neutral."),
+]
+
 # The study options of `archscale run` and `archscale submit` (the same on both).
 SetOption = Annotated[
     list[str] | None, typer.Option("--set", help="Override a YAML field: key.path=value (repeatable).")

@@ -8,10 +8,22 @@ import typer
 
 from archscale.cli.options import DbOption, FormatOption, OutputFormat
 
-STUDY_TABLE = ["name", "status", "trials", "completed", "created_at", "finished_at"]
+STUDY_TABLE = ["name", "status", "simulated", "trials", "completed", "created_at", "finished_at"]
 TRIAL_TABLE = [
-    "architecture", "arm", "kind", "phase", "repeat", "seed", "trial_number", "status", "hp_lr", "budget_reached",
-    "selected_epoch", "val_accuracy", "test_accuracy", "device_seconds",
+    "architecture",
+    "arm",
+    "kind",
+    "phase",
+    "repeat",
+    "seed",
+    "trial_number",
+    "status",
+    "hp_lr",
+    "budget_reached",
+    "selected_epoch",
+    "val_accuracy",
+    "test_accuracy",
+    "device_seconds",
 ]
 
 
@@ -29,14 +41,16 @@ def results(
     db: DbOption = None,
     fmt: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """One row per trial of a study; csv and json carry every column, hyperparameters as hp_*."""
+    """One row per trial of a study; csv and json carry every column (`simulated` among them), hyperparameters
+    as hp_*; the table's title says when the study is simulated."""
     from archscale.cli.output import print_frame
     from archscale.store import read_trials, resolve_url
 
     frame = read_trials(resolve_url(db), study)
+    simulated = " — SIMULATED: synthetic metrics, not results of training" if frame["simulated"].any() else ""
     if fmt is OutputFormat.TABLE:
         frame = frame[[c for c in TRIAL_TABLE if c in frame.columns]]
-    print_frame(frame, fmt, title=f"Trials of {study}")
+    print_frame(frame, fmt, title=f"Trials of {study}{simulated}")
 
 
 def query(

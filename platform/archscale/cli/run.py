@@ -20,6 +20,13 @@ def run(
     set_: SetOption = None,
     upgrade_db: UpgradeDbOption = False,
     compare: Annotated[bool, typer.Option(help="Print the comparison when the study ends.")] = True,
+    simulate: Annotated[
+        bool,
+        typer.Option(
+            help="Train nothing: a synthetic trainer's deterministic metrics through the real plan, Ray Tune, "
+            "packs, searches, early stopping and database; the study is marked simulated."
+        ),
+    ] = False,
 ) -> None:
     """Run a study: searches, then final runs of every arm, every trial into the database."""
     from rich.console import Console
@@ -31,7 +38,16 @@ def run(
     loaded = load_study(study, set_ or [])
     url = resolve_url(db)
     console = Console(stderr=True)
-    result = run_study(loaded, url, address, resume=resume, new_name=new_name, upgrade_db=upgrade_db, console=console)
+    result = run_study(
+        loaded,
+        url,
+        address,
+        resume=resume,
+        new_name=new_name,
+        upgrade_db=upgrade_db,
+        console=console,
+        simulate=simulate,
+    )
     if compare:
         from archscale.cli.compare_render import print_comparison
 
@@ -45,7 +61,11 @@ def run(
 
 
 def schema() -> None:
-    """Print the JSON Schema of study YAMLs (for editor completion and validation)."""
+    """Print the JSON Schema of study YAMLs (for editor completion and validation), with the kinds
+    that plugins register."""
+    from archscale.plugins import prepare_process
     from archscale.study import study_schema
+
+    prepare_process()
 
     print(json.dumps(study_schema(), indent=2))

@@ -4,11 +4,12 @@
     batches = BatchIterator(splits.train, 128, generator=torch.Generator().manual_seed(0))
 
 Nothing is downloaded: `digits` ships with scikit-learn, `mnist1d` and `synthetic` are generated, and
-`cifar10`, `cifar100` and `imagenet16-120` are read from local files in their standard formats.
+`cifar10`, `cifar100` and `imagenet16-120` are read from local files in their standard formats, and
+`npz`, `image-folder` and `table` from a user's own files (`archscale.data.files`).
 """
 
 # Importing the loader modules registers their datasets.
-from archscale.data import cifar, digits, imagenet16, mnist1d, synthetic  # noqa: F401
+from archscale.data import cifar, digits, image_folder, imagenet16, mnist1d, npz, synthetic, table  # noqa: F401
 from archscale.data.augment import CropFlip
 from archscale.data.batches import BatchIterator
 from archscale.data.cache import cache_dir

@@ -73,6 +73,8 @@ class Splits:
     data (it may be empty), `test` is the dataset's own held-out data. Every `x` has shape
     (N, *input_shape); every label is in 0..num_classes-1. `augment_padding` is the padding of the
     dataset's standard random-crop-and-flip augmentation, None when it has none (flat or tiny inputs).
+    `class_names` name labels 0..K-1 where the data names them; `digest` is the sha256 of the files
+    a dataset read from a user's files was read from (None for the others).
     """
 
     name: str
@@ -83,6 +85,8 @@ class Splits:
     num_classes: int
     normalization: Normalization
     augment_padding: int | None = None
+    class_names: tuple[str, ...] | None = None
+    digest: str | None = None
 
     @property
     def device(self) -> torch.device:

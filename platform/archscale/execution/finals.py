@@ -13,12 +13,14 @@ finished, so that the packs made from them follow from the plan; identical runs 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from archscale.execution.optuna_studies import found_per_repeat
 from archscale.strategies import ArmChoice, Found, Search, StudyContext, Unit, final_plan
-from archscale.strategies.plan import Key, merge_identical
+from archscale.strategies.grid import Probed
+from archscale.strategies.plan import merge_identical
+from archscale.vocabulary import RunKey
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
@@ -34,25 +36,28 @@ class FinalRuns:
     their LR came from, identical runs merged. `to_train` hears how
     many final runs the study will train (not in `done`) whenever that changes: first `expected`,
     then, once every search has finished, the exact count (fewer when a search found no LR).
-    `storage` holds the searches' Optuna studies (None when there are no searches)."""
+    `storage` holds the searches' Optuna studies (None when there are no searches); `probed` the
+    settled probe results that arms' LRs may come from (`Found.probed`), fixed for this planner."""
 
     def __init__(
         self,
         ctx: StudyContext,
         searches: list[Search],
         storage: BaseStorage | None,
-        done: set[Key],
+        done: set[RunKey],
         record: Callable[[ArmChoice], None],
         to_train: Callable[[int], None],
+        probed: Mapping[tuple[str, str], Probed] | None = None,
     ) -> None:
         self._ctx = ctx
+        self._probed = dict(probed or {})
         self._searches = {s.name for s in searches}
         self._storage = storage
         self._done = done
         self._record = record
         self._to_train = to_train
         self._pending = 0
-        self.expected = _expected(ctx, searches, done)
+        self.expected = expected_finals(ctx, searches, done, self._probed)
         """The final runs to train (not in `done`) if every search finds an LR: the study's count
         unless one finds none."""
         self._told = self.expected
@@ -61,7 +66,7 @@ class FinalRuns:
         self._planned_once = False
         self._best: list[dict[str, tuple[float, str]]] = [{} for _ in range(ctx.spec.search_repeats)]
         self._chosen: set[tuple[str, str, int]] = set()
-        self.planned: dict[Key, Unit] = {}
+        self.planned: dict[RunKey, Unit] = {}
         """Every final run planned so far (finished ones included), by natural key."""
         self.all_planned = False
         """Whether `release` has seen every search of `searches` finished: `planned` is then complete."""
@@ -81,7 +86,7 @@ class FinalRuns:
                 raise ValueError("final runs planned from searches need the searches' Optuna storage")
             for repeat, found in enumerate(found_per_repeat(new, self._ctx.spec.search_repeats, self._storage)):
                 self._best[repeat].update(found.best)
-        plan, choices = final_plan(self._ctx, [Found(dict(best)) for best in self._best])
+        plan, choices = final_plan(self._ctx, [Found(dict(best), self._probed) for best in self._best])
         source: dict[tuple[str, str, int], str | None] = {}
         for choice in choices:
             key = (choice.arm, choice.arch_key, choice.repeat)
@@ -94,7 +99,7 @@ class FinalRuns:
         groups: dict[str | None, list[Unit]] = {}
         for unit in units:
             if unit.key not in self._done:
-                groups.setdefault(source[(unit.arm, unit.arch_key, unit.repeat)], []).append(unit)
+                groups.setdefault(source[(unit.key.arm, unit.key.arch_key, unit.key.repeat)], []).append(unit)
         merged = [merge_identical(group) for group in groups.values()]
         self._pending += sum(len(group) for group in merged)
         if (total := self._pending if self.all_planned else max(self.expected, self._pending)) != self._told:
@@ -103,14 +108,17 @@ class FinalRuns:
         return merged
 
 
-def _expected(ctx: StudyContext, searches: list[Search], done: set[Key]) -> int:
-    """How many final runs not in `done` will train when every search finds `PLACEHOLDER_LR`, identical
-    runs of one search counted once (different searches are assumed to find different LRs)."""
+def expected_finals(
+    ctx: StudyContext, searches: list[Search], done: set[RunKey], probed: Mapping[tuple[str, str], Probed]
+) -> int:
+    """How many final runs not in `done` will train when every search finds `PLACEHOLDER_LR` (and the
+    settled probe results are `probed`), identical runs of one search counted once (different searches
+    are assumed to find different LRs)."""
     found = [
-        Found({s.need.identity: (PLACEHOLDER_LR, s.name) for s in searches if s.repeat == repeat})
+        Found({s.need.identity: (PLACEHOLDER_LR, s.name) for s in searches if s.repeat == repeat}, probed)
         for repeat in range(ctx.spec.search_repeats)
     ]
     plan, choices = final_plan(ctx, found)
     source = {(c.arm, c.arch_key, c.repeat): c.choice.search for c in choices}
-    runs = {(source[(u.arm, u.arch_key, u.repeat)], u.content) for u in plan.units if u.key not in done}
+    runs = {(source[(u.key.arm, u.key.arch_key, u.key.repeat)], u.content) for u in plan.units if u.key not in done}
     return len(runs)

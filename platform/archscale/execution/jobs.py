@@ -1,5 +1,6 @@
-"""Cluster submission through the Ray Jobs API: the study file travels, the cluster runs
-`archscale run` against its own Ray (`--address auto`) and the results database."""
+"""Cluster submission through the Ray Jobs API: the study with its code and data travels
+(`archscale.execution.shipping`), the cluster runs `archscale run` against its own Ray
+(`--address auto`) and the results database."""
 
 from __future__ import annotations
 
@@ -7,14 +8,17 @@ import shlex
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from archscale.errors import UserError
 
 if TYPE_CHECKING:
     from ray.job_submission import JobSubmissionClient
+
+    from archscale.execution.shipping import Shipment
 
 TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
 
@@ -46,24 +50,48 @@ class StudyOptions:
         return args + (["--upgrade-db"] if self.upgrade_db else [])
 
 
-def submit(address: str, study: Path, options: StudyOptions, db_url: str | None) -> str:
-    """Upload only the study YAML and start `archscale run` with `options` on the cluster; return the
-    job id. `db_url` (when given) reaches the job as ARCHSCALE_DB; otherwise the cluster's own
-    ARCHSCALE_DB (e.g. from a Kubernetes Secret) is used.
+def submit(address: str, study: Path, shipment: Shipment, options: StudyOptions, db_url: str | None) -> str:
+    """Start `archscale run` with `options` on the cluster, with the code and data of `shipment`
+    (`archscale.execution.shipping`); return the job id. `db_url` (when given) reaches the job as
+    ARCHSCALE_DB; otherwise the cluster's own ARCHSCALE_DB (e.g. from a Kubernetes Secret) is used.
     """
+    from ray.exceptions import RayError
+
+    from archscale.execution.shipping import EXCLUDES
+
     jobs = client(address)
-    args = ["archscale", "run", study.name, "--address", "auto", *options.arguments()]
+    overrides = [f"--set={o}" for o in shipment.overrides]
+    args = ["archscale", "run", shipment.study, "--address", "auto", *options.arguments(), *overrides]
     env = {"ARCHSCALE_DB": db_url} if db_url else {}
-    with tempfile.TemporaryDirectory(prefix="archscale-job-") as folder:
-        shutil.copy(study, Path(folder) / study.name)
+    with ExitStack() as stack:
+        folder = shipment.working_dir or _alone(study, stack)
+        runtime_env: dict[str, Any] = {"working_dir": str(folder), "env_vars": env, "excludes": EXCLUDES}
+        if shipment.py_modules:
+            runtime_env["py_modules"] = [str(_folder(p, stack)) for p in shipment.py_modules]
         try:
             return jobs.submit_job(
-                entrypoint=shlex.join(args),
-                runtime_env={"working_dir": folder, "env_vars": env},
-                metadata={"archscale_study": study.name},
+                entrypoint=shlex.join(args), runtime_env=runtime_env, metadata={"archscale_study": study.name}
             )
-        except RuntimeError as exc:
+        except (RuntimeError, ValueError, RayError) as exc:
             raise UserError(f"the cluster refused the job: {str(exc).splitlines()[0]}") from None
+
+
+def _alone(study: Path, stack: ExitStack) -> Path:
+    """A temporary folder (open as long as `stack`) holding a copy of `study` alone."""
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="archscale-job-")))
+    shutil.copy(study, folder / study.name)
+    return folder
+
+
+def _folder(module: Path, stack: ExitStack) -> Path:
+    """`module` as a folder Ray's Jobs API ships (it ships folders only): a package's own folder, or
+    for a one-file module `name.py` a temporary package `name` with that file as its `__init__.py`."""
+    if module.is_dir():
+        return module
+    package = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="archscale-module-"))) / module.stem
+    package.mkdir()
+    shutil.copy(module, package / "__init__.py")
+    return package
 
 
 def status(address: str, job_id: str) -> dict[str, str | None]:

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, ClassVar
 
 from archscale.train.metrics import EpochMetrics
+from archscale.vocabulary import RunKey
 
 METRIC = "val_accuracy"
 """What searches maximise and early stopping compares."""
@@ -31,18 +32,13 @@ MEMBERS = "members"
 
 @dataclass(frozen=True)
 class TrialRequest:
-    """One run: natural key (architecture, arm, phase, seed, trial number, repeat), the arm's kind,
-    the LR, the `init_model` settings, the training recipe (`TrainConfig` fields without lr and seed),
-    the Optuna search it belongs to (None for a run with a known LR), `build_model` keywords
-    beyond the study's, and the (arm, kind, repeat) of the identical runs it stands for (`Unit.shared_with`)."""
+    """One run: its key (`RunKey`), the arm's kind, the LR, the `init_model` settings, the training
+    recipe (`TrainConfig` fields without lr and seed), the Optuna search it belongs to (None for a run
+    with a known LR), `build_model` keywords beyond the study's, and the (arm, kind, repeat) of the
+    identical runs it stands for (`Unit.shared_with`)."""
 
-    arch_key: str
-    arm: str
+    key: RunKey
     kind: str
-    phase: str
-    seed: int
-    trial_number: int
-    repeat: int
     lr: float
     init: dict[str, str]
     recipe: dict[str, Any]
@@ -53,7 +49,7 @@ class TrialRequest:
     def sharers(self) -> list[TrialRequest]:
         """The requests of the identical runs this run stands for (rows recorded with its results)."""
         return [
-            replace(self, arm=arm, kind=kind, repeat=int(repeat), shared_with=[])
+            replace(self, key=replace(self.key, arm=arm, repeat=int(repeat)), kind=kind, shared_with=[])
             for arm, kind, repeat in self.shared_with
         ]
 
@@ -62,10 +58,6 @@ class TrialRequest:
         """The epochs this run trains when nothing stops it."""
         return int(self.recipe["epochs"])
 
-    @property
-    def key(self) -> tuple[str, str, str, int, int, int]:
-        return (self.arch_key, self.arm, self.phase, self.seed, self.trial_number, self.repeat)
-
     def config(self) -> dict[str, Any]:
         """The Tune config of a trial of this run alone."""
         return pack_config([self])
@@ -73,7 +65,12 @@ class TrialRequest:
     @classmethod
     def of(cls, config: dict[str, Any]) -> TrialRequest:
         """The first member of a trial's config (a search trial's only one)."""
-        return cls(**config[MEMBERS][0])
+        return members_of(config)[0]
+
+    @classmethod
+    def from_dict(cls, member: dict[str, Any]) -> TrialRequest:
+        """A request from its form in a Tune config (`pack_config`)."""
+        return cls(**{**member, "key": RunKey(**member["key"])})
 
 
 def pack_config(requests: list[TrialRequest]) -> dict[str, Any]:
@@ -82,7 +79,7 @@ def pack_config(requests: list[TrialRequest]) -> dict[str, Any]:
 
 
 def members_of(config: dict[str, Any]) -> list[TrialRequest]:
-    return [TrialRequest(**member) for member in config[MEMBERS]]
+    return [TrialRequest.from_dict(member) for member in config[MEMBERS]]
 
 
 @dataclass(frozen=True)

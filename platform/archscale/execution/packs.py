@@ -29,6 +29,8 @@ from archscale.train.config import PER_MEMBER_FIELDS
 
 AUTO_CPU = 16
 AUTO_GPU = 64
+SIMULATED = 1024
+"""The runs per pack of a simulated study: its trials build no model, so only Tune's per-trial cost counts."""
 
 
 def pack_limit(pack: int | Literal["auto"], gpu_per_trial: float) -> int:
@@ -37,15 +39,17 @@ def pack_limit(pack: int | Literal["auto"], gpu_per_trial: float) -> int:
     return int(pack)
 
 
-def make_packs(units: list[Unit], limit: int) -> list[list[Unit]]:
+def make_packs(units: list[Unit], limit: int, *, simulated: bool = False) -> list[list[Unit]]:
     """Group `units` into packs of at most `limit` compatible runs, in plan order, each group spread
     evenly over the fewest packs. The packs are a function of the runs and the limit alone, never of
     the workers: a member's rounding depends on its companions, so the same study packs the same way
-    on any layout."""
+    on any layout. `simulated` packs (`archscale run --simulate`: no model is built) may hold runs of
+    several architectures."""
     groups: dict[str, list[Unit]] = {}
     for unit in units:
         shared = {k: v for k, v in unit.recipe.items() if k not in PER_MEMBER_FIELDS}
-        key = json.dumps([unit.arch_key, unit.phase.value, shared, dict(unit.model)], sort_keys=True, default=str)
+        arch = None if simulated else unit.key.arch_key
+        key = json.dumps([arch, unit.key.phase.value, shared, dict(unit.model)], sort_keys=True, default=str)
         groups.setdefault(key, []).append(unit)
     packs: list[list[Unit]] = []
     for group in groups.values():
@@ -64,13 +68,14 @@ def even_size(runs: int, limit: int) -> int:
     return math.ceil(runs / math.ceil(runs / limit)) if runs else 1
 
 
-def arch_cost(notation: Any, family: str, kernel_size: int | None, width: int) -> float:
+def arch_cost(notation: Any, family: str, kernel_size: int | None, width: int | None) -> float:
     """A relative estimate of one run's epoch on an architecture: width² times the weight layers'
-    kernel areas (1 for a Linear), with the stem and the readout as one more layer. Only its order
-    across the architectures of one study matters."""
+    kernel areas (1 for a Linear), with the stem and the readout as one more layer (a user's module,
+    which has no study width: the areas alone). Only its order across the architectures of one study
+    matters."""
     graph = parse_architecture(notation, family, kernel_size or 3).graph
     area = sum((e.op.kernel or 1) ** 2 for e in graph.live_edges() if e.op.parameterised)
-    return float(width**2 * (1 + area))
+    return float((width or 1) ** 2 * (1 + area))
 
 
 def largest_first(packs: list[list[Unit]], cost: Mapping[str, float]) -> list[list[Unit]]:
@@ -81,9 +86,11 @@ def largest_first(packs: list[list[Unit]], cost: Mapping[str, float]) -> list[li
 
 def run_cost(unit: Unit, cost: Mapping[str, float]) -> float:
     """One run's estimated cost: its architecture's `cost` per epoch (0 where it has none) × its epochs."""
-    return cost.get(unit.arch_key, 0.0) * int(unit.recipe.get("epochs", 1))
+    return cost.get(unit.key.arch_key, 0.0) * int(unit.recipe.get("epochs", 1))
 
 
-def pack_runs(units: list[Unit], limit: int, cost: Mapping[str, float]) -> list[list[Unit]]:
+def pack_runs(
+    units: list[Unit], limit: int, cost: Mapping[str, float], *, simulated: bool = False
+) -> list[list[Unit]]:
     """`make_packs`, largest first: the packs a Tune run serves."""
-    return largest_first(make_packs(units, limit), cost)
+    return largest_first(make_packs(units, limit, simulated=simulated), cost)

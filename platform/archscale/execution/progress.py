@@ -26,28 +26,44 @@ class StudyProgress(Callback):
     """Shows one bar per phase in the driver's terminal (rich): the search phase's `search_total` planned
     runs, and the final runs to train (`set_final_total`: known before the searches finish, lowered
     when a search finds no LR); a trial counts as many runs as it packs, and one stopped before its
-    budget counts as pruned."""
+    budget counts as pruned. A study that runs in passes keeps one display: `next_pass` adds the next
+    pass's runs to the same bars."""
 
     def __init__(self, progress: Progress, search_total: int) -> None:
         self._progress: Progress | None = progress
         self._tasks: dict[str, TaskID] = {}
         self._counts = {phase: {"running": 0, "done": 0, "pruned": 0, "failed": 0} for phase in PHASES}
         self._best: dict[str, float | None] = dict.fromkeys(PHASES)
-        if search_total:
-            self._tasks["search"] = progress.add_task("search", total=search_total, status="")
+        self._search_total = 0
+        self._final_before = 0  # final runs ended in earlier passes
+        self.next_pass(search_total)
 
     def __getstate__(self) -> dict[str, Any]:
         """Tune pickles callbacks into its experiment state; the live display stays with the driver."""
         return {**self.__dict__, "_progress": None}
 
+    def next_pass(self, search_runs: int) -> None:
+        """A pass starts that trains `search_runs` more search-phase runs; the final runs it is told of
+        (`set_final_total`) come on top of those that ended in earlier passes."""
+        final = self._counts["final"]
+        self._final_before = final["done"] + final["failed"]
+        self._search_total += search_runs
+        if self._progress is None or not search_runs:
+            return
+        if "search" in self._tasks:
+            self._progress.update(self._tasks["search"], total=self._search_total)
+        else:
+            self._tasks["search"] = self._progress.add_task("search", total=self._search_total, status="")
+
     def set_final_total(self, runs: int) -> None:
-        """The study will train `runs` final runs in all (a bar appears once there are any)."""
+        """This pass will train `runs` final runs in all (a bar appears once there are any)."""
         if self._progress is None:
             return
+        total = self._final_before + runs
         if "final" in self._tasks:
-            self._progress.update(self._tasks["final"], total=runs)
-        elif runs:
-            self._tasks["final"] = self._progress.add_task("final", total=runs, status="")
+            self._progress.update(self._tasks["final"], total=total)
+        elif total:
+            self._tasks["final"] = self._progress.add_task("final", total=total, status="")
 
     def _update(self, phase: str, advance: int = 0) -> None:
         if self._progress is None or phase not in self._tasks:
@@ -93,7 +109,7 @@ PHASES = ("search", "final")
 
 
 def _phase(trial: Trial) -> str:
-    return "final" if TrialRequest.of(trial.config).phase == Phase.FINAL.value else "search"
+    return "final" if TrialRequest.of(trial.config).key.phase is Phase.FINAL else "search"
 
 
 def make_progress() -> Progress:

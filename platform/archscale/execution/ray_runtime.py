@@ -48,6 +48,9 @@ def ray_session(address: str) -> Iterator[dict[str, float]]:
 
     kwargs: dict[str, object] = {"logging_level": "ERROR", "log_to_driver": False, "configure_logging": True}
     if address == "local":
+        # Embedded workers start in the driver's directory, with it on their sys.path (Ray's rule for a
+        # local driver without a working_dir), and inherit its environment: they import the user's code as
+        # the driver does, and no runtime_env is needed (one would cost each worker a second to start).
         os.environ.setdefault("RAY_TMPDIR", str(ray_temp_dir()))
         kwargs |= {
             "include_dashboard": False,

@@ -12,7 +12,7 @@ from ray.tune import Callback
 from archscale.execution.messages import EpochReport, TrialRequest
 from archscale.execution.outcome import Outcome
 from archscale.execution.trial_log import TrialLog
-from archscale.store import TrialFields, TrialKey
+from archscale.store import TrialFields
 from archscale.vocabulary import TrialStatus
 
 if TYPE_CHECKING:
@@ -41,28 +41,16 @@ class Recorder(Callback):
         self._counted: set[str] = set()
         self.outcomes: list[tuple[TrialRequest, Outcome]] = []
 
-    def _key(self, request: TrialRequest) -> TrialKey:
-        return TrialKey(
-            self._study_id,
-            self._arch_ids[request.arch_key],
-            request.arm,
-            request.kind,
-            request.phase,
-            request.seed,
-            request.trial_number,
-            request.repeat,
-        )
-
     def _rows_of(self, rows: list[tuple[TrialRequest, TrialFields]]) -> list[list[int]]:
         """Upsert the members' rows, and those of the runs each stands for, in one transaction; return
         each member's row ids (its own first)."""
         keyed, counts = [], []
         for request, fields in rows:
             sharers = request.sharers()
-            keyed.append((self._key(request), fields))
-            keyed += [(self._key(s), TrialFields(**fields, same_run_as=request.arm)) for s in sharers]
+            keyed.append((request.key, request.kind, fields))
+            keyed += [(s.key, s.kind, TrialFields(**fields, same_run_as=request.key.arm)) for s in sharers]
             counts.append(1 + len(sharers))
-        ids = iter(self._writer.upsert_trials(keyed))
+        ids = iter(self._writer.upsert_trials(self._study_id, keyed))
         return [[next(ids) for _ in range(count)] for count in counts]
 
     def record_start(self, trial_id: str, config: dict[str, Any]) -> None:
@@ -109,9 +97,9 @@ class Recorder(Callback):
                 written.add(epoch)
 
     def _write_epoch(self, row: int, request: TrialRequest, e: EpochReport) -> None:
-        if request.arch_key not in self._counted:
-            self._writer.set_parameter_count(self._study_id, self._arch_ids[request.arch_key], e.params)
-            self._counted.add(request.arch_key)
+        if request.key.arch_key not in self._counted:
+            self._writer.set_parameter_count(self._study_id, self._arch_ids[request.key.arch_key], e.params)
+            self._counted.add(request.key.arch_key)
         self._writer.add_epoch(
             row,
             e.epoch,

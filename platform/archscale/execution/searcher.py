@@ -26,7 +26,7 @@ from archscale.execution.outcome import Outcome, objective
 from archscale.execution.packs import even_size, largest_first, make_packs
 from archscale.execution.trial_log import TrialLog
 from archscale.strategies import Search, Unit
-from archscale.vocabulary import TrialStatus
+from archscale.vocabulary import RunKey, TrialStatus
 
 if TYPE_CHECKING:
     import optuna
@@ -36,13 +36,8 @@ log = logging.getLogger(__name__)
 
 def unit_request(unit: Unit) -> TrialRequest:
     return TrialRequest(
-        unit.arch_key,
-        unit.arm,
+        unit.key,
         unit.kind,
-        unit.phase.value,
-        unit.seed,
-        unit.trial_number,
-        unit.repeat,
         unit.lr,
         dict(unit.init),
         dict(unit.recipe),
@@ -55,13 +50,8 @@ def unit_request(unit: Unit) -> TrialRequest:
 def search_request(search: Search, trial_number: int, lr: float) -> TrialRequest:
     need = search.need
     return TrialRequest(
-        need.arch_key,
-        search.arms[0],
+        RunKey(need.arch_key, search.arms[0], need.phase, search.seed, trial_number, search.repeat),
         search.kind,
-        need.phase.value,
-        search.seed,
-        trial_number,
-        search.repeat,
         lr,
         dict(need.init),
         dict(need.recipe),
@@ -103,6 +93,8 @@ class StudySearcher(Searcher):
         pack_limit: int = 1,
         cost: Mapping[str, float] | None = None,
         finals: FinalRuns | None = None,
+        *,
+        simulated: bool = False,
     ) -> None:
         super().__init__()
         self._queue = deque(pack_config([unit_request(u) for u in pack]) for pack in packs)
@@ -110,6 +102,7 @@ class StudySearcher(Searcher):
         self._storage_url = storage_url
         self._log = trials
         self._pack_limit = max(1, pack_limit)
+        self._simulated = simulated
         self._arch_cost = dict(cost or {})
         self._studies: dict[str, optuna.Study] | None = None
         self._remaining: dict[str, int] = {}
@@ -267,7 +260,8 @@ class StudySearcher(Searcher):
             self._released = len(self._complete)
             self._released_all = len(self._complete) == len(self._searches)
             groups = self._finals.release(self._searches[n] for n in self._complete)
-            packs = [pack for group in groups for pack in make_packs(group, self._pack_limit)]
+            limit, simulated = self._pack_limit, self._simulated
+            packs = [pack for group in groups for pack in make_packs(group, limit, simulated=simulated)]
             self._final_queue.extend(
                 pack_config([unit_request(u) for u in pack]) for pack in largest_first(packs, self._arch_cost)
             )

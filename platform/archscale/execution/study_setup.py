@@ -2,9 +2,10 @@
 
 `check` is quick and pure (the architectures, the arms' plans) and runs before Ray starts, so that
 a study that cannot run never starts it. `set_up` checks the registries (which import torch), loads
-the dataset (which checks its files), opens the database, stores the study (its effective YAML) and
-its plan, marks trials a stopped driver left running as failed, and reads what is already done;
-`run_study` runs it in a thread while Ray starts.
+the dataset (which checks its files; the digest of a user's data files goes into the study's
+`dataset.digest`, so that a study never mixes two versions of its data), opens the database,
+stores the study (its effective YAML) and its plan, marks trials a stopped driver left running as
+failed, and reads what is already done; `run_study` runs it in a thread while Ray starts.
 """
 
 from __future__ import annotations
@@ -18,18 +19,18 @@ from typing import TYPE_CHECKING, Any
 
 from archscale.errors import UserError
 from archscale.execution.registries import check_registries
-from archscale.execution.trainable import TrialContext
-from archscale.strategies import PhasePlan, Search, StudyContext, arm_rows, default_pairs, search_plan
+from archscale.execution.trainable import Simulation, TrialContext
+from archscale.settings import ArmError
+from archscale.strategies import PhasePlan, Search, StudyContext, arm_rows, default_pairs, search_plan, study_context
 from archscale.study.architectures import expand_architectures
-from archscale.study.load import LoadedStudy, parse_stored_study
-from archscale.vocabulary import FINISHED
+from archscale.study.load import LoadedStudy, parse_stored_study, with_dataset_digest
+from archscale.vocabulary import FINISHED, RunKey
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from archscale.graph import Architecture, ModuleOrigin
     from archscale.store import Writer
-
-TrialKey = tuple[str, str, str, int, int, int]
 
 
 @dataclass(frozen=True)
@@ -45,18 +46,27 @@ class SetUp:
     arch_ids: dict[str, int]
     searches: PhasePlan
     trial_context: TrialContext
-    done: set[TrialKey]
+    done: set[RunKey]
 
 
 def check(name: str, loaded: LoadedStudy, console: Console) -> StudyContext:
-    """The study's context, built by the checks that need no torch, dataset, database or Ray."""
+    """The study's context, built by the checks that need no dataset, database or Ray (nor torch, but
+    for tracing the modules of a `family: torch` study, whose ignored unsupported ops it states)."""
     spec = loaded.spec
-    archs, skipped = expand_architectures(spec.architectures, spec.model)
+    archs, skipped = expand_architectures(spec.architectures, spec.model, _traced_architecture)
     for s in skipped:
         console.print(f"[yellow]skipping {s.label}: {s.reason}[/]")
+    for arch in archs:
+        if arch.origin is not None and arch.origin.unsupported == "ignore":
+            console.print(
+                f"[yellow]{arch.short}: depth-neutral by model.unsupported: ignore: {_ignored(arch.origin)}[/]"
+            )
     if not archs:
         raise UserError("no trainable architecture left: every architecture lacks an input→output path")
-    return StudyContext.build(name, spec, archs)
+    try:
+        return study_context(name, spec, archs)
+    except ArmError as exc:  # an arm that does not fit the study's other arms
+        raise UserError(f"{loaded.path or name}: {exc}") from None
 
 
 def set_up(
@@ -67,29 +77,41 @@ def set_up(
     resume: bool,
     upgrade_db: bool,
     console: Console,
+    simulate: bool = False,
 ) -> SetUp:
     """Store the study (`check`ed as `ctx`) and its plan in `db_url`, or find them there; raise UserError
     when the dataset or an arm's init scheme is not registered, the dataset cannot be read, the
     database cannot be opened, or the study exists with another YAML and `resume` is not set (with it,
-    the stored YAML is the one that runs)."""
+    the stored YAML is the one that runs). With `simulate` the study is stored as simulated, its trials
+    use the synthetic trainer, and the dataset's files are not read."""
     from archscale.store import StudyConflict, Writer, mask_url
 
     name = ctx.name
-    classes = _classes(loaded)
+    loaded, classes = _with_data(loaded, simulate)
     writer = Writer(db_url, upgrade_db=upgrade_db)
     try:
-        study_id = writer.ensure_study(name, loaded.text, git_revision=_git_revision(), host=_host())
+        study_id = writer.ensure_study(
+            name, loaded.text, git_revision=_git_revision(), host=_host(), simulated=simulate
+        )
     except StudyConflict:
         if not resume:
             writer.close()
+            changed = _data_changed(db_url, name, loaded)
             raise UserError(
-                f"study '{name}' exists in {mask_url(db_url)} with a different YAML: pass --resume to finish it "
-                "with its stored study, or --new-name NAME to run this YAML as a new study"
+                f"study '{name}' exists in {mask_url(db_url)} with a different YAML{changed}: "
+                "pass --resume to finish it with its stored study, or --new-name NAME to run this YAML as a new study"
             ) from None
         loaded = stored_study(db_url, name)
         console.print(f"[yellow]resuming '{name}' with the study stored in the database[/]")
-        ctx, classes = check(name, loaded, console), _classes(loaded)
-        study_id = writer.ensure_study(name, loaded.text, git_revision=_git_revision(), host=_host())
+        ctx = check(name, loaded, console)
+        try:
+            loaded, classes = _with_data(loaded, simulate)
+        except UserError:
+            writer.close()
+            raise
+        study_id = writer.ensure_study(
+            name, loaded.text, git_revision=_git_revision(), host=_host(), simulated=simulate
+        )
     spec = loaded.spec
     searches = search_plan(ctx)
     arch_ids = write_plan(writer, study_id, ctx, classes, searches.searches)
@@ -103,9 +125,12 @@ def set_up(
             key: (info.arch.notation, info.arch.family.value, info.arch.kernel_size, info.arch.width)
             for key, info in ctx.archs.items()
         },
+        origins={key: info.arch.origin for key, info in ctx.archs.items() if info.arch.origin is not None},
         threads=max(1, int(spec.resources.cpu_per_trial)),
         fit_memory=spec.resources.pack == "auto",
         gpu_share=spec.resources.gpu_per_trial,
+        simulation=_simulation(ctx, classes) if simulate else None,
+        imports=tuple(spec.imports),
     )
     console.print(
         f"study [bold]{name}[/]: {len(ctx.study_archs())} architectures × {len(spec.seeds)} seeds, "
@@ -130,13 +155,15 @@ def write_plan(
     study-level plan); return the architecture ids by graph hash. Parameter counts come later from the
     workers, which build the models anyway (building thousands here would stall start-up)."""
     spec = ctx.spec
-    ids: dict[str, int] = {}
     rows: list[dict[str, Any]] = []
+    ids = writer.upsert_architectures(
+        [
+            (key, a.notation if a.width is None and a.origin is None else a.label, a.family.value, a.kernel_size)
+            for key, a in ((key, info.arch) for key, info in ctx.archs.items())
+        ]
+    )
     for key, info in ctx.archs.items():
         arch = info.arch
-        ids[key] = writer.upsert_architecture(
-            key, arch.notation if arch.width is None else arch.label, arch.family.value, kernel_size=arch.kernel_size
-        )
         stats = info.scale.stats
         rows.append(
             {
@@ -181,25 +208,42 @@ def write_plan(
     return ids
 
 
-def done_keys(db_url: str, name: str) -> set[TrialKey]:
-    """The natural keys of the study's trials that finished (completed, pruned or diverged)."""
-    from archscale.store import read_trials
+def done_keys(db_url: str, name: str) -> set[RunKey]:
+    """The keys of the study's runs that finished (completed, pruned or diverged)."""
+    from archscale.store import read_trials, run_key
 
     trials = read_trials(db_url, name)
     finished = trials[trials["status"].isin([s.value for s in FINISHED])]
-    return {
-        (r.graph_hash, r.arm, r.phase, int(r.seed), int(r.trial_number), int(r.repeat))
-        for r in finished.itertuples(index=False)
-    }
+    return {run_key(r.graph_hash, r) for r in finished.itertuples(index=False)}
 
 
-def _classes(loaded: LoadedStudy) -> int:
-    """The number of classes of the study's dataset, which is loaded to check its files, after the
-    registries are checked."""
+def _with_data(loaded: LoadedStudy, simulate: bool = False) -> tuple[LoadedStudy, int]:
+    """The study with the digest of its data files in `dataset.digest` (datasets read from a user's
+    files), and its dataset's number of classes. The dataset is loaded, after the registries are
+    checked, which checks its files (and, when the study names a digest, that they still match it);
+    a simulated study reads no files (`estimate.dataset_facts`)."""
     from archscale.data import load_dataset
 
     check_registries(loaded.spec)
-    return load_dataset(**loaded.spec.dataset.load_options()).num_classes
+    if simulate:
+        from archscale.execution.estimate import dataset_facts
+
+        return loaded, dataset_facts(loaded.spec.dataset).classes
+    splits = load_dataset(**loaded.spec.dataset.load_options())
+    return with_dataset_digest(loaded, splits.digest), splits.num_classes
+
+
+def _simulation(ctx: StudyContext, classes: int) -> Simulation:
+    """What the synthetic trainer needs: the classes and each architecture's LR scale (1 when it has none)."""
+    return Simulation(classes, {key: info.scale.lr_factor or 1.0 for key, info in ctx.archs.items()})
+
+
+def _data_changed(db_url: str, name: str, loaded: LoadedStudy) -> str:
+    """' (the data changed: ...)' when the stored study `name` was run on other data than `loaded`'s."""
+    stored, now = stored_study(db_url, name).spec.dataset.digest, loaded.spec.dataset.digest
+    if stored is None or now is None or stored == now:
+        return ""
+    return f" (the data changed: sha256 {stored[:12]}… stored, {now[:12]}… now)"
 
 
 def _git_revision() -> str | None:
@@ -218,3 +262,17 @@ def _git_revision() -> str | None:
 
 def _host() -> str:
     return f"{socket.gethostname()} ({platform.system()} {platform.machine()})"
+
+
+def _ignored(origin: ModuleOrigin) -> str:
+    """The unsupported ops that tracing `origin` treated as depth-neutral ('none' when there were none)."""
+    from archscale.nn.traced import trace_origin
+
+    return "; ".join(trace_origin(origin).ignored) or "none"
+
+
+def _traced_architecture(origin: ModuleOrigin) -> Architecture:
+    """`archscale.nn.traced.traced_architecture`, imported (with torch) only for a `family: torch` study."""
+    from archscale.nn.traced import traced_architecture
+
+    return traced_architecture(origin)

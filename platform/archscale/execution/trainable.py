@@ -7,7 +7,7 @@ whose rounding may differ from a pack's in the last digits)."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from archscale.execution.early_stopping import EarlyStopping, Report
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from torch import Tensor, nn
 
     from archscale.data import Splits
+    from archscale.graph import ModuleOrigin
     from archscale.nn.packed import PackedModel
     from archscale.train import EpochMetrics, TrainConfig, TrainResult
 
@@ -27,8 +28,9 @@ class TrialContext:
     phase: the dataset's `load_dataset` keywords, `build_model` keywords, the architectures (notation,
     family, kernel size, width override), CPU threads per trial, the phase's early stopping (None when
     no search stops early), whether a pack may be trained in parts to fit the worker's memory
-    (`pack: auto`), and the trial's share of its device (GPUs per trial; on CPU-only trials, its CPUs
-    over the node's)."""
+    (`pack: auto`), the trial's share of its device (GPUs per trial; on CPU-only trials, its CPUs
+    over the node's), for `archscale run --simulate`, what the synthetic trainer needs, the user's
+    module behind each architecture of a `family: torch` study, and the study's `imports:`."""
 
     dataset: dict[str, Any]
     model: dict[str, Any]
@@ -37,6 +39,9 @@ class TrialContext:
     early_stopping: EarlyStopping | None = None
     fit_memory: bool = False
     gpu_share: float = 0.0
+    simulation: Simulation | None = None
+    origins: dict[str, ModuleOrigin] = field(default_factory=dict)
+    imports: tuple[str, ...] = ()
 
     def memory_share(self) -> float:
         """This trial's share of its device's memory."""
@@ -46,19 +51,27 @@ class TrialContext:
 
 
 def run_trial(config: dict[str, Any], context: TrialContext) -> None:
-    """Train the trial's members and report an epoch result per epoch, then their ends."""
+    """Train the trial's members and report an epoch result per epoch, then their ends (after the
+    worker's plugins and the study's `imports:` are loaded: they may register its dataset or init)."""
+    from archscale.plugins import prepare_process
+
+    prepare_process(context.imports)
+    requests = members_of(config)
+    if context.simulation is not None:
+        _run_simulated(requests, context, context.simulation)
+        return
     import ray
     import torch
     from ray import tune
 
     from archscale.nn.registry import parametrization_of
+    from archscale.nn.traced import TracedModel
     from archscale.train import TrainConfig, train, train_pack
 
-    requests = members_of(config)
     splits = _splits(context)
     models = _models(requests, context, splits)
     params = sum(p.numel() for p in models[0].parameters())
-    configs = [TrainConfig(**r.recipe, lr=r.lr, seed=r.seed, threads=context.threads) for r in requests]
+    configs = [TrainConfig(**r.recipe, lr=r.lr, seed=r.key.seed, threads=context.threads) for r in requests]
     pending: list[EpochReport] = []
 
     def on_member_epoch(member: int, m: EpochMetrics) -> None:
@@ -77,7 +90,8 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
         on_member_epoch(0, m)
         return bool(flush())
 
-    if parametrization_of(models[0]) != "standard":  # μP: MuSGD's parameter groups have no packed form
+    # μP: MuSGD's parameter groups have no packed form; a user's module (family torch) may mix members
+    if parametrization_of(models[0]) != "standard" or isinstance(models[0], TracedModel):
         results: list[TrainResult] = [train(models[0], splits, configs[0], on_epoch)]
         on_cuda = next(models[0].parameters()).is_cuda
     else:  # a run alone is a pack of one: on the CPU a member computes the same bits beside any companions
@@ -98,6 +112,50 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
     node = ray.get_runtime_context().get_node_id()
     ends = [
         TrialEnd(r.status.value, r.device_seconds, r.wall_seconds, device, node, member)
+        for member, r in enumerate(results)
+    ]
+    tune.report(end_result(ends))
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """What `archscale run --simulate`'s synthetic trainer (`archscale.train.synthetic`) needs: the
+    dataset's number of classes and each architecture's LR scale (`principled_scale`), by key."""
+
+    classes: int
+    scales: dict[str, float]
+
+
+def _run_simulated(requests: list[TrialRequest], context: TrialContext, simulation: Simulation) -> None:
+    """`run_trial` with the synthetic trainer: the same reports, early stopping and ends, no model, no
+    data. Members may be of different architectures (simulated packs are not one model)."""
+    import ray
+    from ray import tune
+
+    from archscale.train.synthetic import SyntheticRun, simulate_pack
+
+    runs = [
+        SyntheticRun(r.lr, simulation.scales.get(r.key.arch_key, 1.0), r.key.seed, r.budget, simulation.classes)
+        for r in requests
+    ]
+    pending: list[EpochReport] = []
+
+    def on_epoch(member: int, m: EpochMetrics) -> bool:
+        pending.append(EpochReport(**asdict(m), params=0, member=member))
+        return False
+
+    def after_epoch(_: int) -> list[int]:
+        if not pending:
+            return []
+        stops = _judge(context.early_stopping, requests, pending)
+        tune.report(epoch_result(list(pending)))
+        pending.clear()
+        return stops
+
+    results = simulate_pack(runs, on_epoch, after_epoch)
+    node = ray.get_runtime_context().get_node_id()
+    ends = [
+        TrialEnd(r.status.value, r.device_seconds, r.wall_seconds, "simulated", node, member)
         for member, r in enumerate(results)
     ]
     tune.report(end_result(ends))
@@ -136,7 +194,7 @@ def _judge(stopping: EarlyStopping | None, requests: list[TrialRequest], reports
         search = requests[r.member].search
         if r.val_accuracy is not None and search is not None:
             members.append(r.member)
-            asks.append(Report(search, requests[r.member].trial_number, r.epoch, r.val_accuracy))
+            asks.append(Report(search, requests[r.member].key.trial_number, r.epoch, r.val_accuracy))
     return [member for member, stop in zip(members, stopping.stop(asks), strict=True) if stop]
 
 
@@ -147,13 +205,13 @@ def _models(requests: list[TrialRequest], context: TrialContext, splits: Splits)
     trains its only model in place, so it gets a model of its own."""
     if len(requests) == 1:
         return [_model(requests[0], context, splits)]
-    arch = requests[0].arch_key
+    arch = requests[0].key.arch_key
     scope = json.dumps([arch, context.archs[arch], context.model, context.dataset], sort_keys=True, default=str)
     if _INITIAL.scope != scope:
         _INITIAL.scope, _INITIAL.models = scope, {}
     models = []
     for request in requests:
-        key = json.dumps([request.seed, request.init, request.model], sort_keys=True)
+        key = json.dumps([request.key.seed, request.init, request.model], sort_keys=True)
         if key not in _INITIAL.models:
             _INITIAL.models[key] = _model(request, context, splits)
         models.append(_INITIAL.models[key])
@@ -212,9 +270,11 @@ def _model(request: TrialRequest, context: TrialContext, splits: Splits) -> nn.M
     from archscale.graph import parse_architecture
     from archscale.nn import build_model, init_model
 
-    notation, family, kernel, width = context.archs[request.arch_key]
+    notation, family, kernel, width = context.archs[request.key.arch_key]
     arch = parse_architecture(notation, family, kernel or 3)
-    torch.manual_seed(request.seed)
+    if request.key.arch_key in context.origins:
+        arch = replace(arch, origin=context.origins[request.key.arch_key])
+    torch.manual_seed(request.key.seed)
     options = {**context.model, "width": width or context.model["width"], **request.model}
     model = build_model(arch, classes=splits.num_classes, input_shape=splits.input_shape, **options)
     init = dict(request.init)

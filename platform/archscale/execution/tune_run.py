@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import math
+import os
 import tempfile
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from archscale.execution.early_stopping import Rule
@@ -15,19 +16,19 @@ from archscale.execution.finals import FinalRuns
 from archscale.execution.messages import TrialRequest
 from archscale.execution.optuna_studies import rounds
 from archscale.execution.outcome import Outcome
-from archscale.execution.packs import arch_cost, pack_limit, pack_runs
+from archscale.execution.packs import SIMULATED, arch_cost, pack_limit, pack_runs
 from archscale.execution.progress import StudyProgress
 from archscale.execution.recorder import Recorder
 from archscale.execution.searcher import StudySearcher
 from archscale.execution.trainable import TrialContext, run_trial
 from archscale.execution.trial_log import TrialLog
 from archscale.strategies import ArmChoice, PhasePlan, StudyContext
-from archscale.strategies.plan import Key
+from archscale.strategies.grid import Probed
 from archscale.study.spec import ResourcesSpec
+from archscale.vocabulary import RunKey
 
 if TYPE_CHECKING:
     from optuna.storages import BaseStorage
-    from rich.progress import Progress
 
     from archscale.store import Writer
 
@@ -35,12 +36,12 @@ if TYPE_CHECKING:
 @dataclass(frozen=True)
 class StudyTrials:
     """What to run and where results go: the search phase's `plan` (its trials still to run and every
-    search), the study's final runs planned from `ctx` (those in `done` are skipped), each choice
-    handed to `record`."""
+    search), the study's final runs planned from `ctx` and the settled probe results `probed` (those
+    in `done` are skipped), each choice handed to `record`."""
 
     plan: PhasePlan
     ctx: StudyContext
-    done: set[Key]
+    done: set[RunKey]
     record: Callable[[ArmChoice], None]
     context: TrialContext
     resources: ResourcesSpec
@@ -49,6 +50,7 @@ class StudyTrials:
     study_id: int
     arch_ids: dict[str, int]
     db_url: str
+    probed: Mapping[tuple[str, str], Probed] = field(default_factory=dict)
 
 
 def slots(resources: ResourcesSpec, cluster: dict[str, float]) -> int:
@@ -64,6 +66,12 @@ def slots(resources: ResourcesSpec, cluster: dict[str, float]) -> int:
     return fit
 
 
+def simulated_resources(resources: ResourcesSpec) -> ResourcesSpec:
+    """A simulated study's trials need no GPU and at most one CPU (they build no model): the study's
+    `resources` with those two capped, so that a GPU study simulates on a laptop."""
+    return resources.model_copy(update={"gpu_per_trial": 0.0, "cpu_per_trial": min(1.0, resources.cpu_per_trial)})
+
+
 def raise_unfit(resources: ResourcesSpec, cluster: dict[str, float]) -> None:
     from archscale.errors import UserError
 
@@ -75,23 +83,27 @@ def raise_unfit(resources: ResourcesSpec, cluster: dict[str, float]) -> None:
 
 
 def run_trials(
-    run: StudyTrials, storage: BaseStorage | None, progress: Progress, search_total: int
+    run: StudyTrials, storage: BaseStorage | None, bars: StudyProgress
 ) -> tuple[list[tuple[TrialRequest, Outcome]], FinalRuns]:
-    """Run the search phase's `search_total` runs and the final runs with Ray Tune (`storage`: the
-    searches' Optuna storage, None without searches); return each finished trial's request and
+    """Run the search phase's trials and the final runs with Ray Tune (`storage`: the searches' Optuna
+    storage, None without searches), shown on `bars`; return each finished trial's request and
     outcome, and the final runs' planner (every final run it planned)."""
     from ray import tune
 
     trials = TrialLog()
-    limit, width = pack_limit(run.resources.pack, run.resources.gpu_per_trial), slots(run.resources, run.cluster)
+    simulated = run.context.simulation is not None
+    resources = simulated_resources(run.resources) if simulated else run.resources
+    limit = SIMULATED if simulated else pack_limit(resources.pack, resources.gpu_per_trial)
+    if run.context.origins and not simulated:
+        limit = 1  # a user's module (family torch) trains alone: its forward may mix a pack's members
+    width = slots(resources, run.cluster)
     cost = {
         key: arch_cost(notation, family, kernel, arch_width or run.context.model["width"])
         for key, (notation, family, kernel, arch_width) in run.context.archs.items()
     }
-    bars = StudyProgress(progress, search_total)
-    finals = FinalRuns(run.ctx, run.plan.searches, storage, run.done, run.record, bars.set_final_total)
-    packs = pack_runs(run.plan.units, limit, cost)
-    searcher = StudySearcher(packs, run.plan.searches, run.db_url, trials, limit, cost, finals)
+    finals = FinalRuns(run.ctx, run.plan.searches, storage, run.done, run.record, bars.set_final_total, run.probed)
+    packs = pack_runs(run.plan.units, limit, cost, simulated=simulated)
+    searcher = StudySearcher(packs, run.plan.searches, run.db_url, trials, limit, cost, finals, simulated=simulated)
     rules = {
         s.name: Rule(int(s.need.recipe["epochs"]), stopping.grace_epochs, stopping.reduction_factor, *rounds(s))
         for s in run.plan.searches
@@ -101,8 +113,11 @@ def run_trials(
     recorder = Recorder(run.writer, run.study_id, run.arch_ids, trials)
     trainable = tune.with_resources(
         tune.with_parameters(run_trial, context=context),
-        {"cpu": run.resources.cpu_per_trial, "gpu": run.resources.gpu_per_trial},
+        {"cpu": resources.cpu_per_trial, "gpu": resources.gpu_per_trial},
     )
+    if simulated:  # Tune's experiment snapshots are never read (the database is the source of truth), and
+        # at simulated rates they cost more than the runs: snapshot at most hourly (and at the end)
+        os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "3600")
     with tempfile.TemporaryDirectory(prefix="archscale-tune-") as storage_path:
         tuner = tune.Tuner(
             trainable,
@@ -117,7 +132,7 @@ def run_trials(
                 storage_path=storage_path,
                 callbacks=[recorder, bars],
                 verbose=0,
-                failure_config=tune.FailureConfig(max_failures=run.resources.max_failures),
+                failure_config=tune.FailureConfig(max_failures=resources.max_failures),
                 checkpoint_config=tune.CheckpointConfig(checkpoint_at_end=False),
             ),
         )

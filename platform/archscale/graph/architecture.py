@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -33,14 +34,53 @@ def family_from_name(name: str) -> Family:
 
 
 @dataclass(frozen=True)
+class ModuleOrigin:
+    """The user's torch module an architecture was traced from (`model.family: torch`): the
+    `factory` (`package.module:callable`), its keyword `args` as canonical JSON, the `unsupported`
+    policy (`error` or `ignore`) and a display `name`."""
+
+    factory: str
+    args: str
+    unsupported: str = "error"
+    name: str = ""
+
+
+UNSUPPORTED_POLICIES = ("error", "ignore")
+"""What tracing does with an op the theory does not cover: stop with a UserError, or treat it as depth-neutral."""
+
+
+def module_origin(
+    factory: str, args: Mapping[str, Any] | None = None, unsupported: str = "error", name: str = ""
+) -> ModuleOrigin:
+    """A validated `ModuleOrigin`: `factory` must read `package.module:callable`, `args` be
+    JSON-able keywords, `unsupported` one of `error`/`ignore`; the name defaults to `callable(k=v, ...)`."""
+    module, _, attr = factory.partition(":")
+    if not module or not attr or any(not part.isidentifier() for part in (*module.split("."), *attr.split("."))):
+        raise UserError(f"factory '{factory}' must read package.module:callable (e.g. mynets:resnet)")
+    if unsupported not in UNSUPPORTED_POLICIES:
+        raise UserError(f"unsupported: '{unsupported}' must be one of {', '.join(UNSUPPORTED_POLICIES)}")
+    args = dict(args or {})
+    try:
+        text = json.dumps(args, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"the args of factory '{factory}' must be JSON values: {exc}") from None
+    if not name:
+        name = f"{attr}({', '.join(f'{k}={json.dumps(v)}' for k, v in args.items())})"
+    return ModuleOrigin(factory, text, unsupported, name)
+
+
+@dataclass(frozen=True)
 class Architecture:
     """A graph and its family; `kernel_size` is the model-wide kernel of a CNN (None otherwise);
-    `width`, when set, overrides the study's model width for this architecture (width sweeps)."""
+    `width`, when set, overrides the study's model width for this architecture (width sweeps);
+    `origin`, when set, is the user's torch module the graph was traced from (then `family` says
+    which built-in family's depth rules it follows: cnn when it has a convolution, else mlp)."""
 
     graph: Graph
     family: Family
     kernel_size: int | None = None
     width: int | None = None
+    origin: ModuleOrigin | None = None
 
     @property
     def notation(self) -> str:
@@ -54,7 +94,10 @@ class Architecture:
 
     @property
     def short(self) -> str:
-        """A compact label: the NAS-Bench-201 digit code where it fits, else `notation`."""
+        """A compact label: a traced module's name, the NAS-Bench-201 digit code where it fits, else
+        `notation`."""
+        if self.origin is not None:
+            return self.origin.name
         if self.family is Family.NB201 and notation.fits_nb201(self.graph):
             return notation.to_nb201_code(self.graph)
         return self.notation
@@ -65,10 +108,13 @@ class Architecture:
         return self.short if self.width is None else f"{self.short} @ width {self.width}"
 
     def digest(self) -> str:
-        """A stable identity of (family, kernel, graph), used as the database key."""
+        """A stable identity of (family, kernel, graph, width override, traced module and its args),
+        used as the database key."""
         text = f"{self.family.value};k={self.kernel_size};{self.graph.describe()}"
         if self.width is not None:
             text += f";w={self.width}"
+        if self.origin is not None:
+            text += f";torch={self.origin.factory};{self.origin.args};{self.origin.unsupported}"
         return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -106,7 +152,7 @@ def parse_architecture(spec: Any, family: Family | str | None = None, kernel_siz
         fam = Family.MLP if OpKind.LINEAR in kinds or not kinds & {OpKind.CONV, OpKind.AVG_POOL} else Family.CNN
     if fam is Family.MLP and kinds - {OpKind.SKIP, OpKind.LINEAR}:
         raise UserError("an MLP edge list may only use zero, skip and linear ops")
-    if fam is not Family.MLP and OpKind.LINEAR in kinds:
+    if fam is Family.NB201 and OpKind.LINEAR in kinds:
         raise UserError(f"a {fam.value} edge list cannot use linear ops; use convKxK")
     if fam is Family.CNN:
         kernels = {e.op.kernel for e in graph.edges if e.op.kind is OpKind.CONV}

@@ -5,13 +5,14 @@ Families register themselves (`register_model`) when this package is imported:
 """
 
 from archscale.nn import cnn, mlp, nb201  # noqa: F401  (registers the families)
+from archscale.nn.build import build_model
 from archscale.nn.dag import DagNet
 from archscale.nn.flops import LayerRow, count_flops, count_params, layer_summary
 from archscale.nn.init import init_model, list_init_schemes, register_init
 from archscale.nn.model import ArchModel, CellLayers, LayerMap, WeightLayer
 from archscale.nn.nb201 import TinyNetwork
 from archscale.nn.packed import PackedModel, pack_models, register_packer
-from archscale.nn.registry import ModelSpec, build_model, family_entry, list_families, register_model
+from archscale.nn.registry import ModelSpec, family_entry, list_families, register_model
 
 __all__ = [
     "ArchModel",

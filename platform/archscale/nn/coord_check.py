@@ -14,9 +14,10 @@ import torch
 from torch import nn
 
 from archscale.graph import Architecture
+from archscale.nn.build import build_model
 from archscale.nn.dag import DagNet
 from archscale.nn.init import init_model
-from archscale.nn.registry import build_model, family_entry
+from archscale.nn.registry import family_entry
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ def count_params(model: nn.Module) -> int:
 def _macs(module: nn.Module, output: Tensor) -> int:
     if isinstance(module, nn.Linear):
         return output.numel() * module.in_features
-    assert isinstance(module, nn.Conv1d | nn.Conv2d)
+    assert isinstance(module, nn.Conv1d | nn.Conv2d | nn.Conv3d)
     return output.numel() * (module.in_channels // module.groups) * math.prod(module.kernel_size)
 
 

@@ -194,8 +194,14 @@ def _kaiming(model: ArchModel, degree_rule: DegreeRule, readout: ReadoutRule, ga
     return {"init": "kaiming", **_gain_settings(gain)}
 
 
-@register_init("architecture-aware")
-def _architecture_aware(model: ArchModel, degree_rule: DegreeRule, readout: ReadoutRule, gain: Gain) -> dict[str, str]:
+def architecture_aware_stds(
+    model: ArchModel,
+    degree_rule: DegreeRule = DegreeRule.SOURCE,
+    readout: ReadoutRule = ReadoutRule.OFFICIAL,
+    gain: Gain = Gain.RELU,
+) -> list[tuple[WeightLayer, float]]:
+    """The std `architecture-aware` draws each weight layer of `model` with, in its drawing order:
+    the stem, every cell's parameterised edges, NAS-Bench-201's reduction blocks, the readout."""
     layers = model.layer_map()
     family = model.arch.family
     factor = _gain_factor(model, gain)
@@ -205,16 +211,23 @@ def _architecture_aware(model: ArchModel, degree_rule: DegreeRule, readout: Read
     else:
         kernel, dims = stem.kernel_size[0], len(stem.kernel_size)
         std = stem_std(family, stem.out_channels, stem.in_channels, kernel=kernel, dims=dims)
-    _normal_(stem.weight, factor * std)
+    stds: list[tuple[WeightLayer, float]] = [(stem, factor * std)]
     degrees = {cell.graph: edge_degrees(cell.graph, degree_rule) for cell in layers.cells}
     for cell in layers.cells:
         for edge, layer in cell.edges.items():
-            _normal_(layer.weight, factor * he_std(_fan_in(layer), degrees[cell.graph][edge]))
+            stds.append((layer, factor * he_std(_fan_in(layer), degrees[cell.graph][edge])))
     for block in layers.reductions:
         for name, layer in block.items():
-            _normal_(layer.weight, factor * he_std(_fan_in(layer), NB201_REDUCTION_DEGREES[name]))
+            stds.append((layer, factor * he_std(_fan_in(layer), NB201_REDUCTION_DEGREES[name])))
     head = layers.readout
-    _normal_(head.weight, readout_std(readout, family, head.in_features, head.out_features))
+    stds.append((head, readout_std(readout, family, head.in_features, head.out_features)))
+    return stds
+
+
+@register_init("architecture-aware")
+def _architecture_aware(model: ArchModel, degree_rule: DegreeRule, readout: ReadoutRule, gain: Gain) -> dict[str, str]:
+    for layer, std in architecture_aware_stds(model, degree_rule, readout, gain):
+        _normal_(layer.weight, std)
     _reset_affine(model)
     settings = {"init": "architecture-aware", "degree_rule": degree_rule.value, "readout": readout.value}
     return {**settings, **_gain_settings(gain)}

@@ -15,10 +15,10 @@ from torch import nn
 from archscale.errors import UserError
 from archscale.graph import Architecture, Edge, Graph
 
-WeightLayer: TypeAlias = nn.Linear | nn.Conv1d | nn.Conv2d
+WeightLayer: TypeAlias = nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d
 """A layer whose weight an init scheme draws."""
 
-WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d)
+WEIGHT_LAYERS = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
 
 
 def describe_layer(layer: WeightLayer) -> str:

@@ -2,7 +2,7 @@
 the baseline of the paper's App. E.3 ("basic usage" of `mup`, MuSGD).
 
 `build_mup_model` follows mup's README: the target model and a base and a "delta" model that differ
-from it only in width are built with `archscale.nn.build_model`; the target's readout is replaced by a
+from it only in width are built with `archscale.nn.registry.build_standard_model`; the target's readout is replaced by a
 `mup.MuReadout` of the same shape (module replacement: the family code is untouched; the base and delta
 models only lend their parameter shapes); `mup.set_base_shapes(target, base, delta=delta)`; then every
 parameter is re-drawn with mup's init functions (`mup_init`). Train it with `mup_sgd` (`mup.MuSGD`), as
@@ -29,7 +29,7 @@ from torch import nn
 
 from archscale.graph import Architecture, Family
 from archscale.nn.model import WEIGHT_LAYERS, ArchModel
-from archscale.nn.registry import build_model, family_entry
+from archscale.nn.registry import build_standard_model, family_entry
 
 try:
     import mup
@@ -109,14 +109,14 @@ def build_mup_model(
 ) -> ArchModel:
     """The μP model of `arch` at `width`, initialised (widths as in `base_widths`).
 
-    `options` go to `build_model` for all three models (`cells`, `classes`, `input_shape`,
+    `options` go to `build_standard_model` for all three models (`cells`, `classes`, `input_shape`,
     `batch_norm`, `activation`, ...). Every parameter carries mup's `infshape`, which `mup_sgd` needs.
-    Raise UserError where `build_model` would.
+    Raise UserError where `build_standard_model` would.
     """
     widths = base_widths(arch.family, width, base_width, delta_width)
-    model = build_model(arch, width=widths.target, **options)
-    base = build_model(arch, width=widths.base, **options)
-    delta = build_model(arch, width=widths.delta, **options)
+    model = build_standard_model(arch, width=widths.target, **options)
+    base = build_standard_model(arch, width=widths.base, **options)
+    delta = build_standard_model(arch, width=widths.delta, **options)
     _replace_readout(model)
     mup.set_base_shapes(model, base, delta=delta, rescale_params=False)  # every parameter is re-drawn next
     mup_init(model)

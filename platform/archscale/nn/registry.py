@@ -1,11 +1,11 @@
-"""The model registry: one decorated factory per network family (timm style), and `build_model`."""
+"""The model registry: one decorated factory per network family (timm style), and the standard builder."""
 
 from __future__ import annotations
 
 import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Literal
 
 from archscale.errors import UserError
 from archscale.graph import FAMILY_NAMES, Architecture, Family
@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 Parametrization = Literal["standard", "mup"]
 """How a model's width enters its init and learning rates: `standard` (torch's layers as they are), or
-`mup` (Yang et al.'s μP through microsoft's `mup`: base shapes, `MuReadout`, MuSGD; `archscale.nn.mup`)."""
+`mup` (Yang et al.'s μP through microsoft's `mup`: base shapes, `MuReadout`, MuSGD; `archscale.nn.mup`).
+`archscale.nn.build.build_model` builds either."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,8 @@ def family_entry(family: Family) -> FamilyEntry:
     return _REGISTRY[family]
 
 
-def _positive(name: str, value: int) -> int:
+def positive(name: str, value: int) -> int:
+    """`value`, or UserError naming the size `name` when it is below 1."""
     if value < 1:
         raise UserError(f"{name} must be >= 1, got {value}")
     return value
@@ -98,7 +100,7 @@ def _activation(entry: FamilyEntry, name: str) -> str:
     return key
 
 
-def build_model(
+def build_standard_model(
     arch: Architecture,
     *,
     width: int | None = None,
@@ -108,48 +110,18 @@ def build_model(
     batch_norm: bool = False,
     prune_dead_edges: bool = False,
     activation: str = "relu",
-    parametrization: str = "standard",
-    mup_base_width: int | None = None,
 ) -> ArchModel:
-    """Build the torch model of `arch` with torch's default init (apply a scheme with `init_model`).
-
-    `width` and `input_shape` default per family (`family_entry`); `prune_dead_edges` as in
-    `ModelSpec`; `activation` (`relu` or `gelu`) for the families that offer it (MLP, CNN; paper
-    App. E.2). `parametrization="mup"` builds the μP model instead (`archscale.nn.mup.build_mup_model`:
-    base shapes from the same network at `mup_base_width`, default the family's standard width, and
-    its delta at twice that), already drawn with μP's init (`init_model(model, "mup")` re-draws it).
-    Raise UserError on a size, activation or parametrization the family cannot take, on
-    `mup_base_width` without `parametrization="mup"`, or on an architecture without an
-    input→output path except a NAS-Bench-201 cell built whole (whose output is then constant, as in
-    the benchmark).
+    """The standard-parametrised torch model of `arch` from its family's factory, with torch's default
+    init (`archscale.nn.build_model` documents the options and also builds μP models).
     """
-    if parametrization not in get_args(Parametrization):
-        known = ", ".join(get_args(Parametrization))
-        raise UserError(f"unknown parametrization '{parametrization}'; known: {known}")
-    if parametrization == "mup":
-        from archscale.nn.mup import build_mup_model
-
-        return build_mup_model(
-            arch,
-            width=width,
-            base_width=None if mup_base_width is None else _positive("mup_base_width", mup_base_width),
-            cells=cells,
-            classes=classes,
-            input_shape=input_shape,
-            batch_norm=batch_norm,
-            prune_dead_edges=prune_dead_edges,
-            activation=activation,
-        )
-    if mup_base_width is not None:
-        raise UserError("mup_base_width is a setting of parametrization 'mup' only")
     entry = family_entry(arch.family)
     shape = tuple(input_shape) if input_shape is not None else entry.default_input_shape
     if not shape or any(d < 1 for d in shape):
         raise UserError(f"input shape {shape} must be a non-empty list of positive sizes")
     spec = ModelSpec(
-        width=_positive("width", entry.default_width if width is None else width),
-        cells=_positive("cells", cells),
-        classes=_positive("classes", classes),
+        width=positive("width", entry.default_width if width is None else width),
+        cells=positive("cells", cells),
+        classes=positive("classes", classes),
         input_shape=shape,
         batch_norm=batch_norm,
         prune_dead_edges=prune_dead_edges,

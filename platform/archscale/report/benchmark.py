@@ -1,7 +1,7 @@
 """A study's arms against a benchmark's published results (the paper's Fig. 4 and App. E.4).
 
 When the study's compared architectures are NAS-Bench-201 cells and results of the study's dataset
-were imported (`archscale benchmark import`), `with_benchmark` adds a `BenchmarkComparison`:
+were imported (`archscale benchmark import`), `benchmark_of` makes a `BenchmarkComparison`:
 - `accuracy`: per arm, its test accuracy minus the benchmark's, mean over cells, with a paired
   interval over the cells (`stats.t_estimate` with cells as units, architectures varying: Student t,
   none below 2 cells; `method`, `n`, `varies` and `fixed` say so);
@@ -33,7 +33,6 @@ from archscale.report.metrics import get_metric
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from archscale.report.comparison import Comparison
     from archscale.report.frames import Inputs
 
 BENCHMARK = "nb201"
@@ -78,30 +77,72 @@ class BenchmarkComparison:
         return self.noise_floor.groupby("top_percent", sort=False, as_index=False)[columns[1:]].mean()
 
 
-def with_benchmark(c: Comparison, inputs: Inputs, db: str | Engine) -> Comparison:
-    """`c` with its `benchmark` comparison when the study's cells and dataset have imported results;
-    `c` itself otherwise."""
-    pa = c.per_architecture
+def benchmark_of(
+    per_architecture: pd.DataFrame, arms: tuple[str, ...], inputs: Inputs, db: str | Engine
+) -> BenchmarkComparison | None:
+    """The `arms` of a comparison (its `per_architecture` frame) against the benchmark's imported
+    results, when the study's cells and dataset have some; None otherwise."""
+    pa = per_architecture
     cells = pa[pa["family"] == "nb201"] if len(pa) else pa
-    if cells.empty or not c.arms:
-        return c
+    if cells.empty or not arms:
+        return None
     dataset, study_epochs = study_dataset(db, inputs.study)
     if dataset is None:
-        return c
+        return None
     from archscale.store import read_benchmark
 
     results = read_benchmark(db, BENCHMARK, dataset)
     if results.empty:
-        return c
+        return None
     epochs = pick_epochs(results["epochs"].tolist(), study_epochs)
     results = results[results["epochs"] == epochs]
     hashes = cells["graph_hash"].tolist()
     cubes = scores_of(inputs, get_metric("test_acc"), hashes).test
-    arms = {arm: stats.row_means(cubes[arm].reshape(len(hashes), -1)) for arm in c.arms}
+    means = {arm: stats.row_means(cubes[arm].reshape(len(hashes), -1)) for arm in arms}
     found = compare_to_benchmark(
-        cells[["graph_hash", "label"]], arms, results, benchmark=BENCHMARK, dataset=dataset, epochs=epochs
+        cells[["graph_hash", "label"]], means, results, benchmark=BENCHMARK, dataset=dataset, epochs=epochs
     )
-    return c if found is None else replace(c, benchmark=found, notes=[*c.notes, *found.notes])
+    note = training_set_note(dataset, *study_training_split(db, inputs.study))
+    return replace(found, notes=[*found.notes, note]) if found is not None and note else found
+
+
+BENCHMARK_TRAIN_IMAGES = {"cifar10": 50_000, "cifar100": 50_000, "imagenet16-120": 151_700}
+"""The training images behind NAS-Bench-201's results per dataset (its `cifar10` trains on train and valid)."""
+
+
+def training_set_note(dataset: str, val_fraction: float, limit: int | None) -> str | None:
+    """A note when the study trains on fewer images than the benchmark's results did (a held-out validation
+    split or a limit), None when it trains on as many or the benchmark's count is unknown."""
+    full = BENCHMARK_TRAIN_IMAGES.get(dataset)
+    if full is None:
+        return None
+    trained = round(min(full, limit or full) * (1 - val_fraction))
+    if trained >= full:
+        return None
+    return (
+        f"the study's final runs train on {trained:,} {dataset} images (val_fraction {val_fraction:g}"
+        f"{f', limit {limit:,}' if limit else ''}), the benchmark's results on {full:,}: not like for like"
+    )
+
+
+def study_training_split(db: str | Engine, study: str) -> tuple[float, int | None]:
+    """The study's (val_fraction, limit) from its stored YAML (the schema's defaults where it has none)."""
+    import yaml
+
+    from archscale.store import read_studies
+    from archscale.study.spec import DatasetSpec
+
+    studies = read_studies(db)
+    text = studies.loc[studies["name"] == study, "yaml_text"]
+    try:
+        data = yaml.safe_load(str(text.iloc[0])) if len(text) else None
+    except yaml.YAMLError:
+        data = None
+    dataset = data.get("dataset") if isinstance(data, dict) else None
+    dataset = dataset if isinstance(dataset, dict) else {}
+    default = DatasetSpec.model_fields["val_fraction"].default
+    fraction, limit = dataset.get("val_fraction", default), dataset.get("limit")
+    return float(fraction), (int(limit) if isinstance(limit, int) else None)
 
 
 def study_dataset(db: str | Engine, study: str) -> tuple[str | None, int | None]:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from archscale.report.benchmark import BenchmarkComparison, with_benchmark
+from archscale.report.benchmark import BenchmarkComparison, benchmark_of
 from archscale.report.cost import (
     cost_frame,
     matching,
@@ -108,9 +108,27 @@ def read_inputs(study: str, db: str | Engine) -> Inputs:
 
     trials = read_trials(db, study)
     studies = read_studies(db)
-    status = str(studies.loc[studies["name"] == study, "status"].iloc[0])
+    row = studies[studies["name"] == study].iloc[0]
     epochs = read_epochs(db, study) if (trials["phase"] == Phase.PROBE).any() else None
-    return Inputs(study, status, trials, epochs, read_plan(db, study))
+    activation, caveats = _model_facts(str(row["yaml_text"]))
+    return Inputs(study, str(row["status"]), trials, epochs, read_plan(db, study), activation, caveats)
+
+
+def _model_facts(yaml_text: str) -> tuple[str, tuple[str, ...]]:
+    """The stored study's model activation (relu, the schema's default, where it names none) and what
+    every report of it must state about its models (`ModelSpec.caveat`)."""
+    import yaml
+    from pydantic import ValidationError
+
+    from archscale.study.spec import ModelSpec
+
+    try:
+        data = yaml.safe_load(yaml_text)
+        model = ModelSpec(**(data.get("model") or {})) if isinstance(data, dict) else ModelSpec()
+    except (yaml.YAMLError, ValidationError, TypeError):
+        return "relu", ()
+    caveat = model.caveat()
+    return model.activation, (caveat,) if caveat else ()
 
 
 def compare(study: str, db: str | Engine | None = None, metric: str | Metric = DEFAULT_METRIC) -> Comparison:
@@ -122,7 +140,9 @@ def compare(study: str, db: str | Engine | None = None, metric: str | Metric = D
     chosen = get_metric(metric)
     url = resolve_url(db) if db is None or isinstance(db, str) else db
     inputs = read_inputs(study, url)
-    return with_benchmark(build_comparison(inputs, chosen), inputs, url)
+    c = build_comparison(inputs, chosen)
+    found = benchmark_of(c.per_architecture, c.arms, inputs, url)
+    return c if found is None else replace(c, benchmark=found, notes=[*c.notes, *found.notes])
 
 
 def build_comparison(inputs: Inputs, metric: str | Metric = DEFAULT_METRIC) -> Comparison:
@@ -143,7 +163,7 @@ def build_comparison(inputs: Inputs, metric: str | Metric = DEFAULT_METRIC) -> C
     summary = summary_frame(inputs, per_arch, scores, cost, match, match_curves, rankings, probe, metric)
     base = base_info(inputs.plan, hashes)
     arms = final_arms(inputs.plan)
-    notes = _notes(inputs, per_arch, arms, pairs, base, metric)
+    notes = [*inputs.caveats, *_notes(inputs, per_arch, arms, pairs, base, metric)]
     notes += _match_notes(match_curves, metric)
     notes += _probe_notes(probe, probe_notes)
     return Comparison(

@@ -325,14 +325,17 @@ def matching(
     curves: list[dict[str, Any]] = []
     for arm, against in matched_pairs(inputs, scores):
         mine = charged[(charged["charged_arm"] == arm) & (charged["scope"] == ARCHITECTURE_SCOPE)]
+        searches = {key: group for key, group in mine.groupby(["graph_hash", "repeat"], sort=False)}
+        none = mine.iloc[:0]
         target_cube = np.broadcast_to(scores.test[against], (len(hashes), scores.repeats, len(scores.seeds)))
+        unsearched: tuple[np.ndarray, np.ndarray] | None = None  # an architecture without a search: no picks
         for repeat in range(scores.repeats):
             picks, spent, targets = [], [], []
             for i, (h, label) in enumerate(zip(hashes, labels, strict=True)):
-                search = mine[(mine["graph_hash"] == h) & (mine["repeat"] == repeat)].sort_values("trial_number")
-                selection = np.where(search["status"] == TrialStatus.COMPLETED, floats(search[SELECTION]), np.nan)
-                pick = stats.picked_so_far(selection, floats(search[metric.column]), floats(search["hp_lr"]))
-                cost = np.cumsum(np.nan_to_num(floats(search["device_seconds"])))
+                search = searches[(h, repeat)].sort_values("trial_number") if (h, repeat) in searches else none
+                pick, cost = _picks(search, metric) if len(search) or unsearched is None else unsearched
+                if not len(search):
+                    unsearched = pick, cost
                 target = stats.nanmean(target_cube[i, repeat])
                 k = stats.first_reaching(pick, target, metric.higher_is_better)
                 rows.append(
@@ -355,6 +358,13 @@ def matching(
                     targets.append(target)
             curves += _study_curve(arm, against, repeat, picks, spent, targets)
     return pd.DataFrame(rows, columns=MATCH_COLUMNS), pd.DataFrame(curves, columns=MATCH_CURVE_COLUMNS)
+
+
+def _picks(search: pd.DataFrame, metric: Metric) -> tuple[np.ndarray, np.ndarray]:
+    """A search's (trials in order) best pick so far by the selection score and its cumulative device-seconds."""
+    selection = np.where(search["status"] == TrialStatus.COMPLETED, floats(search[SELECTION]), np.nan)
+    pick = stats.picked_so_far(selection, floats(search[metric.column]), floats(search["hp_lr"]))
+    return pick, np.cumsum(np.nan_to_num(floats(search["device_seconds"])))
 
 
 def _study_curve(
@@ -402,10 +412,12 @@ def per_architecture_match(match: pd.DataFrame, hashes: Sequence[str]) -> dict[s
     out: dict[str, list[float]] = {}
     for (arm, against), group in match.groupby(["arm", "against"], sort=False):
         key = pair_key(str(arm), str(against))
+        by_hash = {str(h): rows for h, rows in group.groupby("graph_hash", sort=False)}
         for column, name in (("trials_to_match", "match_trials"), ("device_s_to_match", "match_device_s")):
             values = []
             for h in hashes:
-                mine = group.loc[group["graph_hash"] == h, column].to_numpy(dtype=float)
+                rows = by_hash.get(h)
+                mine = rows[column].to_numpy(dtype=float) if rows is not None else np.empty(0)
                 median = float(np.median(np.where(np.isfinite(mine), mine, np.inf))) if mine.size else math.nan
                 values.append(median if math.isfinite(median) else math.nan)
             out[f"{key}_{name}"] = values

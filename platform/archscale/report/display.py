@@ -524,9 +524,13 @@ def budget_lines(c: Comparison) -> list[str]:
     return lines
 
 
+SIMULATED = "SIMULATED (archscale run --simulate: a synthetic trainer's metrics, not results of training). "
+"""What every report of a simulated study says first."""
+
+
 def heading(c: Comparison) -> str:
     repeats = f" × {plural(c.repeats, 'search repeat')}" if c.repeats > 1 else ""
-    text = (
+    text = (SIMULATED if c.plan.simulated else "") + (
         f"{c.study} ({c.status}): {c.metric.label}{' (%)' if c.metric.percent else ''}, mean ± std over "
         f"{plural(len(c.seeds), 'seed')}{repeats}{' (@ the learning rate)' if len(c.arms) > STACKED_ARMS else ''}; "
         f"{plural(len(c.per_architecture), 'architecture')}. "

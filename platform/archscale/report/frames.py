@@ -51,13 +51,16 @@ COLLAPSE_FACTOR = 1.5
 @dataclass(frozen=True)
 class Inputs:
     """Everything a comparison is computed from: the store's frames for one study and its plan
-    (`epochs` may be None when no analysis needs them)."""
+    (`epochs` may be None when no analysis needs them); `activation`: the study's model nonlinearity;
+    `caveats`: what every report of the study must state about its models."""
 
     study: str
     status: str
     trials: pd.DataFrame
     epochs: pd.DataFrame | None
     plan: StudyPlan
+    activation: str = "relu"
+    caveats: tuple[str, ...] = ()
 
 
 def pair_key(a: str, b: str) -> str:
@@ -340,7 +343,8 @@ def per_architecture(inputs: Inputs, metric: Metric, rows: pd.DataFrame) -> tupl
     frame = rows.assign(**columns)
     frame = frame.assign(**_search_costs(inputs, hashes, arms))
     frame = frame.assign(**_final_counts(inputs, hashes, arms))
-    frame["notes"] = [_row_note(r, inputs.plan, arms) for r in frame.to_dict("records")]
+    runs = {arm: len(plan.seeds) * (plan.search_repeats if repeats_finals(plan, arm) else 1) for arm in arms}
+    frame["notes"] = [_row_note(r, runs) for r in frame.to_dict("records")]
     return frame.reset_index(drop=True), scores
 
 
@@ -393,10 +397,10 @@ def _final_counts(inputs: Inputs, hashes: Sequence[str], arms: Sequence[str]) ->
     return out
 
 
-def _row_note(row: dict[str, Any], plan: StudyPlan, arms: Sequence[str]) -> str:
+def _row_note(row: dict[str, Any], final_runs: dict[str, int]) -> str:
+    """The row's note: per arm (with `final_runs` per architecture), its failed or missing runs."""
     parts = []
-    for arm in arms:
-        runs = len(plan.seeds) * (plan.search_repeats if repeats_finals(plan, arm) else 1)
+    for arm, runs in final_runs.items():
         if row[f"{arm}_diverged"]:
             parts.append(f"{arm}: {row[f'{arm}_diverged']} of {runs} final runs diverged")
         if row[f"{arm}_collapsed"]:

@@ -5,8 +5,11 @@ Per architecture and seed, an LR's score is the arm's criterion (its `criterion`
 epoch column: `train_loss`, the epoch-average training loss, or `train_loss_tail`, the mean loss of
 the epoch's last steps) at the last epoch; diverged = +inf. The probed maximal LR is the LR with the
 lowest mean score over seeds (the largest among equal ones): "the maximal LR which achieves the
-smallest training loss after one epoch". The predicted maximal LR of an architecture is the base
-network's probed LR × its principled scale.
+smallest training loss after one epoch" (the rule is `archscale.strategies.grid`'s, which the probe
+also extends its grids by). Grid points are ordered by LR (an extension's points are numbered after the
+grid's); a probed LR still at the lowest or highest LR run (`at_grid_edge`) is `censored`: the true
+maximal LR may lie beyond. The predicted maximal LR of an architecture is the base network's probed
+LR × its principled scale.
 
 The probed LR comes with its own uncertainty (`within_noise`): the range of grid LRs whose score is not
 worse than the best point's by more than the seeds' noise (a paired t interval over seeds of the
@@ -23,6 +26,7 @@ import pandas as pd
 
 from archscale.report import stats
 from archscale.report.frames import Inputs, floats, short_label, unique_labels
+from archscale.strategies.grid import point_score, probed_max_lr, run_score
 from archscale.vocabulary import Phase, TrialStatus
 
 DEFAULT_CRITERION = "train_loss"
@@ -51,6 +55,7 @@ PROBE_COLUMNS = [
     "runs",
     "diverged_runs",
     "at_grid_edge",
+    "censored",
 ]
 
 
@@ -83,17 +88,11 @@ def trial_scores(inputs: Inputs, arm: str, column: str) -> pd.DataFrame:
     epochs = inputs.epochs if inputs.epochs is not None else pd.DataFrame(columns=["trial_id", "epoch", column])
     last = epochs.sort_values(["trial_id", "epoch"]).groupby("trial_id", sort=False).tail(1)
     loss = dict(zip(last["trial_id"], floats(last[column]), strict=True))
-    scores = [_score(status, loss.get(tid)) for tid, status in zip(probe["id"], probe["status"], strict=True)]
+    scores = [
+        run_score(status == TrialStatus.DIVERGED, loss.get(tid))
+        for tid, status in zip(probe["id"], probe["status"], strict=True)
+    ]
     return probe.assign(score=scores)
-
-
-def _score(status: str, loss: float | None) -> float:
-    """+inf for a diverged run or a non-finite loss; NaN when no epoch was recorded."""
-    if status == TrialStatus.DIVERGED:
-        return math.inf
-    if loss is None:
-        return math.nan
-    return loss if math.isfinite(loss) else math.inf
 
 
 def probe_arms(inputs: Inputs) -> list[str]:
@@ -127,33 +126,33 @@ def _arm_frames(inputs: Inputs, arm: str, column: str) -> tuple[pd.DataFrame, pd
         h = arch["graph_hash"]
         mine = scored[scored["graph_hash"] == h]
         label = short_label(str(arch["notation"]), str(arch["family"]))
-        points, per_seed = [], []
+        points, per_seed, seed_scores = [], [], []
         for index, point in mine.groupby("trial_number", sort=True):
             per_seed.append(dict(zip(point["seed"].astype(int), point["score"].astype(float), strict=True)))
-            values = point["score"].to_numpy(dtype=float)
-            values = values[~np.isnan(values)]
-            mean = (
-                float(values.mean())
-                if values.size and np.isfinite(values).all()
-                else (math.inf if values.size else math.nan)
-            )
+            scores = point["score"].to_numpy(dtype=float)
+            seed_scores.append(scores.tolist())
+            values = scores[~np.isnan(scores)]
             points.append(
                 (
                     int(index),
                     float(np.median(floats(point["hp_lr"]))),
-                    mean,
+                    point_score(scores.tolist()),
                     int(values.size),
                     int(np.isinf(values).sum()),
                 )
             )
+        order = sorted(range(len(points)), key=lambda i: points[i][1])  # by LR: extensions are numbered after
+        points, per_seed, seed_scores = (
+            [points[i] for i in order],
+            [per_seed[i] for i in order],
+            [seed_scores[i] for i in order],
+        )
         grid_rows += [dict(zip(GRID_COLUMNS, (arm, h, label, *p), strict=True)) for p in points]
         lrs = [p[1] for p in points]
         means = [p[2] if math.isfinite(p[2]) else math.nan for p in points]
-        probed = stats.argbest_lr(lrs, means)
+        argmin = probed_max_lr(list(zip(lrs, seed_scores, strict=True)))
+        probed, edge = argmin.lr, argmin.edge
         low, high, method = within_noise(lrs, per_seed, probed)
-        edge = ""
-        if math.isfinite(probed) and lrs:
-            edge = "low" if probed == min(lrs) else "high" if probed == max(lrs) else ""
         paths, s = float(arch["paths"]), float(arch["S"])
         rows.append(
             {
@@ -179,6 +178,7 @@ def _arm_frames(inputs: Inputs, arm: str, column: str) -> tuple[pd.DataFrame, pd
                 "runs": len(mine),
                 "diverged_runs": int(np.isinf(mine["score"].to_numpy(dtype=float)).sum()),
                 "at_grid_edge": edge,
+                "censored": bool(edge),
             }
         )
     frame = pd.DataFrame(rows)
@@ -227,17 +227,26 @@ def _quirk(arch: dict[str, object]) -> bool:
         return False
 
 
-def paper_reference(probe: pd.DataFrame) -> tuple[float, str]:
-    """The paper's reported r for this kind of study (chains: App. D; MLP topologies: Fig. 2; CNNs: Fig. 3)."""
+def paper_reference(probe: pd.DataFrame, activation: str = "relu") -> tuple[float, str]:
+    """The paper's reported r for this kind of study (ReLU chains: App. D; MLP topologies: Fig. 2; CNNs:
+    Fig. 3; GELU: Fig. 7, App. E.2); NaN for an activation the paper did not probe."""
+    values = PAPER_R.get(activation)
+    if values is None:
+        return math.nan, ""
+    where = "Fig. 7, App. E.2" if activation == "gelu" else None
     targets = probe[~probe["is_base"]]
     if not targets.empty and (targets["paths"] == 1).all() and targets["family"].eq("mlp").all():
-        return PAPER_R["depth"], "paper, MLP depth (App. D)"
+        return values["depth"], f"paper, {activation.upper()} MLP depth ({where or 'App. D'})"
     families = set(targets["family"])
     if families == {"mlp"}:
-        return PAPER_R["mlp"], "paper, MLP topologies (Fig. 2)"
+        return values["mlp"], f"paper, {activation.upper()} MLP topologies ({where or 'Fig. 2'})"
     if families == {"cnn"}:
-        return PAPER_R["cnn"], "paper, CNN topologies (Fig. 3)"
+        return values["cnn"], f"paper, {activation.upper()} CNN topologies ({where or 'Fig. 3'})"
     return math.nan, ""
 
 
-PAPER_R = {"depth": 0.962, "mlp": 0.838, "cnn": 0.856}
+PAPER_R = {
+    "relu": {"depth": 0.962, "mlp": 0.838, "cnn": 0.856},
+    "gelu": {"depth": 0.920, "mlp": 0.680, "cnn": 0.949},
+}
+"""The paper's Pearson r of predicted vs probed max LR, by activation and kind of study."""

@@ -36,13 +36,18 @@ def frames(c: Comparison) -> dict[str, pd.DataFrame]:
 
 
 def render_csv(c: Comparison) -> str:
-    return c.per_architecture.to_csv(index=False, lineterminator="\n")
+    return _marked(c, c.per_architecture).to_csv(index=False, lineterminator="\n")
 
 
 def write_csvs(c: Comparison, directory: Path) -> list[Path]:
     written = []
     for stem, frame in frames(c).items():
         path = directory / f"{stem}.csv"
-        frame.to_csv(path, index=False, lineterminator="\n")
+        _marked(c, frame).to_csv(path, index=False, lineterminator="\n")
         written.append(path)
     return written
+
+
+def _marked(c: Comparison, frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with a first column `simulated` (all true) when the study is simulated, else as it is."""
+    return frame.assign(simulated=True)[["simulated", *frame.columns]] if c.plan.simulated else frame

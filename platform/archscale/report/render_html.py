@@ -83,7 +83,7 @@ def render_html(c: Comparison, figures: dict[str, bytes] | None = None) -> str:
         f"<title>archscale compare: {e(c.study)}</title>",
         f"<style>{STYLE}</style></head>",
         '<body data-images-loaded="pending">',
-        f"<h1>Comparison: {e(c.study)}</h1>",
+        f"<h1>Comparison: {e(c.study)}{' (simulated)' if c.plan.simulated else ''}</h1>",
         f'<p class="lede">{e(display.heading(c))}</p>',
     ]
     if c.notes:

@@ -5,7 +5,8 @@ Names: ARM is an arm of the study (`^[A-Za-z0-9][A-Za-z0-9._-]*$`); a pair (a, b
 its differences are a − b. Prefer the explicit `arms` fields to splitting keys (arm names may hold
 `.` and `-`).
 
-Top level: `format`, `study`, `status` (completed, running, interrupted, failed), `metric` {name,
+Top level: `format`, `study`, `status` (completed, running, interrupted, failed), `simulated` (true:
+run by `archscale run --simulate`, synthetic metrics, not results of training), `metric` {name,
 column, higher_is_better, unit ("fraction" for accuracies, else "loss"), diverged_score (what a
 diverged final run scores: chance, or −ln chance for losses; null if unknown)}, `arms` [{arm, kind,
 label, position, final (has final runs), settings, recipe}], `pairs` [{a, b, key, like_with_like,
@@ -76,8 +77,10 @@ probe rows: arm, graph_hash, architecture, label, family, paths, S, depth (chain
   principled_scale, is_base, criterion (the epoch column scored), probed_lr, probed_lr_lo, probed_lr_hi,
   probed_lr_method (the grid LRs whose score is within seed noise of the best point's: a paired t over
   seeds; null with fewer than 2 seeds), predicted_lr, ratio,
-  best_score, seeds, runs, diverged_runs, at_grid_edge ("low" | "high" | "").
-probe_grid rows: arm, graph_hash, label, grid_index, lr, score (mean last-epoch criterion over seeds;
+  best_score, seeds, runs, diverged_runs, at_grid_edge ("low" | "high" | ""), censored (at an edge:
+  the true maximal LR may lie beyond, also after the probe's `extend` points beyond it).
+probe_grid rows (by LR): arm, graph_hash, label, grid_index (the trial number: an extension's points are
+  numbered after the grid's), lr, score (mean last-epoch criterion over seeds;
   null = diverged), seeds, diverged.
 `benchmark` (added in 2; null unless the study's NAS-Bench-201 cells have results imported by
 `archscale benchmark import` on the study's dataset; see `archscale.report.benchmark`): {benchmark
@@ -142,6 +145,7 @@ def to_document(c: Comparison) -> dict[str, Any]:
         "format": FORMAT,
         "study": c.study,
         "status": c.status,
+        "simulated": c.plan.simulated,
         "metric": {
             "name": c.metric.name,
             "column": c.metric.column,

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def render_markdown(c: Comparison, images: dict[str, str] | None = None) -> str:
     """Markdown text; `images` (name → relative path) adds the pictures written beside it."""
-    out = [f"# Comparison: {c.study}", "", display.heading(c), ""]
+    out = [f"# Comparison: {c.study}{' (simulated)' if c.plan.simulated else ''}", "", display.heading(c), ""]
     if c.notes:
         out += ["**Notes**", "", *[f"- {note}" for note in c.notes], ""]
     lines = display.summary_lines(c)

@@ -1,5 +1,6 @@
 """`--format table` (and the end of `archscale run`): a compact terminal view that fits 80–120
-columns: one row per architecture (label, S, LR and score mean ± std per arm, the outcome per pair),
+columns: one row per architecture (label, S, LR and score mean ± std per arm, the outcome per pair;
+the first `MAX_ROWS` of a larger study),
 then the key summary lines (search budgets included) and the notes (like-with-like lines included)."""
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ PROBE_HEADERS = {
     "probed ÷ predicted": "probed ÷\npredicted",
     "criterion": "crite-\nrion",
 }
+MAX_ROWS = 200
+"""Architectures the terminal table shows (in the study's order); the other formats have every row."""
 RIGHT = ("S", "LR", "test", "val", "paths", "depth", "predicted", "probed", "crite", "runs")
 
 
@@ -41,7 +44,12 @@ def print_table(c: Comparison, console: Console | None = None) -> None:
     console.print(Text(display.heading(c), style="bold"))
     narrow = console.width < NARROW
     if len(c.per_architecture) and c.arms:
-        console.print(_table(display.architecture_table(c, full=False, narrow=narrow)))
+        rows = display.architecture_table(c, full=False, narrow=narrow)
+        console.print(_table(rows.head(MAX_ROWS)))
+        if len(rows) > MAX_ROWS:
+            console.print(
+                f"… and {len(rows) - MAX_ROWS:,} more architectures (every row: --format csv, json, html or --out)"
+            )
     probe = display.probe_table(c)
     if probe is not None:
         probe = probe.drop(columns=["paths"]).rename(columns=PROBE_HEADERS)

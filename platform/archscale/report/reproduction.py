@@ -1,151 +1,145 @@
-"""The paper's claims next to what the platform measured: `docs/reproduction.md` and its machine-readable
-twin `docs/reproduction.json` are rendered from the committed studies' results in a database, never typed
-by hand.
+"""The paper's claims next to what the platform measured (claims stage): which statistic of which stored
+study measures each claim, and its verdict by the one rule of `archscale.report.verdict`.
 
-    python -m archscale.report.reproduction --db sqlite:///repro.db --figures docs/figures --out docs
-
-writes `docs/reproduction.md` and `docs/reproduction.json`; without `--out` the page goes to stdout. The
-figures of each study are made by `archscale compare STUDY --out docs/figures/STUDY`.
-
-Each claim has a stable id and reads one summary statistic (`archscale.report.summary`) of one CPU study.
-The JSON is `{"claims": [...]}`, one object per claim: `id`, `what`, `paper` (a number, or null where the
-paper gives none), `paper_text`, `measured`, `lo`, `hi`, `n`, `method` (of the interval), `unit`,
-`measured_without_base` (correlations: the same statistic without the base network, whose prediction is
-its own probe), `architectures`, `seeds`, `study`, `full_study`, `minutes` (the study's wall time from
-creation to finish), `verdict` (`VERDICTS`), `rule` (the judgement rule, in words) and `note`. A study
-missing from the database has `measured` null and note "not run".
-
-The verdict is computed, never typed (`AtLeast`, `Meets`, `Positive`): a correlation reproduces when it
-reaches the adequacy level of issue 13 for its kind of experiment (chains 0.95, DAGs 0.7), or the paper's
-own value where that is lower; the NAS-Bench-201 rank agreement at Kendall τ ≥ 0.85 (the low end of the
-paper's plotted ≈0.85–0.9); the depth exponent when its interval meets issue 13's band [−2.1, −1.5];
-an accuracy gain when it is positive with an interval that excludes 0 (an interval containing 0 is
-inconclusive; a negative gain that excludes 0 does not reproduce).
+`collect(db)` reads every claim's study from the results database and returns one `Row` per claim:
+- a study claim reads one summary statistic of the study's comparison (`Stat`), or computes a rank
+  statistic with a bootstrap over architectures (`Tau`, `SeedTau`, `GapDifference`);
+- the init claim (`InitGrowth`) is measured by the coordinate check (`archscale check`) itself;
+- a claim that cannot run on 2 CPU cores (`NotRun`) names its full study and estimated device-hours.
+Every measured row has an interval (`lo`, `hi`, `n`, `method`), its `verdict` and the `protocol` read from
+the stored study (never typed here). `archscale reproduce` renders the rows (`render_reproduction`).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import os
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import pandas as pd
 
 from archscale.errors import UserError
-from archscale.report.comparison import Comparison, compare
+from archscale.report import rank_intervals
+from archscale.report.comparison import Comparison, compare, read_inputs
+from archscale.report.frames import Inputs
+from archscale.report.init_growth import init_growth
+from archscale.report.protocol import Protocol, device_hours, study_protocol
+from archscale.report.stats import Estimate
+from archscale.report.verdict import FAILS, INCONCLUSIVE, NOT_RUN, REPRODUCES, RULE, Target, judge
+from archscale.vocabulary import Phase, TrialStatus
 
-if TYPE_CHECKING:
-    from collections.abc import Sequence
-
-REPRODUCES, FAILS, INCONCLUSIVE, NOT_RUN, NO_VALUE = (
-    "reproduces",
-    "does not reproduce",
-    "inconclusive",
-    "not run",
-    "no value",
-)
-VERDICTS = (REPRODUCES, FAILS, INCONCLUSIVE, NOT_RUN, NO_VALUE)
-
-CHAIN_R_LEVEL = 0.95
-"""Issue 13's adequacy level for predicted vs probed LR on chains (MLP depth)."""
-DAG_R_LEVEL = 0.7
-"""Issue 13's adequacy level for predicted vs probed LR on DAGs (topology; also used for CNN kernels)."""
-DEPTH_EXPONENT_BAND = (-2.1, -1.5)
-"""Issue 13's adequacy band for the exponent of probed LR vs depth: its interval must meet it (paper: −1.5)."""
-RANK_TAU_LEVEL = 0.85
-"""The low end of the paper's Kendall τ at K = 100% (Fig. 4 middle, ≈0.85–0.9 read from the plot)."""
-
-
-class Rule(Protocol):
-    """How a measured value is judged against the paper."""
-
-    def text(self) -> str: ...
-
-    def judge(self, value: float, lo: float, hi: float) -> tuple[str, str]:
-        """(verdict, the reason in numbers)."""
-        ...
+STUDIES = Path(__file__).resolve().parents[3] / "studies"
+"""The committed study YAMLs (a source checkout); `NotRun` rows read their full study's cost from here."""
 
 
 @dataclass(frozen=True)
-class AtLeast:
-    """Reproduces when the point estimate `name` reaches `level`."""
+class Measured:
+    """What a claim's measure reads: the study's comparison and stored frames."""
 
-    level: float
-    name: str = "r"
-
-    def text(self) -> str:
-        return f"{self.name} ≥ {self.level:g}"
-
-    def judge(self, value: float, lo: float, hi: float) -> tuple[str, str]:
-        if value >= self.level:
-            return REPRODUCES, f"{self.name} = {value:.3g} ≥ {self.level:g}"
-        return FAILS, f"{self.name} = {value:.3g} < {self.level:g}"
+    comparison: Comparison
+    inputs: Inputs
 
 
 @dataclass(frozen=True)
-class Meets:
-    """Reproduces when the interval (the point where there is none) meets [low, high]."""
+class Stat:
+    """A summary statistic of the study's comparison (`archscale.report.summary`'s key)."""
 
-    low: float
-    high: float
+    key: str
 
-    def text(self) -> str:
-        return f"interval meets [{self.low:g}, {self.high:g}]"
+    def __call__(self, m: Measured) -> Estimate | None:
+        return summary_estimate(m.comparison, self.key)
 
-    def judge(self, value: float, lo: float, hi: float) -> tuple[str, str]:
-        lo, hi = (value, value) if math.isnan(lo) or math.isnan(hi) else (lo, hi)
-        shown = f"[{lo:.3g}, {hi:.3g}]" if lo != hi else f"{value:.3g} (no interval)"
-        if lo <= self.high and hi >= self.low:
-            return REPRODUCES, f"{shown} meets [{self.low:g}, {self.high:g}]"
-        side = "above" if lo > self.high else "below"
-        return FAILS, f"{shown} lies {side} [{self.low:g}, {self.high:g}]"
+
+def summary_estimate(comparison: Comparison, key: str) -> Estimate | None:
+    """The summary row `key` as an estimate (None when the study has no finite value for it)."""
+    row = comparison.row(key)
+    if row is None or not math.isfinite(float(row["value"])):
+        return None
+    return Estimate(float(row["value"]), float(row["lo"]), float(row["hi"]), int(row["n"]), str(row["method"]))
 
 
 @dataclass(frozen=True)
-class Positive:
-    """A gain: reproduces when positive with an interval above 0, fails when negative with an interval
-    below 0, else (an interval containing 0, or none) inconclusive."""
+class Tau:
+    """Kendall τ between two arms' per-architecture mean scores, bootstrap over architectures."""
 
-    def text(self) -> str:
-        return "gain > 0 with an interval excluding 0"
+    a: str
+    b: str
 
-    def judge(self, value: float, lo: float, hi: float) -> tuple[str, str]:
-        sign = "positive" if value > 0 else "negative" if value < 0 else "zero"
-        if math.isnan(lo) or math.isnan(hi):
-            return INCONCLUSIVE, f"{sign}, no interval"
-        if lo > 0:
-            return REPRODUCES, "positive, the interval excludes 0"
-        if hi < 0:
-            return FAILS, "negative, the interval excludes 0"
-        return INCONCLUSIVE, f"{sign}, but the interval contains 0"
+    def __call__(self, m: Measured) -> Estimate | None:
+        frame = m.comparison.per_architecture
+        if f"{self.a}_mean" not in frame or f"{self.b}_mean" not in frame:
+            return None
+        return rank_intervals.kendall_estimate(
+            frame[f"{self.a}_mean"].to_numpy(dtype=float), frame[f"{self.b}_mean"].to_numpy(dtype=float)
+        )
+
+
+@dataclass(frozen=True)
+class SeedTau:
+    """The mean over seed pairs of τ between two seeds' rankings of one arm (repeat 0)."""
+
+    arm: str
+
+    def __call__(self, m: Measured) -> Estimate | None:
+        scores = final_scores(m.inputs, self.arm)
+        return None if scores.empty else rank_intervals.seed_kendall_estimate(scores.to_numpy(dtype=float))
+
+
+@dataclass(frozen=True)
+class GapDifference:
+    """Mean pairwise gap between architectures under arm a minus under arm b, in the claim's unit."""
+
+    a: str
+    b: str
+
+    def __call__(self, m: Measured) -> Estimate | None:
+        frame = m.comparison.per_architecture
+        if f"{self.a}_mean" not in frame or f"{self.b}_mean" not in frame:
+            return None
+        return rank_intervals.gap_difference_estimate(
+            frame[f"{self.a}_mean"].to_numpy(dtype=float), frame[f"{self.b}_mean"].to_numpy(dtype=float)
+        )
+
+
+def final_scores(inputs: Inputs, arm: str) -> pd.DataFrame:
+    """Architectures × seeds: the arm's completed repeat-0 final runs' test accuracy."""
+    t = inputs.trials
+    runs = t[
+        (t["phase"] == Phase.FINAL) & (t["arm"] == arm) & (t["repeat"] == 0) & (t["status"] == TrialStatus.COMPLETED)
+    ]
+    return runs.pivot_table(index="graph_hash", columns="seed", values="test_accuracy", aggfunc="first")
+
+
+@dataclass(frozen=True)
+class NotRun:
+    """A claim measured only by its full study, on a GPU cluster."""
+
+    reason: str
+
+
+Measure = Stat | Tau | SeedTau | GapDifference | NotRun | Callable[[], tuple[Estimate, Target, dict[str, Any]]]
 
 
 @dataclass(frozen=True)
 class Claim:
-    """One number of the paper: its stable id, which study measures it (CPU variant here, full scale on a
-    GPU cluster), which summary statistic (its key ends in the arm or pair, `archscale.report.summary`),
-    the paper's value (None where the paper gives no number) and words, the rule that judges it, and how
-    our set-up differs. `scale` multiplies the statistic (100: fractions shown in points)."""
+    """One claim of the paper: its stable id, what is measured, which CPU study measures it and which full
+    study measures it at the paper's scale, the paper's words and the target of the verdict rule.
+    `scale` multiplies the statistic (100: fractions shown in points)."""
 
     id: str
     what: str
-    study: str
+    study: str | None
     full_study: str
-    key: str
-    paper: float | None
     paper_text: str
-    rule: Rule
-    differs: str
+    target: Target
+    measure: Measure
     unit: str = ""
     scale: float = 1.0
-
-    @property
-    def is_correlation(self) -> bool:
-        return self.key.startswith("probe.pearson_raw.")
+    note: str = ""
+    probe_anchor: bool = False
+    """Whether the statistic rests on probed max LRs (its verdict is inconclusive when the base's is censored)."""
 
 
 @dataclass(frozen=True)
@@ -162,146 +156,246 @@ class Row:
     n: int | None
     method: str | None
     unit: str
-    measured_without_base: float | None
-    architectures: int | None
-    seeds: list[int]
-    study: str
-    full_study: str
-    minutes: float | None
     verdict: str
     rule: str
-    note: str
+    study: str | None
+    full_study: str
+    device_hours: float | None
+    device_hours_basis: str | None
+    protocol: dict[str, Any] | None
+    architectures: int | None
+    minutes: float | None
+    probed_lrs: list[dict[str, Any]] = field(default_factory=list)
+    note: str = ""
 
 
-_PROBE_DIFFERS = "digits, width {width}, one epoch of plain SGD, a 57-point grid of ratio 2^(1/4), 3 seeds{extra}"
-_NB201_DIFFERS = (
-    "a proxy: 8 cells (C=8, N=1) on 8×8 digits, 12 epochs, 5 seeds, the benchmark's optimizer and schedule; "
-    "fixed = LR 0.1 with PyTorch's default init, trained as the benchmark trains"
-)
-_GELU = "; GELU with the ReLU gain, as the authors' code"
+PROBE = "probe"
+_GELU = "; GELU, initialised with the ReLU gain as the authors' code does"
+_QUIRK_NOTE = "DAGs whose S the official zero-block quirk sets are included"
 
-CLAIMS = (
+CLAIMS: tuple[Claim, ...] = (
     Claim(
         "mlp-depth-r",
         "MLP depth: predicted vs probed max LR, Pearson r",
         "paper-mlp-depth-cpu",
         "paper-mlp-depth",
-        "probe.pearson_raw.probe",
-        0.962,
         "r = 0.962 (App. D, CIFAR-10)",
-        AtLeast(CHAIN_R_LEVEL),
-        _PROBE_DIFFERS.format(width=256, extra="; chains L = 3..10"),
+        Target(0.962),
+        Stat("probe.pearson_raw.probe"),
         "r",
+        probe_anchor=True,
     ),
     Claim(
         "mlp-depth-exponent",
         "MLP depth: exponent of probed max LR vs depth L",
         "paper-mlp-depth-cpu",
         "paper-mlp-depth",
-        "probe.depth_exponent.probe",
-        -1.5,
-        "−1.5 (App. D)",
-        Meets(*DEPTH_EXPONENT_BAND),
-        _PROBE_DIFFERS.format(width=256, extra="; chains L = 3..10; a log-log fit, the base included"),
+        "LR ∝ L^−1.5 (App. D; eq. 8 for chains)",
+        Target(-1.5, "two-sided"),
+        Stat("probe.depth_exponent.probe"),
         "exponent",
+        probe_anchor=True,
     ),
     Claim(
         "mlp-topology-r",
         "MLP topology: predicted vs probed max LR, Pearson r",
         "paper-mlp-topology-cpu",
         "paper-mlp-topology",
-        "probe.pearson_raw.probe",
-        0.838,
         "r = 0.838 (Fig. 2, CIFAR-10)",
-        AtLeast(min(DAG_R_LEVEL, 0.838)),
-        _PROBE_DIFFERS.format(width=256, extra="; 20 sampled five-node DAGs"),
+        Target(0.838),
+        Stat("probe.pearson_raw.probe"),
         "r",
+        probe_anchor=True,
+        note=_QUIRK_NOTE,
     ),
     Claim(
         "cnn-kernels-r",
         "CNN kernel sizes 3/5/7: predicted vs probed max LR, Pearson r",
         "paper-cnn-kernels-cpu",
         "paper-cnn-kernels",
-        "probe.pearson_raw.probe",
-        0.856,
         "r = 0.856 (Fig. 3, CIFAR-10)",
-        AtLeast(min(DAG_R_LEVEL, 0.856)),
-        _PROBE_DIFFERS.format(width=16, extra="; 3 DAGs × kernels 3/5/7"),
+        Target(0.856),
+        Stat("probe.pearson_raw.probe"),
         "r",
-    ),
-    Claim(
-        "nb201-cifar10-gain-vs-fixed",
-        "NAS-Bench-201: accuracy of principled − fixed 0.1",
-        "paper-nb201-proxy-cpu",
-        "paper-nb201-cifar10",
-        "accuracy.diff.principled:fixed",
-        0.44,
-        "+0.44 points (Fig. 4, CIFAR-10, 200 epochs)",
-        Positive(),
-        _NB201_DIFFERS,
-        "points",
-        100.0,
-    ),
-    Claim(
-        "nb201-rank-tau-vs-fixed",
-        "NAS-Bench-201: Kendall τ of the cells' rankings, principled vs fixed 0.1",
-        "paper-nb201-proxy-cpu",
-        "paper-nb201-cifar10",
-        "rank.kendall.principled:fixed",
-        None,
-        "≈0.85–0.9 at K = 100% (Fig. 4 middle, from plot; ours vs the benchmark's database)",
-        AtLeast(RANK_TAU_LEVEL, "τ"),
-        _NB201_DIFFERS + "; the fixed arm stands in for the benchmark's database; a point estimate",
-        "τ",
+        probe_anchor=True,
     ),
     Claim(
         "gelu-mlp-depth-r",
         "GELU MLP depth: predicted vs probed max LR, Pearson r",
         "paper-gelu-mlp-depth-cpu",
         "paper-gelu-mlp-depth",
-        "probe.pearson_raw.probe",
-        0.920,
         "r = 0.920 (Fig. 7, App. E.2)",
-        AtLeast(min(CHAIN_R_LEVEL, 0.920)),
-        _PROBE_DIFFERS.format(width=256, extra="; chains L = 3..10" + _GELU),
+        Target(0.920),
+        Stat("probe.pearson_raw.probe"),
         "r",
+        probe_anchor=True,
+        note=_GELU.removeprefix("; "),
     ),
     Claim(
         "gelu-mlp-topology-r",
         "GELU MLP topology: predicted vs probed max LR, Pearson r",
         "paper-gelu-mlp-topology-cpu",
         "paper-gelu-mlp-topology",
-        "probe.pearson_raw.probe",
-        0.680,
         "r = 0.680 (Fig. 7, App. E.2)",
-        AtLeast(min(DAG_R_LEVEL, 0.680)),
-        _PROBE_DIFFERS.format(width=256, extra="; 20 sampled five-node DAGs" + _GELU),
+        Target(0.680),
+        Stat("probe.pearson_raw.probe"),
         "r",
+        probe_anchor=True,
+        note=_QUIRK_NOTE + _GELU,
     ),
     Claim(
         "gelu-cnn-r",
         "GELU CNN kernel sizes 3/5/7: predicted vs probed max LR, Pearson r",
         "paper-gelu-cnn-cpu",
         "paper-gelu-cnn",
-        "probe.pearson_raw.probe",
-        0.949,
         "r = 0.949 (Fig. 7, App. E.2)",
-        AtLeast(min(DAG_R_LEVEL, 0.949)),
-        _PROBE_DIFFERS.format(width=16, extra="; 3 DAGs × kernels 3/5/7" + _GELU),
+        Target(0.949),
+        Stat("probe.pearson_raw.probe"),
         "r",
+        probe_anchor=True,
+        note=_GELU.removeprefix("; "),
+    ),
+    Claim(
+        "imagenet-mlp-depth-r",
+        "ImageNet MLP depth: predicted vs probed max LR, Pearson r",
+        None,
+        "paper-imagenet-mlp-depth",
+        "r = 0.856 (Fig. 6, App. E.1)",
+        Target(0.856),
+        NotRun("ImageNet's MLPs take 150,528 inputs; not run at this scale"),
+        "r",
+    ),
+    Claim(
+        "imagenet-mlp-topology-r",
+        "ImageNet MLP topology: predicted vs probed max LR, Pearson r",
+        None,
+        "paper-imagenet-mlp-topology",
+        "r = 0.729 (Fig. 6, App. E.1)",
+        Target(0.729),
+        NotRun("ImageNet's MLPs take 150,528 inputs; not run at this scale"),
+        "r",
+    ),
+    Claim(
+        "init-signal-theta1",
+        "Architecture-aware init: the forward signal's RMS growth per added node (complete DAGs of 1–7 nodes)",
+        None,
+        "paper-mlp-topology",
+        "the forward signal stays Θ(1) across depth and topology (eqs. 3/4, App. A): a slope of 0",
+        Target(0.0, "two-sided"),
+        init_growth,
+        "log2 growth / node",
+        note=(
+            "no effect = He's init (its slope); our DAG networks sum post-activation outputs as the authors' code "
+            "does, where paper-spec §3.4 finds no in-degree rule preserving norms (the paper's eq. 1 with the "
+            "target in-degree does); chains keep growth ≈ 1 under every init"
+        ),
+    ),
+    Claim(
+        "nb201-cifar10-gain-vs-fixed",
+        "NAS-Bench-201: accuracy of principled (searched base LR) − fixed 0.1",
+        "paper-nb201-proxy-cpu",
+        "paper-nb201-cifar10",
+        "+0.44 points (Fig. 4, CIFAR-10, 200 epochs)",
+        Target(0.44),
+        Stat("accuracy.diff.principled:fixed"),
+        "points",
+        100.0,
+    ),
+    Claim(
+        "nb201-cifar10-gain-probe-vs-fixed",
+        "NAS-Bench-201: accuracy of principled (base LR by the §4.5 probe) − fixed 0.1",
+        "paper-nb201-proxy-cpu",
+        "paper-nb201-cifar10",
+        "+0.44 points (Fig. 4, CIFAR-10, 200 epochs)",
+        Target(0.44),
+        Stat("accuracy.diff.principled-probe:fixed"),
+        "points",
+        100.0,
+        probe_anchor=True,
+    ),
+    Claim(
+        "nb201-cifar100-gain-vs-fixed",
+        "NAS-Bench-201: accuracy of principled − fixed 0.1 on CIFAR-100",
+        None,
+        "paper-nb201-cifar100",
+        "+1.24 points (Fig. 4, CIFAR-100, 200 epochs)",
+        Target(1.24),
+        NotRun("200 epochs of 15,625 cells on CIFAR-100; not run at this scale"),
+        "points",
+    ),
+    Claim(
+        "nb201-imagenet16-gain-vs-fixed",
+        "NAS-Bench-201: accuracy of principled − fixed 0.1 on ImageNet16-120",
+        None,
+        "paper-nb201-imagenet16",
+        "+2.09 points (Fig. 4, ImageNet16-120, 200 epochs)",
+        Target(2.09),
+        NotRun("200 epochs of 15,625 cells on ImageNet16-120; not run at this scale"),
+        "points",
+    ),
+    Claim(
+        "nb201-rank-tau-vs-fixed",
+        "NAS-Bench-201: Kendall τ of the cells' rankings, principled vs fixed 0.1 (K = 100%)",
+        "paper-nb201-proxy-cpu",
+        "paper-nb201-cifar10",
+        "≈0.85–0.9 at K = 100% (Fig. 4 middle, read from the plot; ours vs the benchmark's database)",
+        Target(0.85),
+        Tau("principled", "fixed"),
+        "τ",
+        note="the fixed arm stands in for the benchmark's database",
+    ),
+    Claim(
+        "nb201-seed-tau-floor",
+        "NAS-Bench-201: Kendall τ between two seeds' rankings of the same training (fixed 0.1), mean over seed pairs",
+        "paper-nb201-proxy-cpu",
+        "paper-nb201-cifar100",
+        "≈0.90 at K = 100%, above ours-vs-benchmark (Fig. 9, App. E.4, CIFAR-100, from the plot)",
+        Target(0.90),
+        SeedTau("fixed"),
+        "τ",
+        note="the floor under which a ranking change is within seed noise; compare with nb201-rank-tau-vs-fixed",
+    ),
+    Claim(
+        "nb201-rank-tau-top-k",
+        "NAS-Bench-201: Kendall τ among the top-K% cells, K = 90 … 1",
+        None,
+        "paper-nb201-cifar10",
+        "falls to ≈0.1–0.35 at K ≤ 1% (Fig. 4 middle, from the plot)",
+        Target(None),
+        NotRun("the top 1–10% of 15,625 cells; a 16-cell proxy has no top-K% to speak of"),
+        "τ",
+    ),
+    Claim(
+        "nb201-pairwise-gaps",
+        "NAS-Bench-201: mean pairwise accuracy gap between cells, principled − fixed 0.1",
+        "paper-nb201-proxy-cpu",
+        "paper-nb201-cifar10",
+        "smaller with the paper's rule: cells become less distinguishable (Fig. 4 right; no number)",
+        Target(None, "lower"),
+        GapDifference("principled", "fixed"),
+        "points",
+        100.0,
     ),
     Claim(
         "mup-vs-principled-nb201",
         "NAS-Bench-201: accuracy of principled − μP (MuSGD, LR 0.1)",
         "paper-nb201-proxy-cpu",
         "paper-nb201-mup",
-        "accuracy.diff.principled:mup",
-        None,
         "principled better on every dataset (Fig. 8, App. E.3; scatter plots only, no number)",
-        Positive(),
-        _NB201_DIFFERS + "; μP's base width C=16 (the benchmark's)",
+        Target(None),
+        Stat("accuracy.diff.principled:mup"),
         "points",
         100.0,
+    ),
+    Claim(
+        "mup-vs-principled-nb201-other-datasets",
+        "NAS-Bench-201: principled − μP on CIFAR-100 and ImageNet16-120",
+        None,
+        "paper-nb201-mup",
+        "principled better on every dataset (Fig. 8, App. E.3; scatter plots only)",
+        Target(None),
+        NotRun("200 epochs of NAS-Bench-201 cells on CIFAR-100 and ImageNet16-120; not run at this scale"),
+        "points",
     ),
 )
 
@@ -312,18 +406,6 @@ def _number(value: Any) -> float | None:
         return None
     number = float(value)
     return number if math.isfinite(number) else None
-
-
-def _stat(comparison: Comparison, key: str) -> dict[str, Any] | None:
-    """The summary row `key` when its value is finite."""
-    row = comparison.row(key)
-    return row if row is not None and _number(row["value"]) is not None else None
-
-
-def _interval(value: float, lo: float | None, hi: float | None, n: int | None) -> str:
-    interval = f" [{lo:.3g}, {hi:.3g}]" if lo is not None and hi is not None else ""
-    count = f" (n = {n})" if n is not None else ""
-    return f"{value:.3g}{interval}{count}"
 
 
 def study_minutes(studies: pd.DataFrame, name: str) -> float | None:
@@ -337,45 +419,69 @@ def study_minutes(studies: pd.DataFrame, name: str) -> float | None:
     return round((finished - created).total_seconds() / 60, 1)
 
 
-def _architectures(comparison: Comparison, claim: Claim) -> int:
-    """How many architectures the statistic rests on: the arm's probed networks (the base included),
-    else the compared architectures."""
-    if claim.key.startswith("probe.") and comparison.probe is not None:
-        arm = claim.key.rsplit(".", 1)[1]
-        return int(comparison.probe.loc[comparison.probe["arm"] == arm, "graph_hash"].nunique())
-    return len(comparison.per_architecture)
+def probed_lrs(comparison: Comparison, arm: str = PROBE) -> list[dict[str, Any]]:
+    """Every probed max LR of the arm with its within-noise range and whether it is censored."""
+    if comparison.probe is None:
+        return []
+    frame = comparison.probe[comparison.probe["arm"] == arm]
+    censored = frame["censored"] if "censored" in frame else frame["at_grid_edge"].ne("")
+    return [
+        {
+            "architecture": str(r["label"]),
+            "is_base": bool(r["is_base"]),
+            "probed_lr": _number(r["probed_lr"]),
+            "lo": _number(r["probed_lr_lo"]),
+            "hi": _number(r["probed_lr_hi"]),
+            "method": str(r["probed_lr_method"]),
+            "predicted_lr": _number(r["predicted_lr"]),
+            "censored": bool(c),
+        }
+        for r, c in zip(frame.to_dict("records"), censored, strict=True)
+    ]
 
 
-def _diagnostics(comparison: Comparison, claim: Claim) -> list[str]:
-    """What in the data bears on the verdict: probed LRs at a grid edge, diverged final runs, and the
-    range of each compared arm's learning rates."""
-    arms = claim.key.rsplit(".", 1)[1].split(":")
+def _diagnostics(comparison: Comparison, claim: Claim, lrs: list[dict[str, Any]]) -> list[str]:
+    """What in the data bears on the verdict: censored probed LRs, the statistic without the base (and
+    without quirk DAGs), failed final runs and the compared arms' LR ranges."""
     lines = []
-    if claim.key.startswith("probe.") and comparison.probe is not None:
-        frame = comparison.probe[comparison.probe["arm"] == arms[0]]
-        edge = int(frame["at_grid_edge"].isin(["low", "high"]).sum())
-        if edge:
-            lines.append(f"{edge} of {len(frame)} probed LRs sit at a grid edge")
-    for arm in arms:
-        diverged = _number(comparison.stat(f"accuracy.diverged.{arm}"))
-        if diverged:
-            lines.append(f"{diverged:.0%} of {arm}'s final runs diverged")
-    if claim.key.startswith("accuracy.") and all(f"{arm}_lr" in comparison.per_architecture for arm in arms):
-        lrs = [
-            f"{arm} {float(comparison.per_architecture[f'{arm}_lr'].min()):.3g}–"
-            f"{float(comparison.per_architecture[f'{arm}_lr'].max()):.3g}"
-            for arm in arms
-        ]
-        lines.append(f"learning rates: {', '.join(lrs)}")
+    censored = [p["architecture"] for p in lrs if p["censored"]]
+    if censored:
+        lines.append(f"{len(censored)} of {len(lrs)} probed LRs censored at a grid edge ({', '.join(censored)})")
+    if isinstance(claim.measure, Stat) and claim.measure.key.startswith("probe.pearson_raw."):
+        for variant, words in (("_without_base", "without the base network"), ("_without_quirk", "without quirk DAGs")):
+            row = summary_estimate(comparison, claim.measure.key.replace(".pearson_raw.", f".pearson_raw{variant}."))
+            if row is not None:
+                lines.append(f"{words} r = {_shown(row.value, _number(row.lo), _number(row.hi), row.n)}")
+    if isinstance(claim.measure, Stat) and claim.measure.key.startswith("accuracy."):
+        arms = claim.measure.key.rsplit(".", 1)[1].split(":")
+        for arm in arms:
+            for failure in ("diverged", "collapsed"):
+                share = _number(comparison.stat(f"accuracy.{failure}.{arm}"))
+                if share:
+                    lines.append(f"{share:.0%} of {arm}'s final runs {failure}")
+        frame = comparison.per_architecture
+        if all(f"{arm}_lr" in frame for arm in arms):
+            ranges = [f"{arm} {frame[f'{arm}_lr'].min():.3g}–{frame[f'{arm}_lr'].max():.3g}" for arm in arms]
+            lines.append(f"learning rates: {', '.join(ranges)}")
+        means = [f"{arm} {100 * comparison.stat(f'accuracy.mean.{arm}'):.1f}%" for arm in arms]
+        lines.append(f"mean test accuracy: {', '.join(means)}")
     return lines
 
 
-def measure(comparison: Comparison | None, claim: Claim, minutes: float | None = None) -> Row:
-    """The claim as measured in `comparison` (None: the study is not in the database), judged by its rule."""
-    row = Row(
+def _shown(value: float, lo: float | None, hi: float | None, n: int | None) -> str:
+    interval = f" [{lo:.3g}, {hi:.3g}]" if lo is not None and hi is not None else ""
+    return f"{value:.3g}{interval}" + (f" (n = {n})" if n is not None else "")
+
+
+def _base_censored(lrs: list[dict[str, Any]]) -> bool:
+    return any(p["censored"] and p["is_base"] for p in lrs)
+
+
+def _empty(claim: Claim, verdict: str, note: str) -> Row:
+    return Row(
         id=claim.id,
         what=claim.what,
-        paper=claim.paper,
+        paper=claim.target.paper,
         paper_text=claim.paper_text,
         measured=None,
         lo=None,
@@ -383,60 +489,75 @@ def measure(comparison: Comparison | None, claim: Claim, minutes: float | None =
         n=None,
         method=None,
         unit=claim.unit,
-        measured_without_base=None,
-        architectures=None,
-        seeds=[],
+        verdict=verdict,
+        rule=claim.target.text(),
         study=claim.study,
         full_study=claim.full_study,
+        device_hours=None,
+        device_hours_basis=None,
+        protocol=None,
+        architectures=None,
         minutes=None,
-        verdict=NOT_RUN,
-        rule=claim.rule.text(),
-        note=NOT_RUN,
+        note=note,
     )
-    if comparison is None:
-        return row
+
+
+def measure_row(
+    claim: Claim,
+    measured: Measured | None,
+    protocol: Protocol | None = None,
+    minutes: float | None = None,
+) -> Row:
+    """The claim as measured (None: its study is not in the database: inconclusive, 'study not run'),
+    judged by the verdict rule."""
+    if isinstance(claim.measure, NotRun):
+        hours, basis = device_hours(STUDIES / f"{claim.full_study}.yaml")
+        row = _empty(claim, NOT_RUN, claim.measure.reason)
+        return replace(row, device_hours=hours, device_hours_basis=basis)
+    if not isinstance(claim.measure, Stat | Tau | SeedTau | GapDifference):
+        estimate, target, proto = claim.measure()
+        return _judged(replace(_empty(claim, INCONCLUSIVE, ""), protocol=proto), claim, estimate, target, [], [])
+    if measured is None:
+        return _empty(claim, INCONCLUSIVE, f"study {claim.study} is not in the database")
     row = replace(
-        row,
-        architectures=_architectures(comparison, claim),
-        seeds=[int(s) for s in comparison.plan.seeds],
+        _empty(claim, INCONCLUSIVE, ""),
+        protocol=protocol.for_claim(claim.measure) if protocol is not None else None,
         minutes=minutes,
+        architectures=_architectures(measured.comparison, claim),
     )
-    stat = _stat(comparison, claim.key)
-    if stat is None:
-        return replace(row, verdict=NO_VALUE, note=f"{NO_VALUE}: the study has no {claim.key}; set-up: {claim.differs}")
-    value = float(stat["value"]) * claim.scale
-    lo, hi = (None if _number(stat[k]) is None else float(stat[k]) * claim.scale for k in ("lo", "hi"))
-    verdict, reason = claim.rule.judge(value, math.nan if lo is None else lo, math.nan if hi is None else hi)
-    parts = [f"{verdict} ({reason})"]
-    without = (
-        _stat(comparison, claim.key.replace(".pearson_raw.", ".pearson_raw_without_base."))
-        if claim.is_correlation
-        else None
-    )
-    if without is not None:
-        shown = _interval(float(without["value"]), _number(without["lo"]), _number(without["hi"]), int(without["n"]))
-        parts.append(f"without the base network r = {shown}")
-    quirk = (
-        _stat(comparison, claim.key.replace(".pearson_raw.", ".pearson_raw_without_quirk."))
-        if claim.is_correlation
-        else None
-    )
-    if quirk is not None:
-        shown = _interval(float(quirk["value"]), _number(quirk["lo"]), _number(quirk["hi"]), int(quirk["n"]))
-        parts.append(f"without the DAGs whose S the official zero-block quirk sets r = {shown}")
-    parts += _diagnostics(comparison, claim)
-    parts.append(f"set-up: {claim.differs}")
+    estimate = claim.measure(measured)
+    if estimate is None:
+        return replace(row, note=f"the study has no value for this claim ({claim.measure})")
+    lrs = probed_lrs(measured.comparison) if claim.probe_anchor else []
+    diagnostics = _diagnostics(measured.comparison, claim, lrs)
+    return _judged(replace(row, probed_lrs=lrs), claim, estimate, claim.target, diagnostics, lrs)
+
+
+def _judged(
+    row: Row, claim: Claim, e: Estimate, target: Target, diagnostics: list[str], lrs: list[dict[str, Any]]
+) -> Row:
+    value, lo, hi = (x * claim.scale if math.isfinite(x) else math.nan for x in (e.value, e.lo, e.hi))
+    verdict, reason = judge(target, _number(lo), _number(hi), censored=_base_censored(lrs))
+    notes = [reason, *diagnostics, *([claim.note] if claim.note else [])]
     return replace(
         row,
-        measured=value,
-        lo=lo,
-        hi=hi,
-        n=int(stat["n"]),
-        method=str(stat["method"]) or None,
-        measured_without_base=float(without["value"]) if without is not None else None,
+        measured=_number(value),
+        lo=_number(lo),
+        hi=_number(hi),
+        n=int(e.n),
+        method=e.method,
         verdict=verdict,
-        note="; ".join(parts),
+        rule=target.text(),
+        note="; ".join(n for n in notes if n),
     )
+
+
+def _architectures(comparison: Comparison, claim: Claim) -> int:
+    """How many architectures the statistic rests on: the probed networks (base included) for probe
+    statistics, else the compared architectures."""
+    if isinstance(claim.measure, Stat) and claim.measure.key.startswith("probe.") and comparison.probe is not None:
+        return int(comparison.probe.loc[comparison.probe["arm"] == PROBE, "graph_hash"].nunique())
+    return len(comparison.per_architecture)
 
 
 def collect(db: str, claims: Sequence[Claim] = CLAIMS) -> list[Row]:
@@ -444,85 +565,28 @@ def collect(db: str, claims: Sequence[Claim] = CLAIMS) -> list[Row]:
     from archscale.store import read_studies
 
     studies = read_studies(db)
-    cache: dict[str, Comparison | None] = {}
+    cache: dict[str, tuple[Measured, Protocol] | None] = {}
     rows = []
     for claim in claims:
-        if claim.study not in cache:
+        name = claim.study
+        if name is not None and name not in cache:
             try:
-                cache[claim.study] = compare(claim.study, db=db)
+                comparison = compare(name, db=db)
             except UserError:
-                cache[claim.study] = None
-        rows.append(measure(cache[claim.study], claim, study_minutes(studies, claim.study)))
+                cache[name] = None
+            else:
+                text = str(studies.loc[studies["name"] == name, "yaml_text"].iloc[0])
+                inputs = read_inputs(name, db)
+                cache[name] = (Measured(comparison, inputs), study_protocol(text, name, inputs))
+        entry = cache.get(name) if name is not None else None
+        minutes = study_minutes(studies, name) if name is not None else None
+        rows.append(measure_row(claim, entry[0] if entry else None, entry[1] if entry else None, minutes))
     return rows
 
 
-def to_json(rows: Sequence[Row]) -> str:
-    """The machine-readable twin: `{"claims": [...]}`."""
-    return json.dumps({"claims": [asdict(row) for row in rows]}, ensure_ascii=False, indent=2) + "\n"
+def verdict_counts(rows: Sequence[Row]) -> dict[str, int]:
+    """How many rows have each verdict, in the rule's order."""
+    return {v: sum(r.verdict == v for r in rows) for v in (REPRODUCES, FAILS, INCONCLUSIVE, NOT_RUN)}
 
 
-def to_markdown(rows: Sequence[Row], figures: Path | None = None, link: Path | None = None) -> str:
-    """The page: one row per claim; then the PNGs found in `figures/STUDY/`, linked as `link/STUDY/NAME`
-    (`link`: the figures' folder relative to the page's; default its name)."""
-    lines = [
-        "# Reproducing the paper's claims",
-        "",
-        "Rendered by `python -m archscale.report.reproduction --db URL --out docs` from the results of the",
-        "committed studies, with `reproduction.json` beside it; every number below comes from the database.",
-        "Rerun a CPU study with `archscale run studies/STUDY.yaml --db URL`; the full-scale study of each",
-        "claim is for a GPU cluster (`deploy/README.md`). Intervals: 95% (Fisher z for correlations, t for",
-        "slopes; for accuracy, paired on seeds: a bootstrap with at least 5 seeds, else a Student t interval).",
-        "The verdict is computed by the rule shown: correlations at least the adequacy level of issue 13",
-        f"(chains {CHAIN_R_LEVEL:g}, DAGs {DAG_R_LEVEL:g}, or the paper's value where lower), Kendall τ ≥ "
-        f"{RANK_TAU_LEVEL:g} (the low end of the paper's plotted band), the depth exponent's interval meeting",
-        "[−2.1, −1.5], and accuracy gains positive with an interval excluding 0 (containing 0: inconclusive).",
-        "",
-        "| id | claim | paper | measured here | rule | study (CPU) | minutes | full scale | note |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for row in rows:
-        value = _interval(row.measured, row.lo, row.hi, row.n) if row.measured is not None else row.verdict
-        minutes = f"{row.minutes:g}" if row.minutes is not None else "—"
-        lines.append(
-            f"| `{row.id}` | {row.what} | {row.paper_text} | {value} | {row.rule} | `studies/{row.study}.yaml` | "
-            f"{minutes} | `studies/{row.full_study}.yaml` | {row.note} |"
-        )
-    if figures is not None:
-        link = link if link is not None else Path(figures.name)
-        lines += [
-            "",
-            "## Figures",
-            "",
-            "Made by `archscale compare STUDY --out docs/figures/STUDY` (also `report.html`).",
-        ]
-        for study in dict.fromkeys(row.study for row in rows):
-            for png in sorted((figures / study).glob("*.png")):
-                lines += [
-                    "",
-                    f"**{study}**: {png.stem.replace('_', ' ')}",
-                    "",
-                    f"![{study} {png.stem}]({(link / study / png.name).as_posix()})",
-                ]
-    return "\n".join(lines) + "\n"
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--db", required=True, help="the results database of the reproduction studies")
-    parser.add_argument("--figures", type=Path, help="a folder with one subfolder of PNGs per study")
-    parser.add_argument(
-        "--out", type=Path, help="write reproduction.md and reproduction.json here (default: the page to stdout)"
-    )
-    args = parser.parse_args()
-    rows = collect(args.db)
-    if args.out is None:
-        print(to_markdown(rows, args.figures), end="")
-        return
-    link = Path(os.path.relpath(args.figures, args.out)) if args.figures is not None else None
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "reproduction.md").write_text(to_markdown(rows, args.figures, link), encoding="utf-8")
-    (args.out / "reproduction.json").write_text(to_json(rows), encoding="utf-8")
-
-
-if __name__ == "__main__":
-    main()
+__all__ = ["CLAIMS", "RULE", "Claim", "Row", "collect", "final_scores", "measure_row", "verdict_counts"]

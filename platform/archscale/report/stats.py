@@ -561,15 +561,3 @@ def first_reaching(curve: ArrayLike, target: float, higher_is_better: bool = Tru
         reached = data >= target if higher_is_better else data <= target
     hits = np.flatnonzero(reached & np.isfinite(data))
     return float(hits[0] + 1) if hits.size else NAN
-
-
-def argbest_lr(lrs: Sequence[float], scores: ArrayLike) -> float:
-    """The LR with the lowest score (the paper's maximal LR: the largest among equally low); NaN when
-    no score is finite."""
-    data = np.asarray(scores, dtype=float)
-    values = np.asarray(lrs, dtype=float)
-    finite = np.isfinite(data)
-    if not finite.any():
-        return NAN
-    best = data[finite].min()
-    return float(values[finite & (data == best)].max())

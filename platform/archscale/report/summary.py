@@ -145,7 +145,7 @@ def summary_frame(
     _rankings(out, rankings)
     if probe is not None:
         for arm, frame in probe.groupby("arm", sort=False):
-            _probe(out, str(arm), frame)
+            _probe(out, str(arm), frame, inputs.activation)
     return out.frame()
 
 
@@ -378,10 +378,10 @@ def _rankings(out: _Rows, rankings: pd.DataFrame) -> None:
             )
 
 
-def _probe(out: _Rows, arm: str, probe: pd.DataFrame) -> None:
+def _probe(out: _Rows, arm: str, probe: pd.DataFrame, activation: str) -> None:
     """Predicted vs probed maximal LR with the base network (as the paper's Fig. 5 and App. D) and,
     labelled, without it (its prediction is its own probe)."""
-    reference, _ = paper_reference(probe)
+    reference, _ = paper_reference(probe, activation)
     arms = [arm]
     subsets = [
         (probe, "", "with the base network"),

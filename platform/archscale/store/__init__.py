@@ -1,5 +1,6 @@
 """The results database: SQLAlchemy models, engines from URLs, migrations, the single writer, frames
-for reading, and read-only SQL.
+for reading, and read-only SQL; a benchmark's published results read from its files into rows to
+store (`archscale.store.benchmark_files`).
 
 SQLite (WAL) is the embedded default, PostgreSQL (psycopg 3) the cluster database; both hold the
 same `archscale_*` tables, beside Optuna's own tables on the same URL.
@@ -12,6 +13,7 @@ from archscale.vocabulary import Phase, StudyStatus, TrialStatus
 
 _EXPORTS = {
     "make_engine": "engine",
+    "run_key": "models",
     "current_revision": "migrate",
     "ensure_schema": "migrate",
     "head_revision": "migrate",
@@ -35,7 +37,6 @@ _EXPORTS = {
     "BenchmarkRow": "writer",
     "StudyConflict": "writer",
     "TrialFields": "writer",
-    "TrialKey": "writer",
     "Writer": "writer",
     "yaml_sha256": "writer",
 }
@@ -59,7 +60,6 @@ __all__ = [
     "StudyPlan",
     "StudyStatus",
     "TrialFields",
-    "TrialKey",
     "TrialStatus",
     "Writer",
     "closing_optuna_storage",
@@ -77,6 +77,7 @@ __all__ = [
     "read_trials",
     "require_schema",
     "resolve_url",
+    "run_key",
     "run_query",
     "upgrade",
     "yaml_sha256",

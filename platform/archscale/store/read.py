@@ -66,6 +66,7 @@ def read_studies(db: str | Engine) -> pd.DataFrame:
             Study.yaml_sha256,
             Study.yaml_text,
             Study.id,
+            Study.simulated,
         )
         .outerjoin(counts, counts.c.study_id == Study.id)
         .order_by(Study.name)
@@ -123,6 +124,8 @@ class StudyPlan:
     arms: pd.DataFrame
     searches: pd.DataFrame
     choices: pd.DataFrame
+    simulated: bool = False
+    """Run by `archscale run --simulate`: synthetic metrics, never results of training."""
 
 
 def read_plan(db: str | Engine, study: str) -> StudyPlan:
@@ -130,7 +133,9 @@ def read_plan(db: str | Engine, study: str) -> StudyPlan:
     a, sa_ = Architecture, StudyArchitecture
     with _session(db) as session:
         study_id = _study_id(session, study)
-        plan = session.get(Study, study_id).plan or {}  # type: ignore[union-attr]
+        row = session.get(Study, study_id)
+        assert row is not None
+        plan, simulated = row.plan or {}, bool(row.simulated)
         architectures = _frame(
             session,
             select(
@@ -190,6 +195,7 @@ def read_plan(db: str | Engine, study: str) -> StudyPlan:
         arms=arms.drop(columns=["study_id"]).astype({"final": bool}),
         searches=searches,
         choices=choices,
+        simulated=simulated,
     )
 
 
@@ -200,6 +206,7 @@ def read_trials(db: str | Engine, study: str | None = None) -> pd.DataFrame:
     query = (
         select(
             Study.name.label("study"),
+            Study.simulated,
             Architecture.notation.label("architecture"),
             Architecture.family,
             Architecture.graph_hash,

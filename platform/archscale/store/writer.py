@@ -6,7 +6,7 @@ Contract:
   `__init__`; pickling drops the engine. A Writer can therefore be handed to `tune.Tuner`, which
   pickles its callbacks when built.
 - Idempotent: rows are upserted on natural keys: a study on its name, an architecture on its graph
-  hash, a trial on (study, architecture, arm, phase, seed, trial_number, repeat), an epoch on (trial,
+  hash, a trial on its run's key within its study (`RunKey`, see `key_columns`), an epoch on (trial,
   epoch), a plan row on (study, architecture | arm | search name), a choice on (study, arm,
   architecture, repeat), a benchmark result on (benchmark, dataset, architecture, seed, epochs).
   Writing a key again leaves one row holding the latest values: for a trial, the fields given in the
@@ -53,10 +53,11 @@ from archscale.store.models import (
     StudyArm,
     StudySearch,
     Trial,
+    key_columns,
 )
 from archscale.store.models.base import utcnow
 from archscale.store.url import mask_url
-from archscale.vocabulary import Phase, StudyStatus, TrialStatus
+from archscale.vocabulary import RunKey, StudyStatus, TrialStatus
 
 EPOCH_METRICS = (
     "train_loss",
@@ -80,32 +81,6 @@ _PG_EPOCH_UPSERT = text(
     + ") ON CONFLICT (trial_id, epoch) DO UPDATE SET "
     + ", ".join(f"{name} = excluded.{name}" for name in EPOCH_METRICS)
 )
-
-
-@dataclass(frozen=True)
-class TrialKey:
-    """A trial's natural key, with its arm's kind."""
-
-    study_id: int
-    architecture_id: int
-    arm: str
-    kind: str
-    phase: Phase | str
-    seed: int
-    trial_number: int
-    repeat: int = 0
-
-    def columns(self) -> dict[str, Any]:
-        return {
-            "study_id": int(self.study_id),
-            "architecture_id": int(self.architecture_id),
-            "arm": str(self.arm),
-            "kind": str(self.kind),
-            "phase": Phase(self.phase).value,
-            "seed": int(self.seed),
-            "trial_number": int(self.trial_number),
-            "repeat": int(self.repeat),
-        }
 
 
 class StudyConflict(UserError):
@@ -174,6 +149,7 @@ class Writer:
         self._epochs: dict[tuple[int, int], dict[str, Any]] = {}
         self._oldest: float = 0.0
         self._trial_ids: set[int] = set()
+        self._arch_ids: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"Writer({mask_url(self.url)!r}, {len(self._epochs)} epochs buffered)"
@@ -209,10 +185,13 @@ class Writer:
         git_revision: str | None = None,
         host: str | None = None,
         devices: str | None = None,
+        simulated: bool = False,
     ) -> int:
         """Create the study, or reopen it (status running) when it exists with the same YAML; return its id.
+        `simulated` marks a study run by `archscale run --simulate`.
 
-        Raise StudyConflict when the name is taken by a study with a different YAML.
+        Raise StudyConflict when the name is taken by a study with a different YAML, and UserError when
+        it is taken by a simulated study and this one is real, or the other way round.
         """
         digest = yaml_sha256(yaml_text)
         about = {"package_version": package_version, "git_revision": git_revision, "host": host, "devices": devices}
@@ -223,11 +202,18 @@ class Writer:
                 yaml_sha256=digest,
                 status=StudyStatus.RUNNING.value,
                 created_at=utcnow(),
+                simulated=simulated,
                 **about,
             )
             session.execute(insert.on_conflict_do_nothing(index_elements=["name"]))
             study = Study.find(session, name)
             assert study is not None
+            if study.simulated != simulated:
+                kinds = ("simulated", "real") if study.simulated else ("real", "simulated")
+                raise UserError(
+                    f"study '{name}' in {mask_url(self.url)} is {kinds[0]}: a {kinds[1]} run cannot add to it; "
+                    "run it under another name (--new-name)"
+                )
             if study.yaml_sha256 != digest:
                 raise StudyConflict(
                     f"study '{name}' already exists in {mask_url(self.url)} with another YAML (sha256 "
@@ -242,14 +228,39 @@ class Writer:
         self, graph_hash: str, notation: str, family: str, *, kernel_size: int | None = None
     ) -> int:
         """Store an architecture graph keyed by its hash (shared by every study) and return its id."""
+        return self.upsert_architectures([(graph_hash, notation, family, kernel_size)])[graph_hash]
+
+    def upsert_architectures(
+        self, architectures: Sequence[tuple[str, str, str, int | None]], chunk: int = 1000
+    ) -> dict[str, int]:
+        """`upsert_architecture` for many (graph hash, notation, family, kernel size) in one transaction,
+        `chunk` rows per statement; their ids by graph hash."""
         table = Architecture.__table__
-        insert = self._insert(table).values(
-            graph_hash=graph_hash, notation=notation, family=str(family), kernel_size=_int(kernel_size)
-        )
-        changes = {"notation": insert.excluded.notation, "family": insert.excluded.family}
-        insert = insert.on_conflict_do_update(index_elements=["graph_hash"], set_=changes).returning(table.c.id)
+        rows = [
+            {"graph_hash": h, "notation": n, "family": str(f), "kernel_size": _int(k)} for h, n, f, k in architectures
+        ]
+        ids: dict[str, int] = {}
         with self._transaction() as session:
-            return session.execute(insert).scalar_one()
+            for start in range(0, len(rows), chunk):
+                insert = self._insert(table).values(rows[start : start + chunk])
+                changes = {"notation": insert.excluded.notation, "family": insert.excluded.family}
+                upsert = insert.on_conflict_do_update(index_elements=["graph_hash"], set_=changes)
+                ids.update({h: int(i) for h, i in session.execute(upsert.returning(table.c.graph_hash, table.c.id))})
+        self._arch_ids.update(ids)
+        return ids
+
+    def _architecture_ids(self, session: Session, hashes: set[str]) -> dict[str, int]:
+        """The ids of the stored architectures with these graph hashes; ValueError naming one not stored."""
+        missing = hashes - self._arch_ids.keys()
+        if missing:
+            found = session.execute(
+                select(Architecture.graph_hash, Architecture.id).where(Architecture.graph_hash.in_(missing))
+            )
+            self._arch_ids.update({str(h): int(i) for h, i in found})
+        unknown = sorted(hashes - self._arch_ids.keys())
+        if unknown:
+            raise ValueError(f"architecture {unknown[0]} is not stored: upsert_architecture it before its trials")
+        return self._arch_ids
 
     def write_plan(
         self,
@@ -271,16 +282,19 @@ class Writer:
                 (StudySearch, searches, ["study_id", "name"]),
             ):
                 table = model.__table__
-                for row in rows:
-                    insert = self._insert(table).values(study_id=study_id, **row)
+                for names, group in _by_columns(rows).items():  # one statement per set of columns, many rows
+                    insert = self._insert(table)
                     changes = {
                         name: func.coalesce(insert.excluded[name], table.c[name])
                         if name == "n_params"
                         else insert.excluded[name]
-                        for name in row
+                        for name in names
                         if name not in keys
                     }
-                    session.execute(insert.on_conflict_do_update(index_elements=keys, set_=changes))
+                    session.execute(
+                        insert.on_conflict_do_update(index_elements=keys, set_=changes),
+                        [{"study_id": study_id, **row} for row in group],
+                    )
 
     def record_choice(
         self, study_id: int, arm: str, architecture_id: int, repeat: int, lr: float, search: str | None, source: str
@@ -300,37 +314,26 @@ class Writer:
         with self._transaction() as session:
             session.execute(insert)
 
-    def upsert_trial(
-        self,
-        study_id: int,
-        architecture_id: int,
-        arm: str,
-        kind: str,
-        phase: Phase | str,
-        seed: int,
-        trial_number: int,
-        repeat: int = 0,
-        **fields: Unpack[TrialFields],
-    ) -> int:
-        """Create or update the trial with this natural key (`kind` is the arm's strategy kind) and
-        return its id. Only the fields given are written; a new trial starts `pending` with empty
-        hyperparameters."""
-        key = TrialKey(study_id, architecture_id, arm, kind, phase, seed, trial_number, repeat)
-        return self.upsert_trials([(key, fields)])[0]
+    def upsert_trial(self, study_id: int, key: RunKey, kind: str, **fields: Unpack[TrialFields]) -> int:
+        """Create or update the trial of run `key` in the study (`kind` is its arm's strategy kind; its
+        architecture must be stored) and return its id. Only the fields given are written; a new trial
+        starts `pending` with empty hyperparameters."""
+        return self.upsert_trials(study_id, [(key, kind, fields)])[0]
 
-    def upsert_trials(self, trials: Sequence[tuple[TrialKey, TrialFields]]) -> list[int]:
-        """`upsert_trial` for several trials (a pack's members) in one transaction; their ids in order.
+    def upsert_trials(self, study_id: int, trials: Sequence[tuple[RunKey, str, TrialFields]]) -> list[int]:
+        """`upsert_trial` for several runs (a pack's members) in one transaction; their ids in order.
 
         Trials that set the same fields share one statement, executed once for all of them."""
         table = Trial.__table__
         rows: list[dict[str, Any]] = []
         groups: dict[tuple[str, ...], list[int]] = {}
-        for index, (key, fields) in enumerate(trials):
-            values = _trial_values(dict(fields))
-            rows.append({**key.columns(), **values})
-            groups.setdefault(tuple(sorted(values)), []).append(index)
-        ids: dict[tuple[Any, ...], int] = {}
         with self._transaction() as session:
+            arch_ids = self._architecture_ids(session, {key.arch_key for key, _, _ in trials})
+            for index, (key, kind, fields) in enumerate(trials):
+                values = _trial_values(dict(fields))
+                rows.append({**key_columns(study_id, arch_ids[key.arch_key], key), "kind": str(kind), **values})
+                groups.setdefault(tuple(sorted(values)), []).append(index)
+            ids: dict[tuple[Any, ...], int] = {}
             for names, members in groups.items():
                 insert = self._insert(table)
                 changes = {name: insert.excluded[name] for name in names} or {"status": table.c.status}
@@ -481,6 +484,14 @@ class Writer:
     def _insert(self, table: Table) -> Any:
         """An INSERT with the dialect's ON CONFLICT support."""
         return (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
+def _by_columns(rows: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    """`rows` grouped by the columns they set (in order)."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    return groups
 
 
 def _trial_values(fields: dict[str, Any]) -> dict[str, Any]:

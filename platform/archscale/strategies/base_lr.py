@@ -6,12 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ValidationError
-
+from archscale.settings import SearchOverrides
 from archscale.strategies.context import StudyContext, base_of
 from archscale.strategies.needs import SearchNeed
-from archscale.strategies.registry import ArmError
-from archscale.study.spec import SearchOverrides
 from archscale.vocabulary import Phase
 
 
@@ -30,19 +27,3 @@ def base_search_need(ctx: StudyContext, arm: Any, overrides: SearchOverrides, ba
         scope="study",
         label="base-search" if scheme == ctx.spec.model.init else f"base-search-{scheme}",
     )
-
-
-def check_search(arm: str, loc: tuple[str, ...], overrides: SearchOverrides, spec: Any) -> None:
-    """The arm's search (the study's with its overrides at `loc`) is valid and its early stopping's
-    grace period fits in the training epochs; ArmError naming the field otherwise."""
-    try:
-        search = overrides.over(spec.search)
-    except ValidationError as exc:
-        message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-        raise ArmError(arm, loc, message) from None
-    if search.early_stopping is not None and search.early_stopping.grace_epochs > spec.training.epochs:
-        raise ArmError(
-            arm,
-            (*loc, "early_stopping", "grace_epochs"),
-            f"{search.early_stopping.grace_epochs} must not exceed training.epochs ({spec.training.epochs})",
-        )

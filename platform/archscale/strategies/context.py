@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from archscale.graph import Architecture, Family, parse_architecture
-from archscale.principles import Convention, Scale, default_base, lr_scale
-from archscale.study.spec import ArmSettings, StudySpec
+from archscale.errors import UserError
+from archscale.graph import Architecture, Family, ModuleOrigin, parse_architecture
+from archscale.principles import Convention, Scale, default_base, depth_stats
+from archscale.settings import ArmSettings
+from archscale.study.spec import StudySpec
 
 
 @dataclass(frozen=True)
@@ -35,35 +38,6 @@ class StudyContext:
     spec: StudySpec
     archs: dict[str, ArchInfo]
     convention: Convention
-
-    @classmethod
-    def build(cls, name: str, spec: StudySpec, archs: list[Architecture]) -> StudyContext:
-        from archscale.strategies.registry import get_strategy
-
-        convention = study_convention(spec)
-        base = default_base(convention, Family(spec.model.family))
-        infos: dict[str, ArchInfo] = {}
-        for position, arch in enumerate(archs):
-            infos.setdefault(
-                arch.digest(), ArchInfo(arch.digest(), arch, lr_scale(arch, convention, base), position=position)
-            )
-        for arm in spec.strategies.values():
-            strategy = get_strategy(arm.kind)
-            needs_base = getattr(strategy, "base_network", None)
-            wanted = needs_base(arm, spec) if needs_base is not None else None
-            if wanted is None:
-                continue
-            key = wanted.digest()
-            known = infos.get(key)
-            infos[key] = ArchInfo(
-                key,
-                wanted,
-                lr_scale(wanted, convention, base),
-                listed=known is not None and known.listed,
-                is_base=True,
-                position=known.position if known is not None else -1,
-            )
-        return cls(name, spec, infos, convention)
 
     def study_archs(self) -> list[ArchInfo]:
         """The architectures the user listed, in their order."""
@@ -104,9 +78,37 @@ def study_convention(spec: StudySpec) -> Convention:
     return Convention.OFFICIAL
 
 
+_TRACED: dict[ModuleOrigin, Architecture] = {}
+"""The architectures of `family: torch` studies by module: traced where torch may be imported
+(`archscale.execution`), registered with `remember_traced` when a study's context is built."""
+
+
+def remember_traced(archs: Iterable[Architecture]) -> None:
+    """Register the traced architectures among `archs` (those with an `origin`) for `base_of`."""
+    _TRACED.update({arch.origin: arch for arch in archs if arch.origin is not None})
+
+
 def base_of(spec: StudySpec, base: Any, convention: Convention) -> Architecture:
-    """An arm's base network: the given notation, else the family's shallowest (kernel 3 for CNNs)."""
+    """An arm's base network: the given notation, else the family's shallowest (kernel 3 for CNNs).
+    In a `family: torch` study: the variant named `base`, else the variant with the smallest S under
+    `convention` (the first listed on a tie); UserError when no such variant was traced."""
+    if spec.model.family == "torch":
+        return _torch_base(spec, base, convention)
     family = Family(spec.model.family)
     if base is not None:
         return parse_architecture(base, family, spec.model.kernel_size)
     return default_base(convention, family)
+
+
+def _torch_base(spec: StudySpec, base: Any, convention: Convention) -> Architecture:
+    from archscale.study.architectures import torch_origins
+
+    archs = [_TRACED[o] for o in torch_origins(spec.architectures, spec.model) if o in _TRACED]
+    if not archs:
+        raise UserError("the study's torch architectures have not been traced")
+    if base is None:
+        return min(archs, key=lambda arch: depth_stats(arch, convention).S or 0)
+    named = [arch for arch in archs if arch.short == base]
+    if not named:
+        raise UserError(f"base '{base}' is not one of the study's architectures: {', '.join(a.short for a in archs)}")
+    return named[0]

@@ -12,33 +12,15 @@ default the family's standard width (MLP 128, CNN 32 channels, NAS-Bench-201 C =
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal
-
-from pydantic import Field
+from typing import Any
 
 from archscale.graph import Architecture
-from archscale.strategies.base_lr import base_search_need, check_search
+from archscale.settings import MupSettings
+from archscale.strategies.base_lr import base_search_need
 from archscale.strategies.context import ArchInfo, StudyContext, base_of, study_convention
 from archscale.strategies.needs import Choice, Found, SearchNeed
-from archscale.strategies.registry import ArmError, Strategy, register_strategy
-from archscale.study.spec import ArmSettings, PositiveFloat, SearchOverrides, StudySpec
-
-MUP_LR = 0.1
-MUP_INIT = "mup"
-
-
-class MupSettings(ArmSettings):
-    init: str | None = Field(MUP_INIT, description="Init scheme: mup (μP's init; the only one for μP models).")
-    lr: PositiveFloat | Literal["base"] = Field(
-        MUP_LR, description="MuSGD's LR: a number, or base (searched on the base network under μP) [0.1]."
-    )
-    base_width: int | None = Field(
-        None, ge=1, description="μP's base width (C for nb201); default: the family's (MLP 128, CNN 32, nb201 16)."
-    )
-    base: str | list[dict[str, Any]] | None = Field(
-        None, description="Base network (lr: base); default: the shallowest."
-    )
-    search: SearchOverrides = Field(SearchOverrides(), description="Overrides of the study's search (lr: base).")
+from archscale.strategies.registry import Strategy, register_strategy
+from archscale.study.spec import StudySpec
 
 
 @register_strategy("mup")
@@ -47,15 +29,6 @@ class Mup(Strategy):
 
     def label(self, name: str, arm: MupSettings) -> str:
         return "μP" if name == self.kind else name
-
-    def check(self, name: str, arm: MupSettings, spec: StudySpec) -> None:
-        if arm.init not in (None, MUP_INIT):
-            raise ArmError(name, ("init",), f"a μP arm's models are drawn with init {MUP_INIT}, not '{arm.init}'")
-        if arm.lr == "base":
-            check_search(name, ("search",), arm.search, spec)
-
-    def default_init(self, arm: MupSettings, spec: StudySpec) -> str | None:
-        return MUP_INIT
 
     def model_options(self, name: str, arm: MupSettings, ctx: StudyContext) -> dict[str, Any]:
         return {"parametrization": "mup", "mup_base_width": arm.base_width}

@@ -1,15 +1,18 @@
-"""What strategy kinds ask of the plan: searches (`SearchNeed`), trials with a known LR (`UnitNeed`),
-and what they get back: the searches' results (`Found`) and an LR per architecture (`Choice`)."""
+"""What strategy kinds ask of the plan: searches (`SearchNeed`), trials with a known LR (`Unit`),
+and what they get back: the searches' and probes' results (`Found`, from the finished known-LR trials,
+`RunResults`) and an LR per architecture (`Choice`)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
-from archscale.study.spec import SearchSpec
-from archscale.vocabulary import Phase
+from archscale.settings import SearchSpec
+from archscale.strategies.grid import Probed
+from archscale.vocabulary import Phase, RunKey
 
 Scope = Literal["architecture", "study"]
 """How a search's cost is charged: to the architecture it searched, or once per study (amortised)."""
@@ -31,7 +34,7 @@ class SearchNeed:
     label: str
     model: Mapping[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def identity(self) -> str:
         return json.dumps(
             [
@@ -47,17 +50,30 @@ class SearchNeed:
 
 
 @dataclass(frozen=True)
-class UnitNeed:
-    """A search-phase trial whose LR is known before it starts (e.g. a probe grid point)."""
+class Unit:
+    """One trial whose LR is known before it starts (a probe's grid point, a final run): its run's
+    `key`, its arm's `kind`, its LR, `init`, `recipe` (a training config's fields without lr and seed)
+    and `model` (`build_model` keywords beyond the study's). `shared_with` lists the (arm, kind,
+    repeat) of identical final runs (same architecture, LR, seed, init, recipe and model options) that
+    this run stands for: it trains once and its rows are recorded under each of their keys too."""
 
-    arch_key: str
-    phase: Phase
-    seed: int
-    trial_number: int
+    key: RunKey
+    kind: str
     lr: float
     init: Mapping[str, str]
     recipe: Mapping[str, Any]
     model: Mapping[str, Any] = field(default_factory=dict)
+    shared_with: tuple[tuple[str, str, int], ...] = ()
+
+    @cached_property
+    def content(self) -> str:
+        """What the run computes: two units with equal contents train the same run."""
+        k = self.key
+        return json.dumps(
+            [k.arch_key, k.phase.value, k.seed, self.lr, dict(self.init), dict(self.recipe), dict(self.model)],
+            sort_keys=True,
+            default=str,
+        )
 
 
 @dataclass(frozen=True)
@@ -71,10 +87,25 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class RunResult:
+    """A finished trial with a known LR, as stored: whether it diverged, and its last epoch's metrics
+    by epoch column (empty when it recorded no epoch)."""
+
+    diverged: bool
+    last: Mapping[str, float] = field(default_factory=dict)
+
+
+RunResults = Mapping[tuple[str, str, int, int], RunResult]
+"""The finished trials with a known LR by (arm, architecture key, trial number, seed)."""
+
+
+@dataclass(frozen=True)
 class Found:
-    """The best LR of each search (by identity) of one search repeat: (lr, Optuna study name)."""
+    """The best LR of each search (by identity) of one search repeat: (lr, Optuna study name); and the
+    settled probe results (`probed`) by (arm, architecture key)."""
 
     best: Mapping[str, tuple[float, str]] = field(default_factory=dict)
+    probed: Mapping[tuple[str, str], Probed] = field(default_factory=dict)
 
     def get(self, need: SearchNeed) -> tuple[float, str] | None:
         return self.best.get(need.identity)

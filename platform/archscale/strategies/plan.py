@@ -2,60 +2,26 @@
 search repeat; trials with a known LR such as probe grids) and the final phase (every arm's chosen LR,
 per listed architecture, search repeat and final seed, with the full budget).
 
-A `Unit` is one trial with its LR fixed; a `Search` is an Optuna study whose trials get their LR from
-the sampler. Both carry the natural key of their database rows, so a resumed study re-plans only what
-is missing. Seeds: search trials of repeat r train with `spec.repeat_seeds()[r]`, never a final seed.
+A `Unit` is one trial with its LR fixed, named by its run's key (`RunKey`, the key of its database
+row, so a resumed study re-plans only what is missing); a `Search` is an Optuna study whose trials get
+their LR from the sampler. Seeds: search trials of repeat r train with `spec.repeat_seeds()[r]`, never a final seed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from archscale.strategies.context import ArchInfo, StudyContext
-from archscale.strategies.needs import Choice, Found, Scope, SearchNeed
+from archscale.graph import Architecture
+from archscale.principles import lr_scale
+from archscale.settings import SearchSpec
+from archscale.strategies.context import ArchInfo, StudyContext, base_of, remember_traced, study_convention
+from archscale.strategies.grid import Probed
+from archscale.strategies.needs import Choice, Found, RunResults, Scope, SearchNeed, Unit
 from archscale.strategies.registry import get_strategy
-from archscale.study.spec import SearchSpec
-from archscale.vocabulary import Phase
-
-Key = tuple[str, str, str, int, int, int]
-"""(architecture digest, arm, phase, seed, trial number, repeat): a trial's natural key."""
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One trial whose LR is known before it starts. `shared_with` lists the (arm, kind, repeat) of
-    identical final runs (same architecture, LR, seed, init, recipe and model options) that this run
-    stands for: it trains once and its rows are recorded under each of their keys too."""
-
-    arch_key: str
-    arm: str
-    kind: str
-    phase: Phase
-    seed: int
-    trial_number: int
-    repeat: int
-    lr: float
-    init: Mapping[str, str]
-    recipe: Mapping[str, Any]
-    model: Mapping[str, Any] = field(default_factory=dict)
-    shared_with: tuple[tuple[str, str, int], ...] = ()
-
-    @property
-    def key(self) -> Key:
-        return (self.arch_key, self.arm, self.phase.value, self.seed, self.trial_number, self.repeat)
-
-    @property
-    def content(self) -> str:
-        """What the run computes: two units with equal contents train the same run."""
-        return json.dumps(
-            [self.arch_key, self.phase.value, self.seed, self.lr, dict(self.init), dict(self.recipe), dict(self.model)],
-            sort_keys=True,
-            default=str,
-        )
+from archscale.study.spec import StudySpec
+from archscale.vocabulary import Phase, RunKey
 
 
 def merge_identical(units: list[Unit]) -> list[Unit]:
@@ -67,7 +33,8 @@ def merge_identical(units: list[Unit]) -> list[Unit]:
         if first is None:
             firsts[unit.content] = unit
         else:
-            firsts[unit.content] = replace(first, shared_with=(*first.shared_with, (unit.arm, unit.kind, unit.repeat)))
+            sharer = (unit.key.arm, unit.kind, unit.key.repeat)
+            firsts[unit.content] = replace(first, shared_with=(*first.shared_with, sharer))
     return list(firsts.values())
 
 
@@ -118,20 +85,46 @@ class ArmChoice:
     choice: Choice
 
 
+def study_context(name: str, spec: StudySpec, archs: list[Architecture]) -> StudyContext:
+    """The study's context: its listed architectures in order, then the base network each arm's kind
+    searches or probes on, under the study's convention."""
+    convention = study_convention(spec)
+    remember_traced(archs)
+    base = base_of(spec, None, convention)
+    infos: dict[str, ArchInfo] = {}
+    for position, arch in enumerate(archs):
+        infos.setdefault(
+            arch.digest(), ArchInfo(arch.digest(), arch, lr_scale(arch, convention, base), position=position)
+        )
+    for arm in spec.strategies.values():
+        wanted = get_strategy(arm.kind).base_network(arm, spec)
+        if wanted is None:
+            continue
+        key = wanted.digest()
+        known = infos.get(key)
+        infos[key] = ArchInfo(
+            key,
+            wanted,
+            lr_scale(wanted, convention, base),
+            listed=known is not None and known.listed,
+            is_base=True,
+            position=known.position if known is not None else -1,
+        )
+    for arm_name, arm in spec.strategies.items():
+        get_strategy(arm.kind).check_arms(arm_name, arm, spec)
+    return StudyContext(name, spec, infos, convention)
+
+
 def search_plan(ctx: StudyContext) -> PhasePlan:
-    """Every arm's searches (identical needs merged, one per search repeat) and its known-LR trials."""
-    spec, plan = ctx.spec, PhasePlan("search")
+    """Every arm's searches (identical needs merged, one per search repeat) and its known-LR trials as
+    planned before any has run (`known_units`: later passes add what their results call for)."""
+    spec, plan = ctx.spec, PhasePlan("search", known_units(ctx, {}))
     merged: dict[str, tuple[SearchNeed, list[str], str]] = {}
     for name, arm in spec.strategies.items():
-        strategy = get_strategy(arm.kind)
-        for need in strategy.searches(name, arm, ctx):
+        for need in get_strategy(arm.kind).searches(name, arm, ctx):
             entry = merged.setdefault(need.identity, (need, [], arm.kind))
             if name not in entry[1]:
                 entry[1].append(name)
-        plan.units.extend(
-            Unit(u.arch_key, name, arm.kind, u.phase, u.seed, u.trial_number, 0, u.lr, u.init, u.recipe, u.model)
-            for u in strategy.units(name, arm, ctx)
-        )
     names = search_names(ctx, [need for need, _, _ in merged.values()])
     for repeat, seed in enumerate(spec.repeat_seeds()):
         for need, arms, kind in merged.values():
@@ -139,6 +132,22 @@ def search_plan(ctx: StudyContext) -> PhasePlan:
             notation = str(ctx.archs[need.arch_key].arch.notation)
             plan.searches.append(Search(name, need, tuple(arms), kind, repeat, seed, notation))
     return plan
+
+
+def known_units(ctx: StudyContext, runs: RunResults) -> list[Unit]:
+    """Every arm's search-phase trials with a known LR, given the finished ones (`runs`): a probe's grid
+    and the extensions its finished points call for. A function of `runs` alone, so that a resumed
+    study re-derives the same trials from its stored rows."""
+    return [u for name, arm in ctx.spec.strategies.items() for u in get_strategy(arm.kind).units(name, arm, ctx, runs)]
+
+
+def probed_lrs(ctx: StudyContext, runs: RunResults) -> dict[tuple[str, str], Probed]:
+    """The settled results of every arm's known-LR trials (`runs`), by (arm, architecture key)."""
+    return {
+        (name, key): probed
+        for name, arm in ctx.spec.strategies.items()
+        for key, probed in get_strategy(arm.kind).probed(name, arm, ctx, runs).items()
+    }
 
 
 def search_names(ctx: StudyContext, needs: list[SearchNeed]) -> dict[str, str]:
@@ -180,7 +189,7 @@ def final_plan(ctx: StudyContext, found: list[Found]) -> tuple[PhasePlan, list[A
                     continue  # an LR no search chose is the same in every repeat: its repeat-0 runs stand
                 choices.append(ArmChoice(name, info.key, repeat, choice))
                 plan.units.extend(
-                    Unit(info.key, name, arm.kind, Phase.FINAL, seed, 0, repeat, choice.lr, init, recipe, model)
+                    Unit(RunKey(info.key, name, Phase.FINAL, seed, 0, repeat), arm.kind, choice.lr, init, recipe, model)
                     for seed in spec.seeds
                 )
     return plan, choices

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from archscale.errors import UserError
-from archscale.graph import Architecture, Family, parse_architecture
-from archscale.study.spec import DepthSweep, KernelSweep, ModelSpec, SpaceSample, WidthSweep
+from archscale.graph import Architecture, Family, ModuleOrigin, module_origin, parse_architecture
+from archscale.study.spec import DepthSweep, KernelSweep, ModelSpec, SpaceSample, TorchVariant, WidthSweep
 
 SPACE_FAMILY = {"nb201": Family.NB201, "mlp-dag": Family.MLP, "cnn-dag": Family.CNN}
 SPACE_MAX_DIGIT = {"nb201": 4, "mlp-dag": 2, "cnn-dag": 2}
@@ -26,11 +27,24 @@ class Skipped:
     reason: str
 
 
-def expand_architectures(entries: list[Any], model: ModelSpec) -> tuple[list[Architecture], list[Skipped]]:
-    """The study's architectures in order (duplicates dropped) and those skipped, with the reason."""
-    family = Family(model.family)
+Tracer = Callable[[ModuleOrigin], Architecture]
+"""Traces a user's module into its Architecture (`archscale.nn.traced`; this layer imports no torch)."""
+
+
+def expand_architectures(
+    entries: list[Any], model: ModelSpec, trace: Tracer | None = None
+) -> tuple[list[Architecture], list[Skipped]]:
+    """The study's architectures in order (duplicates dropped) and those skipped, with the reason;
+    a `family: torch` study's variants are traced by `trace`."""
     kept: dict[str, Architecture] = {}
     skipped: list[Skipped] = []
+    if model.family == "torch":
+        if trace is None:
+            raise ValueError("a torch study's architectures need a tracer")
+        for arch in map(trace, torch_origins(entries, model)):
+            kept.setdefault(arch.digest(), arch)
+        return list(kept.values()), skipped
+    family = Family(model.family)
     for index, entry in enumerate(entries):
         try:
             candidates = _entry(entry, family, model.kernel_size)
@@ -42,6 +56,24 @@ def expand_architectures(entries: list[Any], model: ModelSpec) -> tuple[list[Arc
             else:
                 kept.setdefault(arch.digest(), arch)
     return list(kept.values()), skipped
+
+
+def torch_origins(entries: list[Any], model: ModelSpec) -> list[ModuleOrigin]:
+    """The module of each variant of a `family: torch` study: its args over `model.args`, named by
+    `name` or by its own args; UserError on another kind of entry or a name given to two variants."""
+    assert model.factory is not None
+    origins: dict[str, ModuleOrigin] = {}
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, TorchVariant):
+            raise UserError(f"architectures[{index}]: a torch model's architectures are {{name, args}} variants")
+        try:
+            name = entry.name or module_origin(model.factory, entry.args).name
+            origin = module_origin(model.factory, {**model.args, **entry.args}, model.unsupported, name)
+        except UserError as exc:
+            raise UserError(f"architectures[{index}]: {exc}") from None
+        if origins.setdefault(name, origin) != origin:
+            raise UserError(f"architectures[{index}]: two variants are named '{name}'")
+    return list(origins.values())
 
 
 def _entry(entry: Any, family: Family, kernel_size: int) -> list[Architecture]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,9 @@ import yaml
 from pydantic import ValidationError
 
 from archscale.errors import UserError
-from archscale.study.spec import StudySpec
+from archscale.plugins import import_module, prepare_process
+from archscale.settings import ArmError, arm_kinds
+from archscale.study.spec import MODULE_PATTERN, StudySpec
 
 EFFECTIVE_HEADER = "# archscale: the effective study (its YAML with every --set override applied)\n"
 LEGACY_SET_PREFIX = "# --set "
@@ -31,12 +34,10 @@ class LoadedStudy:
 def study_schema() -> dict[str, Any]:
     """The JSON Schema of a study YAML (for editors and validators): each arm is one of the registered
     kinds' settings."""
-    from archscale.strategies import get_strategy, list_strategies
-
     schema = StudySpec.model_json_schema()
     kinds = []
-    for kind in list_strategies():
-        arm = get_strategy(kind).settings.model_json_schema()
+    for kind, settings in arm_kinds().items():
+        arm = settings.model_json_schema()
         for name, definition in arm.pop("$defs", {}).items():
             schema.setdefault("$defs", {}).setdefault(name, definition)
         arm["properties"]["kind"] = {"const": kind, "description": f"`{kind}` (optional when the arm is named {kind})"}
@@ -80,7 +81,8 @@ def parse_study(text: str, source: str, overrides: list[str], path: Path | None 
         raise UserError(f"{source}: a study must be a YAML mapping (name, dataset, architectures, ...)")
     for override in overrides:
         _apply(data, override)
-    _check_arms(data, root, source)
+    _absolute_data_path(data, path)
+    _import_code(data, root, source)
     try:
         spec = StudySpec.model_validate(data)
     except ValidationError as exc:
@@ -97,34 +99,51 @@ def parse_study(text: str, source: str, overrides: list[str], path: Path | None 
     return LoadedStudy(spec, effective, path)
 
 
-def _raise_arm_error(exc: ValidationError, root: yaml.Node | None, source: str) -> None:
-    """An arm that does not fit the study (checked by its kind) is reported at its field's line."""
-    from archscale.strategies.registry import ArmError
+def _absolute_data_path(data: dict[str, Any], path: Path | None) -> None:
+    """Make `dataset.path` absolute: relative to the study file's folder (the current directory when
+    the study has no file), so that the stored study reads the same data from anywhere."""
+    dataset = data.get("dataset")
+    if isinstance(dataset, dict) and isinstance(dataset.get("path"), str):
+        base = path.parent if path is not None else Path()
+        dataset["path"] = os.path.abspath(base / Path(dataset["path"]).expanduser())
 
+
+def _import_code(data: dict[str, Any], root: yaml.Node | None, source: str) -> None:
+    """Load the plugins and import the study's `imports:` (`archscale.plugins`) before the study is
+    validated: they may register the strategy kinds its arms name. An entry that is not a module
+    name is left to the validation; one that fails to import is reported at its line."""
+    prepare_process()
+    imports = data.get("imports")
+    for index, name in enumerate(imports if isinstance(imports, list) else []):
+        if isinstance(name, str) and re.fullmatch(MODULE_PATTERN, name):
+            try:
+                import_module(name)
+            except UserError as exc:
+                line = _line_of(root, ("imports", index))
+                where = f":{line}" if line else ""
+                raise UserError(f"{source}{where}: imports.{index}: {exc}") from None
+
+
+def with_dataset_digest(loaded: LoadedStudy, digest: str | None) -> LoadedStudy:
+    """`loaded` with `dataset.digest` set to the digest of the data just read (`loaded` itself when
+    there is none or it is already set): the stored study then names the data it ran on."""
+    if digest is None or loaded.spec.dataset.digest == digest:
+        return loaded
+    data = yaml.safe_load(loaded.text)
+    data["dataset"]["digest"] = digest
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
+    return parse_study(text, str(loaded.path or "study"), [], loaded.path)
+
+
+def _raise_arm_error(exc: ValidationError, root: yaml.Node | None, source: str) -> None:
+    """An invalid arm, or one that does not fit the study, is reported at its field's line."""
     for error in exc.errors():
         cause = (error.get("ctx") or {}).get("error")
         if isinstance(cause, ArmError):
-            loc = ("strategies", cause.arm, *cause.loc)
+            loc = ("strategies", cause.arm, *_field_path(cause.loc))
             line = _line_of(root, loc)
             where = f":{line}" if line else ""
             raise UserError(f"{source}{where}: {'.'.join(str(p) for p in loc)}: {cause.message}") from None
-
-
-def _check_arms(data: dict[str, Any], root: yaml.Node | None, source: str) -> None:
-    """Validate each arm with its kind's settings, so that an error names the arm's field and line."""
-    from archscale.strategies.registry import ArmError, arm_settings
-
-    arms = data.get("strategies")
-    if not isinstance(arms, dict):
-        return
-    for name, raw in arms.items():
-        try:
-            arm_settings(str(name), raw)
-        except ArmError as exc:
-            loc = ("strategies", name, *_field_path(exc.loc))
-            line = _line_of(root, loc)
-            where = f":{line}" if line else ""
-            raise UserError(f"{source}{where}: {'.'.join(str(p) for p in loc)}: {exc.message}") from None
 
 
 def _field_path(loc: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -15,31 +15,38 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, field_validator, model_validator
+from pydantic import Field, SerializeAsAny, field_validator, model_validator
 
+from archscale.settings import ArmSettings, OptimizerSpec, SearchSpec, Strict, parse_arm
 from archscale.train.config import TrainConfig
 
-PositiveFloat = Annotated[float, Field(gt=0)]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+MODULE_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
 DEFAULT_SEARCH_SEED = 10_000
 """Search repeat r trains its trials with seed DEFAULT_SEARCH_SEED + r unless `search_seeds` says otherwise."""
-
-
-DEFAULT_BATCH: dict[str, int] = {"tpe": 1, "random": 4}
-"""Trials per round after the first, by sampler, when a search does not say (`SearchSpec.batch`)."""
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DatasetSpec(Strict):
     """Which data, and how the training set is split into train and validation."""
 
     name: str = Field(
-        description="A registered dataset: digits, mnist1d, synthetic, cifar10, cifar100, imagenet16-120."
+        description="A registered dataset: digits, mnist1d, synthetic, cifar10, cifar100, imagenet16-120, "
+        "or your own files: npz, image-folder, table."
     )
     root: str | None = Field(None, description="Directory of file-based datasets (CIFAR, ImageNet16).")
+    path: str | None = Field(
+        None,
+        description="npz, image-folder, table: the file or folder; a relative path is relative to the study "
+        "file's folder (stored absolute).",
+    )
+    x: str | None = Field(None, description="npz: the name of the inputs array [x] (x_val, x_test by suffix).")
+    y: str | None = Field(None, description="npz: the name of the labels array [y] (y_val, y_test by suffix).")
+    target: str | None = Field(None, description="table: the column of class labels.")
+    digest: str | None = Field(
+        None,
+        description="npz, image-folder, table: sha256 of the data, filled in when the study is stored; a run "
+        "whose data differ stops.",
+    )
     val_fraction: float = Field(0.2, ge=0, lt=1, description="Share of the training set held out for validation.")
     split_seed: int = Field(0, description="Seed of the train/validation split (fixed across trials).")
     limit: int | None = Field(None, ge=1, description="Use at most this many training examples.")
@@ -51,13 +58,24 @@ class DatasetSpec(Strict):
 
     def load_options(self) -> dict[str, Any]:
         """The keywords of `archscale.data.load_dataset` for this dataset."""
-        return {**self.model_dump(exclude={"options"}), **self.options}
+        return {**self.model_dump(exclude={"options"}, exclude_none=True), **self.options}
 
 
 class ModelSpec(Strict):
     """How every architecture of the study is built, and the init arms use unless they say otherwise."""
 
-    family: Literal["mlp", "cnn", "nb201"] = Field("mlp", description="mlp, cnn or nb201.")
+    family: Literal["mlp", "cnn", "nb201", "torch"] = Field(
+        "mlp", description="mlp, cnn or nb201; torch: your own nn.Module (factory, args)."
+    )
+    factory: str | None = Field(
+        None, description="torch: the module's factory, package.module:callable (the current directory is importable)."
+    )
+    args: dict[str, Any] = Field(
+        default_factory=dict, description="torch: the factory's keyword arguments (an architecture's args override)."
+    )
+    unsupported: Literal["error", "ignore"] = Field(
+        "error", description="torch: an op the theory does not cover stops the study, or (ignore) is depth-neutral."
+    )
     width: int | None = Field(None, ge=1, description="Hidden width (MLP), channels (CNN), C (NB201).")
     cells: int = Field(5, ge=1, description="NAS-Bench-201 cells per stage (N).")
     kernel_size: int = Field(3, ge=1, description="CNN kernel size (the LR carries 3/k).")
@@ -71,20 +89,31 @@ class ModelSpec(Strict):
         "architecture-aware", description="The init scheme of every arm that names none (the paper's by default)."
     )
 
+    @model_validator(mode="after")
+    def _torch(self) -> ModelSpec:
+        if (self.family == "torch") != (self.factory is not None):
+            raise ValueError("factory is required with family torch, and only with it")
+        if self.family != "torch" and (self.args or self.unsupported != "error"):
+            raise ValueError("args and unsupported are settings of family torch only")
+        return self
+
     def build_options(self) -> dict[str, Any]:
         """The keywords of `archscale.nn.build_model` for every architecture of the study."""
         return self.model_dump(include={"width", "cells", "batch_norm", "activation", "prune_dead_edges"})
 
+    def caveat(self) -> str | None:
+        """The sentence a report of this study states about its models, None when there is none: with
+        `unsupported: ignore`, ops the paper's theory does not cover were read as depth-neutral."""
+        if self.unsupported != "ignore":
+            return None
+        return (
+            "model.unsupported is ignore: ops the paper's theory does not cover (concatenation, gating, attention, "
+            "...) were treated as depth-neutral, so S, the principled LR and the init rest on a guess"
+        )
+
 
 _TRAIN = {f.name: f.default for f in fields(TrainConfig)}
 """The one set of training defaults: `archscale.train.TrainConfig`'s."""
-
-
-class OptimizerSpec(Strict):
-    name: Literal["sgd"] = "sgd"
-    momentum: float = Field(_TRAIN["momentum"], ge=0, lt=1)
-    nesterov: bool = _TRAIN["nesterov"]
-    weight_decay: float = Field(_TRAIN["weight_decay"], ge=0)
 
 
 class TrainingSpec(Strict):
@@ -101,79 +130,6 @@ class TrainingSpec(Strict):
     device: Literal["auto", "cpu", "cuda"] = _TRAIN["device"]
     bf16: bool = _TRAIN["bf16"]
     channels_last: bool = _TRAIN["channels_last"]
-
-
-class EarlyStopping(Strict):
-    scheduler: Literal["asha"] = "asha"
-    grace_epochs: int = Field(1, ge=1, description="Epochs every trial runs before it can be stopped.")
-    reduction_factor: int = Field(3, ge=2)
-
-
-class SearchSpec(Strict):
-    """An Optuna search over a log-uniform LR range, optionally with ASHA early stopping within the search."""
-
-    trials: int = Field(12, ge=1)
-    low: PositiveFloat = 1e-3
-    high: PositiveFloat = 1.0
-    sampler: Literal["tpe", "random"] = "tpe"
-    seed: int = Field(0, description="Seed of the sampler (mixed with each search's identity and repeat).")
-    early_stopping: EarlyStopping | None = None
-    batch: int | None = Field(
-        None,
-        ge=1,
-        description="Trials asked at once in each round after the sampler's random start-up; the next round "
-        "is asked once every trial of this one has been told. Default: tpe 1, random 4. Never the "
-        "number of free workers, so a search takes the same path on any layout.",
-    )
-
-    def round_size(self) -> int:
-        """The trials of each round after the first (`batch`, or the sampler's default)."""
-        if self.batch is not None:
-            return self.batch
-        return DEFAULT_BATCH[self.sampler]
-
-    @model_validator(mode="after")
-    def _range(self) -> SearchSpec:
-        if self.low >= self.high:
-            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
-        return self
-
-
-class SearchOverrides(Strict):
-    """Fields that replace the study's `search:` for one arm's searches; a field left out is inherited
-    (write `early_stopping: null` to switch early stopping off for this arm)."""
-
-    trials: int | None = Field(None, ge=1)
-    low: PositiveFloat | None = None
-    high: PositiveFloat | None = None
-    sampler: Literal["tpe", "random"] | None = None
-    seed: int | None = None
-    early_stopping: EarlyStopping | None = None
-    batch: int | None = Field(None, ge=1)
-
-    def over(self, study: SearchSpec) -> SearchSpec:
-        """The study's search with this arm's fields in place (validated: low < high)."""
-        given = {name: getattr(self, name) for name in self.model_fields_set}
-        merged = {
-            **study.model_dump(),
-            **{k: (v.model_dump() if isinstance(v, BaseModel) else v) for k, v in given.items()},
-        }
-        return SearchSpec.model_validate(merged)
-
-    @property
-    def overridden(self) -> bool:
-        return bool(self.model_fields_set)
-
-
-class ArmSettings(Strict):
-    """What every arm has: its kind and its init (None: the study's `model.init`). Each strategy kind
-    subclasses this with its own fields (see `archscale.strategies`)."""
-
-    kind: str
-    init: str | None = Field(None, description="Init scheme of this arm's runs; default: model.init.")
-    degree_rule: Literal["source", "target"] = "source"
-    readout: Literal["official", "mup", "paper"] = "official"
-    gain: Literal["relu", "activation"] = "relu"
 
 
 class ResourcesSpec(Strict):
@@ -223,7 +179,15 @@ class WidthSweep(Strict):
     architectures: list[str]
 
 
-ArchitectureEntry = str | list[dict[str, Any]] | SpaceSample | DepthSweep | KernelSweep | WidthSweep
+class TorchVariant(Strict):
+    """A variant of a `family: torch` model: `args` over the model's, and a readable `name` (default:
+    `callable(k=v, ...)` of these args)."""
+
+    name: str | None = Field(None, pattern=NAME_PATTERN, max_length=60)
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+ArchitectureEntry = str | list[dict[str, Any]] | SpaceSample | DepthSweep | KernelSweep | WidthSweep | TorchVariant
 
 
 class StudySpec(Strict):
@@ -231,6 +195,11 @@ class StudySpec(Strict):
 
     name: str = Field(pattern=NAME_PATTERN, max_length=120)
     description: str = ""
+    imports: list[Annotated[str, Field(pattern=MODULE_PATTERN)]] = Field(
+        default_factory=list,
+        description="Modules to import before the study is read, in the driver and in every worker (they register "
+        "datasets, init schemes or strategy kinds); the current directory is importable.",
+    )
     dataset: DatasetSpec
     model: ModelSpec = ModelSpec()
     architectures: list[ArchitectureEntry] = Field(min_length=1)
@@ -252,13 +221,11 @@ class StudySpec(Strict):
     @field_validator("strategies", mode="before")
     @classmethod
     def _arms(cls, value: Any) -> Any:
-        from archscale.strategies.registry import arm_settings
-
         if not isinstance(value, dict):
             return value
         if not value:
             raise ValueError("give at least one arm (e.g. fixed, principled, tuned, probe)")
-        return {name: arm_settings(name, raw) for name, raw in value.items()}
+        return {name: parse_arm(name, raw) for name, raw in value.items()}
 
     @field_validator("seeds")
     @classmethod
@@ -289,10 +256,8 @@ class StudySpec(Strict):
             for arm in (a, b):
                 if arm not in self.strategies:
                     raise ValueError(f"compare: unknown arm '{arm}'; arms: {', '.join(self.strategies)}")
-        from archscale.strategies.registry import get_strategy
-
         for name, arm in self.strategies.items():
-            get_strategy(arm.kind).check(name, arm, self)
+            arm.check(name, self.search, self.training.epochs, self.model.family)
         return self
 
     def repeat_seeds(self) -> list[int]:
@@ -304,10 +269,8 @@ class StudySpec(Strict):
     def arm_init(self, arm: ArmSettings) -> dict[str, str]:
         """The `init_model` settings of an arm's runs: its scheme (or its kind's default, or the
         study's) and the scheme options."""
-        from archscale.strategies.registry import get_strategy
-
         return {
-            "init": arm.init or get_strategy(arm.kind).default_init(arm, self) or self.model.init,
+            "init": arm.init or arm.default_init(self.model.family) or self.model.init,
             "degree_rule": arm.degree_rule,
             "readout": arm.readout,
             "gain": arm.gain,

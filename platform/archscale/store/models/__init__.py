@@ -6,7 +6,7 @@ from archscale.store.models.benchmark import BENCHMARK_KEY, BenchmarkResult
 from archscale.store.models.epoch import Epoch
 from archscale.store.models.plan import Choice, StudyArchitecture, StudyArm, StudySearch
 from archscale.store.models.study import Study
-from archscale.store.models.trial import NATURAL_KEY, Trial
+from archscale.store.models.trial import NATURAL_KEY, Trial, key_columns, run_key
 
 __all__ = [
     "BENCHMARK_KEY",
@@ -21,4 +21,6 @@ __all__ = [
     "StudyArm",
     "StudySearch",
     "Trial",
+    "key_columns",
+    "run_key",
 ]

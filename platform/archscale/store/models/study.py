@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, String, Text, select
+from sqlalchemy import CheckConstraint, String, Text, false, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from archscale.store.models.base import Base, one_of
@@ -17,7 +17,8 @@ class Study(Base):
 
     `host` and `devices` are free-text summaries of the driver's machine and the accelerators used;
     `plan` holds the study-level plan: final `seeds`, `search_seeds`, `search_repeats`, compared
-    `pairs` and `chance` (1/classes, the score of a diverged final run).
+    `pairs` and `chance` (1/classes, the score of a diverged final run); `simulated` marks a study whose
+    metrics came from `archscale run --simulate`'s synthetic trainer.
     """
 
     __tablename__ = "archscale_study"
@@ -35,6 +36,8 @@ class Study(Base):
     host: Mapped[str | None] = mapped_column(Text)
     devices: Mapped[str | None] = mapped_column(Text)
     plan: Mapped[dict[str, Any] | None]
+    simulated: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Run by `archscale run --simulate`: a synthetic trainer's metrics, never results of training."""
 
     @classmethod
     def find(cls, session: Session, name: str) -> Study | None:

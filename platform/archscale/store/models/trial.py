@@ -9,9 +9,32 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from archscale.store.models.base import Base, one_of
-from archscale.vocabulary import Phase, TrialStatus
+from archscale.vocabulary import Phase, RunKey, TrialStatus
 
 NATURAL_KEY = ("study_id", "architecture_id", "arm", "phase", "seed", "trial_number", "repeat")
+"""The trial row's unique key: a `RunKey` within its study, its architecture by id (`key_columns`)."""
+
+
+def key_columns(study_id: int, architecture_id: int, key: RunKey) -> dict[str, Any]:
+    """The NATURAL_KEY columns of run `key`'s trial row in study `study_id`, whose architecture (the
+    key's graph digest) is stored as `architecture_id`: the one mapping from a run's key to its row."""
+    return {
+        "study_id": int(study_id),
+        "architecture_id": int(architecture_id),
+        "arm": str(key.arm),
+        "phase": key.phase.value,
+        "seed": int(key.seed),
+        "trial_number": int(key.trial_number),
+        "repeat": int(key.repeat),
+    }
+
+
+def run_key(graph_hash: str, row: Any) -> RunKey:
+    """The key of the run a trial row (or a frame row with its columns) stores, its architecture's
+    graph digest being `graph_hash`: `key_columns` read back."""
+    return RunKey(
+        str(graph_hash), str(row.arm), Phase(row.phase), int(row.seed), int(row.trial_number), int(row.repeat)
+    )
 
 
 class Trial(Base):
@@ -64,10 +87,7 @@ class Trial(Base):
     """The arm whose row trained the identical run this row shares (NULL: this row's own run)."""
 
     @classmethod
-    def find(
-        cls, session: Session, study_id: int, architecture_id: int, arm: str, phase: str, seed: int,
-        trial_number: int, repeat: int = 0,
-    ) -> Trial | None:
-        key = (study_id, architecture_id, arm, phase, seed, trial_number, repeat)
-        query = select(cls).where(*(getattr(cls, name) == value for name, value in zip(NATURAL_KEY, key, strict=True)))
-        return session.scalars(query).one_or_none()
+    def find(cls, session: Session, study_id: int, architecture_id: int, key: RunKey) -> Trial | None:
+        """The trial row of run `key` (see `key_columns`), if stored."""
+        columns = key_columns(study_id, architecture_id, key)
+        return session.scalars(select(cls).filter_by(**columns)).one_or_none()

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from archscale.errors import UserError
 
 if TYPE_CHECKING:
-    from archscale.store import BenchmarkRow
+    from archscale.store.writer import BenchmarkRow
 
 BENCHMARKS = ("nb201",)
 FORMATS = ("auto", "csv", "nats")
@@ -270,7 +270,7 @@ def _nats_rows(api: Any, index: int, hp: str, datasets: list[str], epochs: int, 
 
 def _row(arch: Any, text: str, dataset: str, seed: int, epochs: int, accuracy: float, source: str) -> BenchmarkRow:
     """A row to store; the notation is the benchmark's own string (the canonical one for digit codes)."""
-    from archscale.store import BenchmarkRow
+    from archscale.store.writer import BenchmarkRow
 
     notation = text if text.startswith("|") else arch.notation
     return BenchmarkRow(arch.digest(), notation, arch.family.value, dataset, seed, epochs, accuracy, source)

@@ -1,0 +1,125 @@
+"""`archscale plan`: a study's runs, Ray trials, epoch rows, device-hours and database size before it
+runs, checked against counts made here by hand and FLOPs counted on models built here."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+STUDY = """\
+name: plan-small
+dataset: {name: digits, limit: 200, test_limit: 100, val_fraction: 0.2}
+model: {family: mlp, width: 16}
+architectures: ["1", "2_02"]
+training: {epochs: 3, batch_size: 64}
+seeds: [0, 1]
+search: {trials: 4, early_stopping: {grace_epochs: 1}}
+strategies:
+  principled: {}
+  tuned: {}
+  fixed: {lr: 0.05}
+"""
+
+
+@pytest.fixture
+def study(tmp_path):
+    path = tmp_path / "study.yaml"
+    path.write_text(STUDY)
+    return path
+
+
+def test_the_plan_counts_what_a_hand_count_gives(cli, study):
+    code, out, err = cli("plan", str(study), "--json")
+    assert code == 0, err
+    plan = json.loads(out)
+    phases = {(p["phase"], p["arm"]): p for p in plan["phases"]}
+    # searches: the base-LR search (principled) on the base network "1", and tuned on each of 2 architectures,
+    # 4 TPE trials each: 1 random start-up trial, then rounds of 1, so 4 Ray trials per search
+    assert phases["base-search", "principled"]["runs"] == 4 and phases["base-search", "principled"]["ray_trials"] == 4
+    assert phases["search", "tuned"]["runs"] == 8 and phases["search", "tuned"]["ray_trials"] == 8
+    # finals: every arm × 2 architectures × 2 seeds, one pack per architecture and arm
+    for arm in ("principled", "tuned", "fixed"):
+        assert phases["final", arm]["runs"] == 4 and phases["final", arm]["rows"] == 4
+        assert phases["final", arm]["ray_trials"] == 2
+    total = plan["total"]
+    assert total["runs"] == 24 and total["ray_trials"] == 18
+    assert total["epoch_rows"] == 24 * 3
+    # ASHA (grace 1, factor 3, 3 epochs): the first trial of a search runs 3 epochs; each later one 1
+    # epoch, then 2 more with probability 1/3: 3 + 3 × 5/3 = 8 epochs per search
+    assert total["epoch_rows_expected"] == 3 * 8 + 12 * 3
+    assert [(s["label"], s["arms"], s["searches"]) for s in plan["searches"]] == [
+        ("base-search", ["principled"], 1),
+        ("tuned", ["tuned"], 2),
+    ]
+
+
+def test_device_hours_are_flops_over_the_measured_throughput(cli, study):
+    from archscale.data import load_dataset
+    from archscale.execution.estimate import DEVICES
+    from archscale.graph import parse_architecture
+    from archscale.nn import build_model, count_flops
+
+    plan = json.loads(cli("plan", str(study), "--json")[1])
+    splits = load_dataset("digits", limit=200, test_limit=100, val_fraction=0.2)
+    flops = {}
+    for notation in ("1", "2_02"):
+        model = build_model(parse_architecture(notation, "mlp"), classes=10, input_shape=splits.input_shape, width=16)
+        flops[notation] = count_flops(model, splits.input_shape)
+    per_epoch = {a: f * (3 * len(splits.train) + len(splits.val) + len(splits.test)) for a, f in flops.items()}
+    epochs_final = 3 * 2 * 3  # 3 epochs × 2 seeds × 3 arms
+    total = epochs_final * sum(per_epoch.values()) + 8 * per_epoch["1"] + 8 * sum(per_epoch.values())
+    cpu = next(d for d in DEVICES if d.name == "cpu")
+    assert plan["total"]["flops"] == pytest.approx(total)
+    assert plan["total"]["device_hours"]["cpu"] == pytest.approx(total / cpu.flops_per_second / 3600)
+    assert plan["forward_flops_per_sample"] == {"min": min(flops.values()), "max": max(flops.values())}
+
+
+def test_the_json_has_every_field_an_operator_needs(cli, study):
+    plan = json.loads(cli("plan", str(study), "--json")[1])
+    assert {"study", "architectures", "seeds", "dataset", "phases", "searches", "total", "devices", "formula"} <= set(
+        plan
+    )
+    row_fields = {"phase", "arm", "runs", "rows", "ray_trials", "epoch_rows", "epoch_rows_expected", "device_hours"}
+    assert all(row_fields <= set(p) for p in plan["phases"])
+    assert isinstance(plan["total"]["database_bytes"], int) and plan["total"]["database_bytes"] > 0
+    assert {d["name"]: d["measured"] for d in plan["devices"]} == {"cpu": True, "a100": False, "h100": False}
+    assert all("assumed" in d["source"] for d in plan["devices"] if not d["measured"])
+
+
+def test_the_table_ends_with_the_line_that_run_prints(cli, study):
+    code, out, _ = cli("plan", str(study))
+    assert code == 0
+    assert "Runs per phase and arm" in out and out.strip().splitlines()[-1].startswith("plan: 24 runs")
+
+
+def test_a_bad_yaml_exits_2_with_one_line(cli, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(STUDY.replace("epochs: 3", "epochs: -3"))
+    code, out, err = cli("plan", str(bad))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "training.epochs" in err
+
+
+def test_nb201_flops_are_counted_once_per_kind_of_cell_and_agree_with_a_built_model():
+    from rich.console import Console
+
+    from archscale.execution.estimate import DatasetFacts, forward_flops
+    from archscale.execution.study_setup import check
+    from archscale.graph import parse_architecture
+    from archscale.nn import build_model, count_flops
+    from archscale.study.load import parse_study
+
+    rng = random.Random(0)
+    codes = ["_".join("".join(rng.choice("01234") for _ in range(k)) for k in (1, 2, 3)) for _ in range(8)]
+    text = STUDY.replace("family: mlp, width: 16", "family: nb201, width: 4, cells: 1").replace(
+        'architectures: ["1", "2_02"]', f"architectures: {json.dumps(codes)}"
+    )
+    ctx = check("nb201", parse_study(text, "test", []), Console(quiet=True))
+    facts = DatasetFacts("cifar10", 90, 10, 10, (3, 8, 8), 10, "test")
+    counted = forward_flops(ctx, facts)
+    for key, info in ctx.archs.items():
+        model = build_model(info.arch, classes=10, input_shape=(3, 8, 8), width=4, cells=1)
+        assert counted[key] == count_flops(model, (3, 8, 8)), info.arch.label
+    assert parse_architecture("1_01_001", "nb201")  # the notation the codes use
