@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo byo test lint clean
 
 setup: $(STAMP)
 
@@ -18,6 +18,11 @@ $(STAMP): pyproject.toml requirements.lock
 
 demo: $(STAMP)
 	$(VENV)/bin/archscale run studies/quickstart.yaml
+
+# Your own network and data (README): the example package's ResNet on an npz file it writes, uninstalled.
+byo: $(STAMP)
+	$(VENV)/bin/python examples/byo/make_data.py
+	PYTHONPATH=examples/byo $(VENV)/bin/archscale run studies/byo-resnet.yaml
 
 test: $(STAMP)
 	bash tests/run.sh

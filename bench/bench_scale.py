@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -224,6 +225,8 @@ def main() -> None:
     finally:
         if args.pg_dir is not None:
             subprocess.run(["bash", script, "stop", args.pg_dir], check=False, capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(ray_dir, ignore_errors=True)
     figures.update(cells=args.cells, tuned=args.tuned, backend=url.split(":", 1)[0])
     print(json.dumps(figures, indent=2, default=str))
     if args.out:

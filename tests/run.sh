@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 
-"$VENV/bin/ruff" check platform tests bench db
+"$VENV/bin/ruff" check platform tests bench db examples
 "$VENV/bin/lint-imports" --no-logo --no-cache  # pyproject.toml's import contracts: floors, no circles
 
 # NAS-Bench-201's reference implementation (for tests/test_nn_nb201_reference.py), pinned in requirements.lock.

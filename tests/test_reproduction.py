@@ -87,7 +87,7 @@ def test_rows_come_from_the_study_with_their_protocol(small_study):
 
     probe = rows["mlp-depth-r"].protocol
     assert set(probe) >= PROTOCOL_FIELDS
-    batch = TrainConfig().batch_size  # the small study keeps the default
+    batch = TrainConfig(lr=0.1).batch_size  # the small study keeps the default
     assert probe["batch_size"] == batch and probe["epochs"] == 1 and probe["width"] == 32
     assert probe["dataset"]["train"] + probe["dataset"]["val"] == 600  # its limit
     assert probe["steps_per_run"] == math.ceil(probe["dataset"]["train"] / batch)

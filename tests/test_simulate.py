@@ -9,7 +9,6 @@ import json
 import sqlite3
 import subprocess
 import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -110,25 +109,24 @@ def test_a_simulated_study_runs_every_planned_run_through_the_real_path(simulate
 
 
 @pytest.mark.slow
-def test_every_report_and_export_of_a_simulated_study_says_so(simulated, tmp_path):
+def test_every_report_and_export_of_a_simulated_study_says_so(simulated, cli, tmp_path):
     _, url, _, _ = simulated
-    studies = json.loads(archscale("studies", "--db", url, "-f", "json").stdout)
-    assert [s["simulated"] for s in studies] == [True]
-    assert "simulated" in archscale("studies", "--db", url).stdout
-    table = archscale("compare", "sim-e2e", "--db", url).stdout
-    assert table.lstrip().startswith("SIMULATED")
-    assert json.loads(archscale("compare", "sim-e2e", "--db", url, "-f", "json").stdout)["simulated"] is True
-    assert archscale("compare", "sim-e2e", "--db", url, "-f", "markdown").stdout.startswith(
-        "# Comparison: sim-e2e (simulated)"
-    )
-    assert (
-        "<h1>Comparison: sim-e2e (simulated)</h1>" in archscale("compare", "sim-e2e", "--db", url, "-f", "html").stdout
-    )
-    per_architecture = pd.read_csv(io.StringIO(archscale("compare", "sim-e2e", "--db", url, "-f", "csv").stdout))
-    assert per_architecture["simulated"].all()
-    out = tmp_path / "report"
-    assert archscale("compare", "sim-e2e", "--db", url, "--out", str(out)).returncode == 0
-    assert all(pd.read_csv(p)["simulated"].all() for p in Path(out).glob("*.csv") if p.stat().st_size > 1)
-    results = pd.read_csv(io.StringIO(archscale("results", "sim-e2e", "--db", url, "-f", "csv").stdout))
+
+    def out(*args: str) -> str:
+        code, text, err = cli(*args, "--db", url)
+        assert code == 0, err
+        return text
+
+    assert [s["simulated"] for s in json.loads(out("studies", "-f", "json"))] == [True]
+    assert "simulated" in out("studies")
+    assert out("compare", "sim-e2e").lstrip().startswith("SIMULATED")
+    assert json.loads(out("compare", "sim-e2e", "-f", "json"))["simulated"] is True
+    assert out("compare", "sim-e2e", "-f", "markdown").startswith("# Comparison: sim-e2e (simulated)")
+    assert "<h1>Comparison: sim-e2e (simulated)</h1>" in out("compare", "sim-e2e", "-f", "html")
+    assert pd.read_csv(io.StringIO(out("compare", "sim-e2e", "-f", "csv")))["simulated"].all()
+    report = tmp_path / "report"
+    out("compare", "sim-e2e", "--out", str(report))
+    assert all(pd.read_csv(p)["simulated"].all() for p in report.glob("*.csv") if p.stat().st_size > 1)
+    results = pd.read_csv(io.StringIO(out("results", "sim-e2e", "-f", "csv")))
     assert len(results) == 66 and results["simulated"].all()
-    assert "SIMULATED" in archscale("results", "sim-e2e", "--db", url).stdout
+    assert "SIMULATED" in out("results", "sim-e2e")

@@ -74,11 +74,11 @@ DEVICES = (
     ),
 )
 
-DB_BYTES = {"trial": 1000, "epoch": 150, "optuna_trial": 1500, "optuna_epoch": 120, "architecture": 600}
-"""On-disk bytes per row, tables and indexes included, measured on PostgreSQL 15 by bench/bench_scale.py:
-a trial row (its three indexes), an epoch row, an Optuna trial (its param, value, user attributes and
-system rows) and one of its intermediate values, and an architecture of the study (its plan rows and
-choices)."""
+DB_BYTES = {"trial": 710, "epoch": 145, "optuna_trial": 3800, "architecture": 1200}
+"""On-disk bytes per row, indexes included, measured on PostgreSQL 15 by bench/bench_scale.py (the whole
+NAS-Bench-201 space, 92,004 trial rows; bench/RESULTS.md): a trial row, an epoch row, an Optuna trial
+with its parameter, values and attributes, and an architecture of the study with its plan rows and
+choices. An empty PostgreSQL database adds about 7.5 MB."""
 
 PUBLISHED_SIZES: dict[str, tuple[int, int, tuple[int, ...], int]] = {
     "cifar10": (50_000, 10_000, (3, 32, 32), 10),
@@ -163,12 +163,10 @@ class Estimate:
     def database_bytes(self) -> int:
         total = self.total()
         search_rows = sum(r.rows for r in self.rows if r.phase != "final")
-        search_epochs = sum(r.epoch_rows_expected for r in self.rows if r.phase != "final")
         return int(
             total.rows * DB_BYTES["trial"]
             + total.epoch_rows_expected * DB_BYTES["epoch"]
             + search_rows * DB_BYTES["optuna_trial"]
-            + search_epochs * DB_BYTES["optuna_epoch"]
             + self.architectures * DB_BYTES["architecture"]
         )
 
@@ -279,30 +277,36 @@ def forward_flops(ctx: StudyContext, facts: DatasetFacts) -> dict[str, int]:
     """Forward FLOPs per sample of every architecture of the study, by key. Every weight layer of a
     cell or DAG maps width to width at one resolution, and only weight layers are counted, so
     architectures whose built weight layers have the same kinds (and the same family, width and kernel)
-    cost the same: one model is built and counted per kind, 28 for the whole NAS-Bench-201 space."""
+    cost the same: one model is built and counted per kind, 28 for the whole NAS-Bench-201 space.
+    Counted on one thread: for one sample more threads only wait for each other."""
+    import torch
+
     from archscale.nn import build_model, count_flops
 
     model, counted, flops = ctx.spec.model, {}, {}
     options = model.build_options()
-    for key, info in ctx.archs.items():
-        arch = info.arch
-        built = arch.graph.edges if arch.family is Family.NB201 and not model.prune_dead_edges else None
-        edges = built if built is not None else arch.graph.live_edges()
-        kind = (
-            arch.family,
-            arch.width,
-            arch.kernel_size,
-            tuple(sorted(e.op.name for e in edges if e.op.parameterised)),
-        )
-        if kind not in counted:
-            net = build_model(
-                arch,
-                classes=facts.classes,
-                input_shape=facts.input_shape,
-                **{**options, "width": arch.width or options["width"]},
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for key, info in ctx.archs.items():
+            arch = info.arch
+            built = arch.graph.edges if arch.family is Family.NB201 and not model.prune_dead_edges else None
+            edges = built if built is not None else arch.graph.live_edges()
+            kind = (
+                arch.family,
+                arch.width,
+                arch.kernel_size,
+                tuple(sorted(e.op.name for e in edges if e.op.parameterised)),
             )
-            counted[kind] = count_flops(net, facts.input_shape)
-        flops[key] = counted[kind]
+            if kind not in counted:
+                width = arch.width or options["width"]
+                net = build_model(
+                    arch, classes=facts.classes, input_shape=facts.input_shape, **{**options, "width": width}
+                )
+                counted[kind] = count_flops(net, facts.input_shape)
+            flops[key] = counted[kind]
+    finally:
+        torch.set_num_threads(threads)
     return flops
 
 

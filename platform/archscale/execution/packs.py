@@ -45,12 +45,15 @@ def make_packs(units: list[Unit], limit: int, *, simulated: bool = False) -> lis
     the workers: a member's rounding depends on its companions, so the same study packs the same way
     on any layout. `simulated` packs (`archscale run --simulate`: no model is built) may hold runs of
     several architectures."""
-    groups: dict[str, list[Unit]] = {}
+    groups: dict[tuple[str | None, str, str], list[Unit]] = {}
+    texts: dict[tuple[int, int], str] = {}  # the units of an arm share their recipe and model objects
     for unit in units:
-        shared = {k: v for k, v in unit.recipe.items() if k not in PER_MEMBER_FIELDS}
+        objects = (id(unit.recipe), id(unit.model))
+        if objects not in texts:
+            shared = {k: v for k, v in unit.recipe.items() if k not in PER_MEMBER_FIELDS}
+            texts[objects] = json.dumps([shared, dict(unit.model)], sort_keys=True, default=str)
         arch = None if simulated else unit.key.arch_key
-        key = json.dumps([arch, unit.key.phase.value, shared, dict(unit.model)], sort_keys=True, default=str)
-        groups.setdefault(key, []).append(unit)
+        groups.setdefault((arch, unit.key.phase.value, texts[objects]), []).append(unit)
     packs: list[list[Unit]] = []
     for group in groups.values():
         if group[0].model.get("parametrization", "standard") != "standard":
@@ -89,8 +92,6 @@ def run_cost(unit: Unit, cost: Mapping[str, float]) -> float:
     return cost.get(unit.key.arch_key, 0.0) * int(unit.recipe.get("epochs", 1))
 
 
-def pack_runs(
-    units: list[Unit], limit: int, cost: Mapping[str, float], *, simulated: bool = False
-) -> list[list[Unit]]:
+def pack_runs(units: list[Unit], limit: int, cost: Mapping[str, float], *, simulated: bool = False) -> list[list[Unit]]:
     """`make_packs`, largest first: the packs a Tune run serves."""
     return largest_first(make_packs(units, limit, simulated=simulated), cost)
