@@ -277,7 +277,8 @@ def forward_flops(ctx: StudyContext, facts: DatasetFacts) -> dict[str, int]:
     """Forward FLOPs per sample of every architecture of the study, by key. Every weight layer of a
     cell or DAG maps width to width at one resolution, and only weight layers are counted, so
     architectures whose built weight layers have the same kinds (and the same family, width and kernel)
-    cost the same: one model is built and counted per kind, 28 for the whole NAS-Bench-201 space.
+    cost the same: one model is built and counted per kind, 28 for the whole NAS-Bench-201 space (a
+    user's torch module is counted as itself).
     Counted on one thread: for one sample more threads only wait for each other."""
     import torch
 
@@ -297,6 +298,7 @@ def forward_flops(ctx: StudyContext, facts: DatasetFacts) -> dict[str, int]:
                 arch.width,
                 arch.kernel_size,
                 tuple(sorted(e.op.name for e in edges if e.op.parameterised)),
+                arch.origin,  # a user's module (torch family) is counted as itself
             )
             if kind not in counted:
                 width = arch.width or options["width"]
