@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from archscale.errors import UserError
@@ -68,12 +69,8 @@ class Tau:
     b: str
 
     def __call__(self, m: Measured) -> Estimate | None:
-        frame = m.comparison.per_architecture
-        if f"{self.a}_mean" not in frame or f"{self.b}_mean" not in frame:
-            return None
-        return rank_intervals.kendall_estimate(
-            frame[f"{self.a}_mean"].to_numpy(dtype=float), frame[f"{self.b}_mean"].to_numpy(dtype=float)
-        )
+        means = arm_means(m.comparison, self.a, self.b)
+        return None if means is None else rank_intervals.kendall_estimate(*means)
 
 
 @dataclass(frozen=True)
@@ -95,12 +92,16 @@ class GapDifference:
     b: str
 
     def __call__(self, m: Measured) -> Estimate | None:
-        frame = m.comparison.per_architecture
-        if f"{self.a}_mean" not in frame or f"{self.b}_mean" not in frame:
-            return None
-        return rank_intervals.gap_difference_estimate(
-            frame[f"{self.a}_mean"].to_numpy(dtype=float), frame[f"{self.b}_mean"].to_numpy(dtype=float)
-        )
+        means = arm_means(m.comparison, self.a, self.b)
+        return None if means is None else rank_intervals.gap_difference_estimate(*means)
+
+
+def arm_means(comparison: Comparison, a: str, b: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """Two arms' per-architecture mean scores, aligned (None when the comparison lacks either arm)."""
+    frame = comparison.per_architecture
+    if f"{a}_mean" not in frame or f"{b}_mean" not in frame:
+        return None
+    return frame[f"{a}_mean"].to_numpy(dtype=float), frame[f"{b}_mean"].to_numpy(dtype=float)
 
 
 def final_scores(inputs: Inputs, arm: str) -> pd.DataFrame:
