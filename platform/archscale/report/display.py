@@ -362,11 +362,12 @@ def _pair_lines(c: Comparison, a: str, b: str) -> list[tuple[str, str]]:
         if counts[word] or word != "undecided"
     )
     varies = str(head["varies"]).split(",")
-    effect = (
-        f"effect of {_effect(c, a, b)}"
-        if stats.REPEAT in varies
-        else f"differing in {_effect(c, a, b)}; search luck not included: set search_repeats ≥ 2"
+    luck = (
+        "no search luck: neither LR comes from a repeated search"
+        if c.plan.search_repeats > 1
+        else "search luck not included: set search_repeats ≥ 2"
     )
+    effect = f"effect of {_effect(c, a, b)}" if stats.REPEAT in varies else f"differing in {_effect(c, a, b)}; {luck}"
     where = " across architectures like these" if stats.ARCHITECTURE in varies else ""
     heading = "accuracy" if c.metric.percent else c.metric.label
     lines = [
