@@ -28,7 +28,7 @@ test: $(STAMP)
 	bash tests/run.sh
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check platform tests bench db
+	$(VENV)/bin/ruff check platform tests bench db examples
 	$(VENV)/bin/lint-imports --no-logo --no-cache
 
 clean:
