@@ -3,7 +3,7 @@ factory, `archscale.nn.registry`) or μP (`archscale.nn.mup`)."""
 
 from __future__ import annotations
 
-from typing import get_args
+from typing import Any, get_args
 
 from archscale.errors import UserError
 from archscale.graph import Architecture
@@ -47,29 +47,20 @@ def build_model(
     if parametrization not in get_args(Parametrization):
         known = ", ".join(get_args(Parametrization))
         raise UserError(f"unknown parametrization '{parametrization}'; known: {known}")
+    sizes: dict[str, Any] = {
+        "width": width,
+        "cells": cells,
+        "classes": classes,
+        "input_shape": input_shape,
+        "batch_norm": batch_norm,
+        "prune_dead_edges": prune_dead_edges,
+        "activation": activation,
+    }
     if parametrization == "mup":
         from archscale.nn.mup import build_mup_model  # loads microsoft's mup only for μP models
 
-        return build_mup_model(
-            arch,
-            width=width,
-            base_width=None if mup_base_width is None else positive("mup_base_width", mup_base_width),
-            cells=cells,
-            classes=classes,
-            input_shape=input_shape,
-            batch_norm=batch_norm,
-            prune_dead_edges=prune_dead_edges,
-            activation=activation,
-        )
+        base_width = None if mup_base_width is None else positive("mup_base_width", mup_base_width)
+        return build_mup_model(arch, base_width=base_width, **sizes)
     if mup_base_width is not None:
         raise UserError("mup_base_width is a setting of parametrization 'mup' only")
-    return build_standard_model(
-        arch,
-        width=width,
-        cells=cells,
-        classes=classes,
-        input_shape=input_shape,
-        batch_norm=batch_norm,
-        prune_dead_edges=prune_dead_edges,
-        activation=activation,
-    )
+    return build_standard_model(arch, **sizes)

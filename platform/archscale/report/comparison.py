@@ -137,11 +137,14 @@ def compare(study: str, db: str | Engine | None = None, metric: str | Metric = D
     studies with imported benchmark results are also compared against them (`Comparison.benchmark`)."""
     from archscale.store import resolve_url
 
-    chosen = get_metric(metric)
     url = resolve_url(db) if db is None or isinstance(db, str) else db
-    inputs = read_inputs(study, url)
-    c = build_comparison(inputs, chosen)
-    found = benchmark_of(c.per_architecture, c.arms, inputs, url)
+    return compare_inputs(read_inputs(study, url), url, metric)
+
+
+def compare_inputs(inputs: Inputs, db: str | Engine, metric: str | Metric = DEFAULT_METRIC) -> Comparison:
+    """`compare` on frames already read from the database `db` (which also holds any benchmark results)."""
+    c = build_comparison(inputs, get_metric(metric))
+    found = benchmark_of(c.per_architecture, c.arms, inputs, db)
     return c if found is None else replace(c, benchmark=found, notes=[*c.notes, *found.notes])
 
 

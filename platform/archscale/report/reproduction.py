@@ -23,7 +23,7 @@ import pandas as pd
 
 from archscale.errors import UserError
 from archscale.report import rank_intervals
-from archscale.report.comparison import Comparison, compare, read_inputs
+from archscale.report.comparison import Comparison, compare_inputs, read_inputs
 from archscale.report.frames import Inputs
 from archscale.report.init_growth import init_growth
 from archscale.report.protocol import Protocol, device_hours, study_protocol
@@ -576,13 +576,12 @@ def collect(db: str, claims: Sequence[Claim] = CLAIMS) -> list[Row]:
         name = claim.study
         if name is not None and name not in cache:
             try:
-                comparison = compare(name, db=db)
+                inputs = read_inputs(name, db)
             except UserError:
                 cache[name] = None
             else:
                 text = str(studies.loc[studies["name"] == name, "yaml_text"].iloc[0])
-                inputs = read_inputs(name, db)
-                cache[name] = (Measured(comparison, inputs), study_protocol(text, name, inputs))
+                cache[name] = (Measured(compare_inputs(inputs, db), inputs), study_protocol(text, name, inputs))
         entry = cache.get(name) if name is not None else None
         minutes = study_minutes(studies, name) if name is not None else None
         rows.append(measure_row(claim, entry[0] if entry else None, entry[1] if entry else None, minutes))
