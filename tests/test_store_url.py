@@ -60,3 +60,9 @@ def test_bad_urls_are_one_line_user_errors_without_the_password(url, message):
         parse_url(url)
     assert message in str(info.value)
     assert "secret" not in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("url", ["nope://x", "postgresql+nope://u@h/db", "sqlite+nope:///x.db"])
+def test_a_backend_or_driver_sqlalchemy_does_not_know_is_one_clear_error(url):
+    with pytest.raises(UserError, match="unsupported"):
+        parse_url(url)

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from archscale.errors import UserError
 
@@ -65,8 +65,13 @@ def parse_url(url: str) -> URL:
         parsed = make_url(url)
     except ArgumentError:
         raise UserError(f"malformed database URL '{mask_url(url)}'; {EXPECTED}") from None
-    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
-    shown = mask_url(url)
+    backend, shown = parsed.get_backend_name(), mask_url(url)
+    if backend not in ("sqlite", "postgresql"):
+        raise UserError(f"unsupported database '{backend}' in '{shown}'; {EXPECTED}")
+    try:
+        driver = parsed.get_driver_name()
+    except NoSuchModuleError:  # a driver SQLAlchemy does not know
+        driver = parsed.drivername.partition("+")[2]
     if backend == "sqlite":
         if driver != "pysqlite":
             raise UserError(f"unsupported SQLite driver '{driver}' in '{shown}'; use sqlite:///PATH")
@@ -76,11 +81,9 @@ def parse_url(url: str) -> URL:
         if not folder.is_dir():
             raise UserError(f"directory {folder} of the SQLite database '{shown}' does not exist")
         return parsed
-    if backend == "postgresql":
-        if driver != "psycopg":
-            raise UserError(f"unsupported PostgreSQL driver '{driver}' in '{shown}'; use postgresql+psycopg://")
-        return parsed
-    raise UserError(f"unsupported database '{backend}' in '{shown}'; {EXPECTED}")
+    if driver != "psycopg":  # PostgreSQL
+        raise UserError(f"unsupported PostgreSQL driver '{driver}' in '{shown}'; use postgresql+psycopg://")
+    return parsed
 
 
 def sqlite_path(url: URL) -> Path:
