@@ -21,8 +21,7 @@ demo: $(STAMP)
 
 # Your own network and data (README): the example package's ResNet on an npz file it writes, uninstalled.
 byo: $(STAMP)
-	$(VENV)/bin/python examples/byo/make_data.py
-	PYTHONPATH=examples/byo $(VENV)/bin/archscale run studies/byo-resnet.yaml
+	$(VENV)/bin/archscale run studies/byo-resnet.yaml
 
 test: $(STAMP)
 	bash tests/run.sh

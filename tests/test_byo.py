@@ -4,6 +4,7 @@ embedded Ray; and `archscale submit` shipping it all to the two-node cluster thr
 environment. The plugin is a real distribution on sys.path (a `.dist-info` folder with
 `entry_points.txt`), the example package is never installed."""
 
+import importlib
 import os
 import runpy
 import shutil
@@ -12,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import LocalRayCluster
@@ -65,9 +67,20 @@ def write_plugin(folder: Path, module: str, source: str, value: str | None = Non
     (metadata / "entry_points.txt").write_text(f"[archscale.models]\n{module} = {value or module}\n")
 
 
-def write_data(path: Path) -> None:
-    """The example's npz file, written by its own script (examples/byo/make_data.py)."""
-    runpy.run_path(str(EXAMPLE / "make_data.py"))["main"](["--out", str(path)])
+def test_the_committed_data_is_what_the_example_script_writes(tmp_path: Path) -> None:
+    """examples/byo/data/digits.npz holds scikit-learn's digits, split by examples/byo/make_data.py."""
+    from sklearn.datasets import load_digits
+
+    runpy.run_path(str(EXAMPLE / "make_data.py"))["main"](["--out", str(tmp_path / "digits.npz")])
+    with np.load(EXAMPLE / "data" / "digits.npz") as committed, np.load(tmp_path / "digits.npz") as written:
+        assert sorted(committed.files) == ["x", "x_test", "y", "y_test"]
+        assert all(np.array_equal(committed[name], written[name]) for name in committed.files)
+        images = np.concatenate([committed["x"], committed["x_test"]])[:, 0] * 16
+        labels = np.concatenate([committed["y"], committed["y_test"]])
+    digits = load_digits()
+    order = np.lexsort(digits.images.reshape(len(labels), -1).T[::-1])
+    mine = np.lexsort(images.reshape(len(labels), -1).T[::-1])
+    assert np.array_equal(images[mine], digits.images[order]) and np.array_equal(labels[mine], digits.target[order])
 
 
 def markers(path: Path) -> list[tuple[str, int, str]]:
@@ -79,7 +92,11 @@ def markers(path: Path) -> list[tuple[str, int, str]]:
 def test_a_missing_import_stops_the_study_naming_it(cli, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     study = tmp_path / "study.yaml"
-    text = STUDY.read_text().replace("name: byo-resnet", "name: byo-resnet\nimports: [no_such_module_xyz]")
+    text = (
+        STUDY.read_text()
+        .replace("name: byo-resnet", "name: byo-resnet\nimports: [no_such_module_xyz]")
+        .replace("python_path: [../examples/byo]\n", "")
+    )
     study.write_text(text)
     code, _, err = cli("run", str(study), "--db", f"sqlite:///{tmp_path / 'r.db'}")
     assert code == 2
@@ -117,6 +134,7 @@ def test_submit_ships_the_code_and_data_the_study_needs(tmp_path: Path, monkeypa
     (work / "studies").mkdir()
     study = work / "studies" / "byo.yaml"
     text = STUDY.read_text().replace("name: byo-resnet", "name: byo-resnet\nimports: [quiet_imports]")
+    text = text.replace("python_path: [../examples/byo]\n", "")  # the example is on sys.path here
     study.write_text(text.replace("../examples/byo/data/digits.npz", "../data/digits.npz"))
     monkeypatch.chdir(work)
     monkeypatch.syspath_prepend(str(plugins))
@@ -138,16 +156,68 @@ def test_submit_ships_the_code_and_data_the_study_needs(tmp_path: Path, monkeypa
     )
 
 
+def copy_of_the_repository_layout(work: Path) -> Path:
+    """`work` laid out as a clone holds the example: studies/byo-resnet.yaml, examples/byo/examples_pkg and
+    its data; the study's path."""
+    shutil.copytree(
+        EXAMPLE, work / "examples" / "byo", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info", "make_data.py")
+    )
+    (work / "studies").mkdir()
+    return Path(shutil.copy(STUDY, work / "studies" / STUDY.name))
+
+
+def test_python_path_folders_make_the_example_importable_and_ship_with_the_working_directory(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The study's `python_path: [../examples/byo]` (relative to the study file) puts the example first on
+    the import path; submit keeps it when it lies in the working directory and otherwise drops it from the
+    job's study, the package shipping as `py_modules` either way."""
+    import archscale.strategies  # noqa: F401  (the strategy kinds parse the study's arms)
+    from archscale.execution.shipping import shipment
+    from archscale.study import load_study
+
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.delitem(sys.modules, "examples_pkg", raising=False)
+    monkeypatch.delitem(sys.modules, "examples_pkg.nets", raising=False)
+    work = tmp_path / "work"
+    study = copy_of_the_repository_layout(work)
+    monkeypatch.chdir(tmp_path)
+    spec = load_study(study).spec
+    folder = work / "examples" / "byo"
+    assert spec.python_path == [str(folder)] and sys.path[0] == str(folder)
+    assert importlib.import_module("examples_pkg.nets").__file__ == str(folder / "examples_pkg" / "nets.py")
+
+    whole = shipment(study, spec, work)
+    assert whole.working_dir == work and whole.py_modules == (folder / "examples_pkg",)
+    assert whole.overrides == ("dataset.path=../examples/byo/data/digits.npz",)
+
+    studies_only = shipment(study, spec, work / "studies")  # the example lies outside what ships
+    assert studies_only.py_modules == (folder / "examples_pkg",)
+    assert studies_only.overrides[-1] == "python_path=[]"
+
+
+def test_a_missing_python_path_folder_stops_the_study_at_its_line(cli, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "byo.yaml").write_text(STUDY.read_text())  # ../examples/byo is not there
+    code, _, err = cli("run", "byo.yaml", "--db", f"sqlite:///{tmp_path / 'r.db'}")
+    line = STUDY.read_text().splitlines().index("python_path: [../examples/byo]") + 1
+    assert (
+        code == 2
+        and err
+        == f"archscale: error: byo.yaml:{line}: python_path.0: no folder {tmp_path.parent / 'examples' / 'byo'}\n"
+    )
+    assert not (tmp_path / "r.db").exists()
+
+
 @pytest.mark.slow
 def test_the_example_runs_uninstalled_with_plugins_on_embedded_ray(tmp_path: Path) -> None:
-    """The example study from a fresh directory holding a copy of the example package (not installed):
-    the driver and the workers import it from the current directory, load the plugin (an entry point
-    on PYTHONPATH) and the study's `imports:`, whose init schemes two arms use."""
+    """The example study as committed (its `python_path` and data; the package is not installed), run from
+    another directory: the driver and the workers import the example through `python_path`, load the
+    plugin (an entry point on PYTHONPATH) and the study's `imports:` (a module in the current directory),
+    whose init schemes two arms use."""
     work, plugins = tmp_path / "work", tmp_path / "plugins"
     work.mkdir()
     plugins.mkdir()
-    shutil.copytree(EXAMPLE / "examples_pkg", work / "examples_pkg", ignore=shutil.ignore_patterns("__pycache__"))
-    write_data(work / "digits.npz")
     marker = tmp_path / "loaded.txt"
     write_plugin(plugins, "byo_test_plugin", PLUGIN.format(marker=str(marker)))
     (work / "byo_imports.py").write_text(IMPORTED.format(marker=str(marker)))
@@ -160,7 +230,6 @@ def test_the_example_runs_uninstalled_with_plugins_on_embedded_ray(tmp_path: Pat
         f"sqlite:///{tmp_path / 'r.db'}",
         "--no-compare",
         *SMALL,
-        f"--set=dataset.path={work / 'digits.npz'}",
         "--set=imports=[byo_imports]",
         "--set=strategies.fixed.init=plugin-default",
         "--set=strategies.tuned.init=imported-default",
@@ -172,7 +241,7 @@ def test_the_example_runs_uninstalled_with_plugins_on_embedded_ray(tmp_path: Pat
     workers = {pid for what, pid, _ in loaded if pid != driver.pid}
     assert {what for what, pid, _ in loaded if pid == driver.pid} == {"plugin", "imports"}
     assert workers and all({"plugin", "imports"} <= {w for w, p, _ in loaded if p == pid} for pid in workers)
-    assert {file for what, _, file in loaded if what == "imports"} == {str(work / "examples_pkg" / "__init__.py")}
+    assert {file for what, _, file in loaded if what == "imports"} == {str(EXAMPLE / "examples_pkg" / "__init__.py")}
     with sqlite3.connect(tmp_path / "r.db") as db:
         recipes = dict(db.execute("select arm, recipe from archscale_study_arm").fetchall())
         statuses = {s for (s,) in db.execute("select status from archscale_trial")}
@@ -183,23 +252,22 @@ def test_the_example_runs_uninstalled_with_plugins_on_embedded_ray(tmp_path: Pat
 @pytest.mark.cluster
 @pytest.mark.slow
 def test_submit_ships_the_example_and_plugins_to_the_cluster(ray_cluster: LocalRayCluster, tmp_path: Path) -> None:
-    """`archscale submit` from a project folder (the study, its data and its `imports:` module) with the
-    example package and the plugin importable only here (PYTHONPATH): the cluster's driver and workers
-    import all of them from what the runtime environment shipped, none from this machine's folders."""
+    """`archscale submit studies/byo-resnet.yaml` from a copy of the repository's layout (the study as
+    committed, its `python_path` folder and data, an `imports:` module at the top), the plugin importable
+    only here (PYTHONPATH): the cluster's driver and workers import all of them from what the runtime
+    environment shipped, none from this machine's folders."""
     work, plugins = tmp_path / "work", tmp_path / "plugins"
-    work.mkdir()
     plugins.mkdir()
-    write_data(work / "data" / "digits.npz")
-    (work / "byo.yaml").write_text(STUDY.read_text().replace("../examples/byo/data/", "data/"))
+    copy_of_the_repository_layout(work)
     marker = tmp_path / "loaded.txt"
     write_plugin(plugins, "byo_test_plugin", PLUGIN.format(marker=str(marker)))
     (work / "byo_imports.py").write_text(IMPORTED.format(marker=str(marker)))
-    env = ray_cluster.client_env() | {"PYTHONPATH": os.pathsep.join([str(plugins), str(EXAMPLE)])}
+    env = ray_cluster.client_env() | {"PYTHONPATH": str(plugins)}
     url = f"sqlite:///{tmp_path / 'r.db'}"
     command = [
         *ARCHSCALE,
         "submit",
-        "byo.yaml",
+        "studies/byo-resnet.yaml",
         "--address",
         ray_cluster.dashboard_url,
         "--db",
@@ -212,7 +280,7 @@ def test_submit_ships_the_example_and_plugins_to_the_cluster(ray_cluster: LocalR
     submit = subprocess.Popen(command, cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = submit.communicate(timeout=300)
     assert submit.returncode == 0, (out[-3000:], err[-3000:])
-    assert f"shipping working directory {work}; modules: {EXAMPLE / 'examples_pkg'}" in err
+    assert f"shipping working directory {work}; modules: {work / 'examples' / 'byo' / 'examples_pkg'}" in err
     remote = [(what, pid, file) for what, pid, file in markers(marker) if pid != submit.pid]  # the job's processes
     assert {what for what, _, _ in remote} == {"plugin", "imports"} and len({pid for _, pid, _ in remote}) >= 2
     assert all("/runtime_resources/" in file for _, _, file in remote), remote  # Ray's copies, not ours

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> None:
     x, y = digits(args.size)
     x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, stratify=y, random_state=args.seed)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(args.out, x=x_train, y=y_train, x_test=x_test, y_test=y_test)
+    np.savez_compressed(args.out, x=x_train, y=y_train, x_test=x_test, y_test=y_test)
     print(f"wrote {args.out}: {len(x_train)} training and {len(x_test)} test images of {x.shape[1:]}")
 
 

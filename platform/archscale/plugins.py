@@ -109,10 +109,21 @@ def import_module(name: str) -> None:
         raise UserError(f"cannot import '{name}': {_reason(exc)}") from None
 
 
-def prepare_process(imports: Sequence[str] = ()) -> None:
+def importable_folders(folders: Sequence[str]) -> None:
+    """Put the existing `folders` (a study's `python_path`, absolute) first on `sys.path`, in their
+    order, unless they are there already; a folder this machine lacks is passed over (on a cluster's
+    other nodes the code arrives as `py_modules` instead)."""
+    for folder in reversed(folders):
+        if os.path.isdir(folder) and folder not in sys.path:
+            sys.path.insert(0, folder)
+
+
+def prepare_process(imports: Sequence[str] = (), python_path: Sequence[str] = ()) -> None:
     """What a process of a study does before it reads the study or runs a trial: make the current
-    directory importable, load the plugins, import the study's `imports`."""
+    directory and the study's `python_path` folders importable, load the plugins, import the
+    study's `imports`."""
     importable_cwd()
+    importable_folders(python_path)
     load_plugins()
     for name in imports:
         import_module(name)

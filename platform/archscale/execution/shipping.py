@@ -12,11 +12,14 @@ driver and workers import the user's code without it being installed on the node
   points) and the packages of its entry points.
 - the dataset's `path`: shipped when it lies in the working directory; otherwise every node must
   have it at the same absolute path (a note says so).
+- the study's `python_path` folders: those in the working directory ship with it; the job's study
+  drops the others, whose packages ship as `py_modules`.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +79,7 @@ def shipment(study: Path, spec: StudySpec, working_dir: Path) -> Shipment:
         modules += [p for p in _locations(f"plugin {plugin.name}", plugin.module) if not (inside and p.parent == root)]
     overrides, data_note = _data(spec, study, root if inside else None)
     notes += data_note
+    overrides += _python_path(spec, study, root if inside else None)
     return Shipment(
         root if inside else None,
         str(study.relative_to(home)),
@@ -96,6 +100,17 @@ def _data(spec: StudySpec, study: Path, root: Path | None) -> tuple[tuple[str, .
     where = f"the working directory {root}" if root else "what ships (the study file alone)"
     note = f"dataset.path {path} is outside {where}: every node must have it at that path"
     return (f"dataset.path={path}",), [note]
+
+
+def _python_path(spec: StudySpec, study: Path, root: Path | None) -> tuple[str, ...]:
+    """The `--set` that keeps only the study's `python_path` folders that ship in the working
+    directory (relative to the study, as the job reads it), when some do not: the code in the others
+    reaches the nodes as `py_modules`."""
+    folders = [Path(folder) for folder in spec.python_path]
+    kept = [f for f in folders if root is not None and f.resolve().is_relative_to(root)]
+    if len(kept) == len(folders):
+        return ()
+    return ("python_path=" + json.dumps([os.path.relpath(f.resolve(), study.parent) for f in kept]),)
 
 
 def _locations(field: str, name: str) -> list[Path]:

@@ -131,6 +131,7 @@ def set_up(
         gpu_share=spec.resources.gpu_per_trial,
         simulation=_simulation(ctx, classes) if simulate else None,
         imports=tuple(spec.imports),
+        python_path=tuple(spec.python_path),
     )
     console.print(
         f"study [bold]{name}[/]: {len(ctx.study_archs())} architectures × {len(spec.seeds)} seeds, "

@@ -30,7 +30,8 @@ class TrialContext:
     no search stops early), whether a pack may be trained in parts to fit the worker's memory
     (`pack: auto`), the trial's share of its device (GPUs per trial; on CPU-only trials, its CPUs
     over the node's), for `archscale run --simulate`, what the synthetic trainer needs, the user's
-    module behind each architecture of a `family: torch` study, and the study's `imports:`."""
+    module behind each architecture of a `family: torch` study, and the study's `imports:` and
+    `python_path`."""
 
     dataset: dict[str, Any]
     model: dict[str, Any]
@@ -42,6 +43,7 @@ class TrialContext:
     simulation: Simulation | None = None
     origins: dict[str, ModuleOrigin] = field(default_factory=dict)
     imports: tuple[str, ...] = ()
+    python_path: tuple[str, ...] = ()
 
     def memory_share(self) -> float:
         """This trial's share of its device's memory."""
@@ -55,7 +57,7 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
     worker's plugins and the study's `imports:` are loaded: they may register its dataset or init)."""
     from archscale.plugins import prepare_process
 
-    prepare_process(context.imports)
+    prepare_process(context.imports, context.python_path)
     requests = members_of(config)
     if context.simulation is not None:
         _run_simulated(requests, context, context.simulation)

@@ -82,6 +82,7 @@ def parse_study(text: str, source: str, overrides: list[str], path: Path | None 
     for override in overrides:
         _apply(data, override)
     _absolute_data_path(data, path)
+    _absolute_python_path(data, path, root, source)
     _import_code(data, root, source)
     try:
         spec = StudySpec.model_validate(data)
@@ -108,11 +109,31 @@ def _absolute_data_path(data: dict[str, Any], path: Path | None) -> None:
         dataset["path"] = os.path.abspath(base / Path(dataset["path"]).expanduser())
 
 
+def _absolute_python_path(data: dict[str, Any], path: Path | None, root: yaml.Node | None, source: str) -> None:
+    """Make each `python_path` folder absolute, relative to the study file's folder (the current
+    directory when the study has no file); a folder a study file names must exist. A stored study
+    keeps its folders as they were and does not check them: reports read it wherever it is."""
+    folders = data.get("python_path")
+    if not isinstance(folders, list):
+        return
+    base = path.parent if path is not None else Path()
+    for index, folder in enumerate(folders):
+        if not isinstance(folder, str):
+            continue  # left to the validation
+        folders[index] = os.path.abspath(base / Path(folder).expanduser())
+        if path is not None and not Path(folders[index]).is_dir():
+            line = _line_of(root, ("python_path", index))
+            where = f":{line}" if line else ""
+            raise UserError(f"{source}{where}: python_path.{index}: no folder {folders[index]}")
+
+
 def _import_code(data: dict[str, Any], root: yaml.Node | None, source: str) -> None:
     """Load the plugins and import the study's `imports:` (`archscale.plugins`) before the study is
     validated: they may register the strategy kinds its arms name. An entry that is not a module
-    name is left to the validation; one that fails to import is reported at its line."""
-    prepare_process()
+    name is left to the validation; one that fails to import is reported at its line. The study's
+    `python_path` folders (made absolute) go first on the import path."""
+    folders = data.get("python_path")
+    prepare_process(python_path=[f for f in folders if isinstance(f, str)] if isinstance(folders, list) else ())
     imports = data.get("imports")
     for index, name in enumerate(imports if isinstance(imports, list) else []):
         if isinstance(name, str) and re.fullmatch(MODULE_PATTERN, name):

@@ -200,6 +200,11 @@ class StudySpec(Strict):
         description="Modules to import before the study is read, in the driver and in every worker (they register "
         "datasets, init schemes or strategy kinds); the current directory is importable.",
     )
+    python_path: list[str] = Field(
+        default_factory=list,
+        description="Folders of code that is not installed, put first on the import path in the driver and in every "
+        "worker before `imports:` and the model's factory are imported; relative to the study file.",
+    )
     dataset: DatasetSpec
     model: ModelSpec = ModelSpec()
     architectures: list[ArchitectureEntry] = Field(min_length=1)
