@@ -55,6 +55,19 @@ def test_the_plan_counts_what_a_hand_count_gives(cli, study):
     ]
 
 
+def test_a_simulated_plan_counts_the_ray_trials_a_simulated_run_packs(cli, study):
+    """`--simulate`: the 3 searches' rounds (1 random trial, then 3 rounds of 1) advance together, one pack
+    per round: 4 Ray trials for the 12 search runs; the final runs of an arm that come from one search
+    share a pack across architectures: principled and fixed (the base search) one each, tuned one per search."""
+    code, out, err = cli("plan", str(study), "--json", "--simulate")
+    assert code == 0, err
+    plan = json.loads(out)
+    phases = {(p["phase"], p["arm"]): p["ray_trials"] for p in plan["phases"]}
+    assert phases["base-search", "principled"] + phases["search", "tuned"] == pytest.approx(4)
+    assert (phases["final", "principled"], phases["final", "tuned"], phases["final", "fixed"]) == (1, 2, 1)
+    assert plan["simulated"] and plan["total"]["ray_trials"] == 8 and plan["total"]["runs"] == 24
+
+
 def test_device_hours_are_flops_over_the_measured_throughput(cli, study):
     from archscale.data import load_dataset
     from archscale.execution.estimate import DEVICES

@@ -2,6 +2,7 @@
 Optuna, the recorder on a real SQLite writer and the searcher on a real Optuna storage, driven with
 plain configs and results."""
 
+import math
 from dataclasses import replace
 
 import optuna
@@ -332,6 +333,49 @@ def test_a_tpe_search_asks_its_random_trials_together_then_one_round_at_a_time(t
     for pack in asked:
         per_search.setdefault(str(pack[0].search), []).append(len(pack))
     assert list(per_search.values()) == [[3, 2], [3, 2]]  # 5 under a limit of 4: packs of 3 and 2; then wait
+
+
+def serve_to_the_end(searcher: StudySearcher, score) -> list[list[TrialRequest]]:
+    """Run `searcher` on one worker until it finishes, each member scoring `score(request)` at its budget:
+    the packs it served, in order."""
+    served: list[list[TrialRequest]] = []
+    while (config := searcher.suggest(f"t{len(served)}")) not in (None, "FINISHED"):
+        members, tid = members_of(config), f"t{len(served)}"
+        served.append(members)
+        searcher.on_trial_result(tid, epoch_result([report(m.budget, score(m), k) for k, m in enumerate(members)]))
+        searcher.on_trial_complete(tid, end_result([finish(member=k) for k in range(len(members))]))
+    return served
+
+
+def test_a_simulated_study_packs_the_rounds_of_every_ready_search_and_asks_the_same_trials(tmp_path):
+    """Simulated runs do not depend on their companions, so the searches' ready rounds share packs: 2
+    TPE searches of 8 trials (2 random, then rounds of 1) take 7 Ray trials instead of 14, and every
+    search asks the same LRs from the same results as when its rounds train alone."""
+    spec = parse_study(STUDY.replace("trials: 2", "trials: 8"), "s.yaml", []).spec
+    ctx = study_context("s", spec, expand_architectures(spec.architectures, spec.model)[0])
+    plan = search_plan(ctx)
+
+    def score(member: TrialRequest) -> float:
+        return 1 / (1 + abs(math.log(member.lr / 0.1)))
+
+    asked: dict[bool, dict[str, list[float]]] = {}
+    for simulated in (False, True):
+        url = f"sqlite:///{tmp_path / f'{simulated}.db'}"
+        searcher = StudySearcher([], plan.searches, url, TrialLog(), pack_limit=1024, simulated=simulated)
+        served = serve_to_the_end(searcher, score)
+        if simulated:
+            assert [sorted({str(m.search) for m in pack}) for pack in served] == [sorted(plan_names(plan))] * 7
+            assert [len(pack) for pack in served] == [4, 2, 2, 2, 2, 2, 2]
+        else:
+            assert len(served) == 14 and all(len({m.search for m in pack}) == 1 for pack in served)
+        asked[simulated] = {}
+        for member in sorted((m for pack in served for m in pack), key=lambda m: m.key.trial_number):
+            asked[simulated].setdefault(str(member.search), []).append(member.lr)
+    assert asked[True] == asked[False]
+
+
+def plan_names(plan) -> list[str]:
+    return [search.name for search in plan.searches]
 
 
 def test_packs_follow_from_the_plan_not_from_the_workers():

@@ -15,6 +15,9 @@ def plan(
     study: Annotated[Path, typer.Argument(help="The study YAML.")],
     set_: SetOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the plan as one JSON object.")] = False,
+    simulate: Annotated[
+        bool, typer.Option("--simulate", help="Count the Ray trials as `archscale run --simulate` packs them.")
+    ] = False,
 ) -> None:
     """Runs, searches, Ray trials, epoch rows, device-hours and database size of a study, per phase and arm."""
     from rich.console import Console
@@ -24,7 +27,7 @@ def plan(
     from archscale.study import load_study
 
     loaded = load_study(study, set_ or [])
-    found = estimate(check(loaded.spec.name, loaded, Console(stderr=True, quiet=as_json)))
+    found = estimate(check(loaded.spec.name, loaded, Console(stderr=True, quiet=as_json)), simulated=simulate)
     if as_json:
         print(json.dumps(found.to_json(), indent=2, allow_nan=False))
         return

@@ -29,7 +29,7 @@ from typing import Any
 
 from archscale.execution.finals import PLACEHOLDER_LR
 from archscale.execution.optuna_studies import rounds
-from archscale.execution.packs import even_size, make_packs, pack_limit
+from archscale.execution.packs import SIMULATED, even_size, make_packs, pack_limit
 from archscale.graph import Family
 from archscale.strategies import Found, Search, StudyContext, Unit, final_plan, search_plan
 from archscale.strategies.plan import merge_identical
@@ -152,6 +152,7 @@ class Estimate:
     rows: list[Row] = field(default_factory=list)
     searches: list[SearchGroup] = field(default_factory=list)
     device: str = "cpu"
+    simulated: bool = False
 
     def total(self) -> Row:
         total = Row("all", "all")
@@ -176,7 +177,7 @@ class Estimate:
         hours = total.device_hours()[device.name]
         assumed = "" if device.measured else ", assumed throughput"
         return (
-            f"plan: {total.runs:,} runs ({total.rows:,} trial rows) in {total.ray_trials:,.0f} Ray trials, "
+            f"plan{' (simulated)' if self.simulated else ''}: {total.runs:,} runs ({total.rows:,} trial rows) in {total.ray_trials:,.0f} Ray trials, "
             f"≤ {total.epoch_rows:,} epoch rows (≈ {total.epoch_rows_expected:,.0f} with early stopping), "
             f"≈ {hours_text(hours)} {device.unit}{assumed}, database ≈ {_size(self.database_bytes())}"
         )
@@ -194,18 +195,26 @@ class Estimate:
             "searches": [{**asdict(g), "arms": list(g.arms)} for g in self.searches],
             "total": {**_row_json(total), "database_bytes": self.database_bytes()},
             "device": self.device,
+            "simulated": self.simulated,
             "devices": [asdict(d) for d in DEVICES],
             "formula": "device-hours = (3 × F × training samples + F × (validation + test samples) × epochs) "
             "/ throughput / 3600 per run, F = forward FLOPs per sample, over the expected epochs",
         }
 
 
-def estimate(ctx: StudyContext) -> Estimate:
-    """The study's plan in numbers (see the module's docstring)."""
+def estimate(ctx: StudyContext, *, simulated: bool = False) -> Estimate:
+    """The study's plan in numbers (see the module's docstring); `simulated` (`archscale run --simulate`)
+    counts the Ray trials as a simulated run packs them: packs of up to `SIMULATED` runs of any
+    architectures, and the rounds of the searches, which then advance together, packed together."""
     spec = ctx.spec
     facts = dataset_facts(spec.dataset)
     flops = forward_flops(ctx, facts)
-    limit = 1 if spec.model.family == "torch" else pack_limit(spec.resources.pack, spec.resources.gpu_per_trial)
+    if simulated:
+        limit = SIMULATED
+    elif spec.model.family == "torch":
+        limit = 1
+    else:
+        limit = pack_limit(spec.resources.pack, spec.resources.gpu_per_trial)
     rows: dict[tuple[str, str], Row] = {}
 
     def row(phase: str, arm: str) -> Row:
@@ -215,14 +224,15 @@ def estimate(ctx: StudyContext) -> Estimate:
         return flops[arch_key] * _samples(facts, recipe, epochs)
 
     plan = search_plan(ctx)
-    _add_units(plan.units, limit, row, run_flops)
+    _add_units(plan.units, limit, row, run_flops, simulated=simulated)
+    packs_of = _lockstep_packs(plan.searches, limit) if simulated else {}
     for search in plan.searches:
         r = row(search.phase.value, search.arms[0])
         trials, epochs = search.spec.trials, int(search.need.recipe["epochs"])
         expected = _expected_epochs(search, epochs)
         r.runs += trials
         r.rows += trials
-        r.ray_trials += _search_packs(search, limit)
+        r.ray_trials += packs_of[search.name] if simulated else _search_packs(search, limit)
         r.epoch_rows += trials * epochs
         r.epoch_rows_expected += expected
         r.flops += run_flops(search.arch_key, dict(search.need.recipe), expected)
@@ -235,7 +245,7 @@ def estimate(ctx: StudyContext) -> Estimate:
             r.epoch_rows += epochs * (1 + len(unit.shared_with))
             r.epoch_rows_expected += epochs * (1 + len(unit.shared_with))
             r.flops += run_flops(unit.key.arch_key, dict(unit.recipe), epochs)
-        _add_packs(make_packs(group, limit), row)
+        _add_packs(make_packs(group, limit, simulated=simulated), row)
     values = list(flops.values())
     return Estimate(
         ctx.name,
@@ -247,6 +257,7 @@ def estimate(ctx: StudyContext) -> Estimate:
         sorted(rows.values(), key=lambda r: (r.phase == "final", r.phase, list(spec.strategies).index(r.arm))),
         _search_groups(plan.searches),
         "h100" if spec.resources.gpu_per_trial > 0 else "cpu",
+        simulated,
     )
 
 
@@ -320,7 +331,7 @@ def _samples(facts: DatasetFacts, recipe: dict[str, Any], epochs: float) -> floa
     return 3 * train + epochs * (facts.val + facts.test)
 
 
-def _add_units(units: list[Unit], limit: int, row: RowOf, run_flops: FlopsOf) -> None:
+def _add_units(units: list[Unit], limit: int, row: RowOf, run_flops: FlopsOf, *, simulated: bool) -> None:
     """The search phase's runs with a known LR (probe grids), packed as the plan packs them."""
     for unit in units:
         r = row(unit.key.phase.value, unit.key.arm)
@@ -330,7 +341,22 @@ def _add_units(units: list[Unit], limit: int, row: RowOf, run_flops: FlopsOf) ->
         r.epoch_rows += epochs
         r.epoch_rows_expected += epochs
         r.flops += run_flops(unit.key.arch_key, dict(unit.recipe), epochs)
-    _add_packs(make_packs(units, limit), row)
+    _add_packs(make_packs(units, limit, simulated=simulated), row)
+
+
+def _lockstep_packs(searches: list[Search], limit: int) -> dict[str, float]:
+    """Ray trials per search when the rounds of every search ready pack together (a simulated run):
+    the searches advance in lockstep, the k-th rounds of all of them forming packs of at most `limit`,
+    each search counted in proportion to its members."""
+    sizes = {search.name: round_sizes(search) for search in searches}
+    share = dict.fromkeys(sizes, 0.0)
+    for k in range(max((len(s) for s in sizes.values()), default=0)):
+        members = {name: s[k] for name, s in sizes.items() if k < len(s)}
+        total = sum(members.values())
+        packs = math.ceil(total / even_size(total, limit))
+        for name, count in members.items():
+            share[name] += packs * count / total
+    return share
 
 
 def _add_packs(packs: list[list[Unit]], row: RowOf) -> None:

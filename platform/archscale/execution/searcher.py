@@ -62,9 +62,10 @@ def search_request(search: Search, trial_number: int, lr: float) -> TrialRequest
 
 @dataclass
 class _Live:
-    """A pack of a search's round: its Optuna trials (one per member), its config and the epochs told so far."""
+    """A pack of search trials: each member's search and Optuna trial, the config and the epochs told so
+    far (a pack holds one search's round, or in a simulated study the rounds of every search ready)."""
 
-    name: str
+    names: list[str]
     trials: list[optuna.Trial]
     config: dict[str, Any]
     reported: list[set[int]] = field(default_factory=list)
@@ -81,7 +82,9 @@ class StudySearcher(Searcher):
     is free. A round trains as packs of at most `pack_limit` members, split evenly. Among the searches
     ready for a round, the least-asked goes first, and among those the most expensive by `cost` (per
     epoch of one run, by architecture key), so that long searches do not start last; when no search is
-    ready, a worker gets final runs. Final runs are packed per search they come from (`FinalRuns`), so
+    ready, a worker gets final runs. A `simulated` study (whose metrics do not depend on a run's
+    companions) packs the rounds of every search ready at once together, in that order: Tune's cost
+    per trial, not training, is what it spends. Final runs are packed per search they come from (`FinalRuns`), so
     that their packs, too, follow from the plan alone. Opens Optuna lazily: Tune pickles it."""
 
     def __init__(
@@ -146,8 +149,8 @@ class StudySearcher(Searcher):
             if self._queue:
                 return self._queue.popleft()
             self._open()
-            if not self._round_queue and (name := self._ready()) is not None:
-                self._ask_round(name)
+            if not self._round_queue and (ready := self._ready()):
+                self._ask_rounds(ready if self._simulated else ready[:1])
             if self._round_queue:
                 live = self._round_queue.popleft()
                 self._live[trial_id] = live
@@ -160,16 +163,27 @@ class StudySearcher(Searcher):
             log.exception("the searcher could not suggest a trial")
             return Searcher.FINISHED if not self._live else None
 
-    def _ready(self) -> str | None:
-        """The search to ask a round of now: one with trials left and no round open, the least-asked
-        and then the most expensive first (None: no search is ready)."""
+    def _ready(self) -> list[str]:
+        """The searches that may ask a round now (trials left, no round open), in the order they ask:
+        the least-asked and then the most expensive first."""
         ready = [n for n, left in self._remaining.items() if left > 0 and self._open_packs[n] == 0]
-        if not ready:
-            return None
-        return min(ready, key=lambda n: (self._rounds[n], -self._search_cost(n), n))
+        return sorted(ready, key=lambda n: (self._rounds[n], -self._search_cost(n), n))
 
-    def _ask_round(self, name: str) -> None:
-        """Ask the search's next round of Optuna trials and queue it as packs."""
+    def _ask_rounds(self, names: list[str]) -> None:
+        """Ask each search's next round of Optuna trials and queue the members, in that order, as packs
+        of at most `pack_limit` split evenly."""
+        members = [member for name in names for member in self._ask_round(name)]
+        step = even_size(len(members), self._pack_limit)
+        for i in range(0, len(members), step):
+            pack = members[i : i + step]
+            names_of = [name for name, _, _ in pack]
+            config = pack_config([request for _, _, request in pack])
+            self._round_queue.append(_Live(names_of, [t for _, t, _ in pack], config, [set() for _ in pack]))
+            for name in set(names_of):
+                self._open_packs[name] += 1
+
+    def _ask_round(self, name: str) -> list[tuple[str, optuna.Trial, TrialRequest]]:
+        """Ask the search's next round of Optuna trials: (search, trial, request) per member."""
         assert self._studies is not None
         search, study = self._searches[name], self._studies[name]
         first, batch = rounds(search)
@@ -179,13 +193,7 @@ class StudySearcher(Searcher):
         self._remaining[name] -= size
         self._drawn[name] += size
         self._rounds[name] += 1
-        step = even_size(size, self._pack_limit)
-        for i in range(0, size, step):
-            trials, chosen = asked[i : i + step], lrs[i : i + step]
-            requests = [search_request(search, t.number, lr) for t, lr in zip(trials, chosen, strict=True)]
-            config = pack_config(requests)
-            self._round_queue.append(_Live(name, trials, config, [set() for _ in trials]))
-            self._open_packs[name] += 1
+        return [(name, t, search_request(search, t.number, lr)) for t, lr in zip(asked, lrs, strict=True)]
 
     def on_trial_result(self, trial_id: str, result: dict[str, Any]) -> None:
         try:
@@ -208,14 +216,16 @@ class StudySearcher(Searcher):
             if live is None:
                 return
             if error:
-                self._untold[live.name] += [(trial, None) for trial in live.trials]
+                outcomes: list[Outcome | None] = [None] * len(live.trials)
             else:
                 self._log.add(trial_id, live.config, result)
-                records = self._log.start(trial_id, live.config)
-                self._untold[live.name] += [(t, r.outcome()) for t, r in zip(live.trials, records, strict=True)]
-            self._open_packs[live.name] -= 1
-            if self._open_packs[live.name] == 0:
-                self._tell(live.name)
+                outcomes = [record.outcome() for record in self._log.start(trial_id, live.config)]
+            for name, trial, outcome in zip(live.names, live.trials, outcomes, strict=True):
+                self._untold[name].append((trial, outcome))
+            for name in dict.fromkeys(live.names):
+                self._open_packs[name] -= 1
+                if self._open_packs[name] == 0:
+                    self._tell(name)
         except Exception:
             log.exception("the searcher could not record a finished trial")
         finally:

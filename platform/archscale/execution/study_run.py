@@ -96,7 +96,7 @@ def _set_up(
     from archscale.execution.estimate import estimate
 
     try:
-        line = estimate(ready.ctx).line()
+        line = estimate(ready.ctx, simulated=simulate).line()
     except Exception as exc:  # the estimate only informs: it never stops a study
         line = f"plan: no estimate ({type(exc).__name__}: {exc})"
     console.print(line, highlight=False)
