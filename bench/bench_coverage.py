@@ -1,5 +1,5 @@
 """The coverage of the report's interval methods by simulation (issue 24): every method at every n it is
-used with, on normal, accuracy-like and heavily skewed data (`archscale.report.calibration`).
+used with, on normal, accuracy-like and heavily skewed data (`archscale.report.statistics.calibration`).
 
     .venv/bin/python bench/bench_coverage.py [--sims 10000] [--seed 0]
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from archscale.report.calibration import CALIBRATED, coverage_table, markdown
+from archscale.report.statistics.calibration import CALIBRATED, coverage_table, markdown
 
 
 def main() -> None:

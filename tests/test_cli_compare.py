@@ -10,7 +10,8 @@ import pytest
 from archscale.cli.app import app, main
 from archscale.cli.compare_render import print_comparison
 from archscale.errors import UserError
-from archscale.report import Inputs, comparison
+from archscale.report import Inputs
+from archscale.report.claims import comparison
 from test_report_frames import PLAN, study_trials
 
 STUDY = "hand"

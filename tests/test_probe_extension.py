@@ -189,8 +189,8 @@ def test_a_grid_too_low_extends_until_inside_and_a_capped_one_is_censored(finish
     capped = probed[("capped", "1")]
     assert sorted(capped) == pytest.approx([1e-4, 1e-3, 1e-2, 1e-1])  # 2 points, then the 2 allowed
     assert argmin(capped) == max(capped)
-    from archscale.report.comparison import read_inputs
-    from archscale.report.probe import probe_frames
+    from archscale.report.frames.read import read_inputs
+    from archscale.report.statistics.probe import probe_frames
 
     frame, _, _ = probe_frames(read_inputs("probe-ext", f"sqlite:///{db}"))
     assert frame.set_index(["arm", "label"])["censored"].to_dict() == {

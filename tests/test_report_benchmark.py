@@ -14,9 +14,9 @@ from scipy import stats as scipy_stats
 
 from archscale.graph import parse_architecture
 from archscale.report import compare
-from archscale.report.benchmark import TOP_PERCENTS, compare_to_benchmark, pick_epochs
-from archscale.report.output import render
-from archscale.report.plots import figures
+from archscale.report.render.output import render
+from archscale.report.render.plots import figures
+from archscale.report.statistics.benchmark import TOP_PERCENTS, compare_to_benchmark, pick_epochs
 from archscale.store import BenchmarkRow, Writer
 from archscale.vocabulary import Phase, RunKey
 
@@ -198,7 +198,7 @@ def test_a_study_is_compared_once_its_dataset_has_results(tmp_path):
 
 
 def test_a_smaller_training_set_than_the_benchmarks_is_noted():
-    from archscale.report.benchmark import training_set_note
+    from archscale.report.statistics.benchmark import training_set_note
 
     note = training_set_note("cifar10", 0.1, None)
     assert note is not None and "45,000" in note and "50,000" in note

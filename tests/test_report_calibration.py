@@ -1,9 +1,9 @@
 """Every interval method the report uses covers its true value 95% ± 3 pp of the time, at every n it is
 used with (2 to 30 units), on normal data and on bounded, skewed accuracy-like data: a seeded simulation
-(`archscale.report.calibration`; the full table, with more simulations, is in bench/RESULTS.md)."""
+(`archscale.report.statistics.calibration`; the full table, with more simulations, is in bench/RESULTS.md)."""
 
-from archscale.report import stats
-from archscale.report.calibration import CALIBRATED, NS, ONCE_ARCHITECTURES, coverage_table
+from archscale.report.statistics import stats
+from archscale.report.statistics.calibration import CALIBRATED, NS, ONCE_ARCHITECTURES, coverage_table
 
 SIMS = 2000
 

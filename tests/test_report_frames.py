@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from archscale.report import Inputs, StudyPlan, build_comparison, stats
-from archscale.report.frames import short_label
-from archscale.report.recipes import differences
+from archscale.report import Inputs, StudyPlan, build_comparison
+from archscale.report.claims.recipes import differences
+from archscale.report.frames.study import short_label
+from archscale.report.statistics import stats
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SCALE_A, SCALE_B = math.sqrt(27 / 64), math.sqrt(27 / 125)
@@ -276,7 +277,7 @@ def test_a_collapsed_final_run_is_a_failure_scored_at_chance():
     assert b["tuned_mean"] == pytest.approx((0.10 + 0.17) / 2)
     assert c.stat("accuracy.collapsed.tuned") == pytest.approx(1 / 4)
     assert "tuned: 1 of 2 final runs collapsed" in b["notes"]
-    from archscale.report.render_json import to_document
+    from archscale.report.render.json import to_document
 
     arms = {a["arm"]: a["failures"] for a in to_document(c)["arms"]}
     assert arms["tuned"] == {"diverged": 0, "collapsed": 1} and arms["fixed"] == {"diverged": 1, "collapsed": 0}
@@ -372,7 +373,7 @@ def test_every_search_shows_its_budget(comparison):
     assert s.loc["tuned-hA", "early_stopping"] == "scheduler=asha, grace_epochs=1"
     assert s.loc["base", "early_stopping"] == "none" and s.loc["base", "arms"] == "principled, fixed"
     assert s.loc["tuned-hA", ["trials", "pruned", "device_s", "chosen_lr"]].tolist() == [3, 1, 12, 0.02]
-    from archscale.report.display import budget_lines
+    from archscale.report.render.display import budget_lines
 
     lines = budget_lines(comparison)
     assert lines[1] == (
@@ -471,8 +472,8 @@ def test_two_arms_of_one_kind_both_appear():
         c.notes
     )
     assert c.cost["arm"].tolist() == ["principled", "principled-kaiming"]
-    from archscale.report.output import Format, render
-    from archscale.report.render_json import to_document
+    from archscale.report.render.json import to_document
+    from archscale.report.render.output import Format, render
 
     doc = to_document(c)
     assert [a["arm"] for a in doc["arms"]] == ["principled", "principled-kaiming"]
@@ -550,8 +551,8 @@ def test_cost_to_match_has_an_interval_over_repeats():
 
 
 def test_labels_and_json_of_repeats():
-    from archscale.report.display import heading
-    from archscale.report.render_json import FORMAT, to_document
+    from archscale.report.render.display import heading
+    from archscale.report.render.json import FORMAT, to_document
 
     c = build_comparison(repeat_study())
     assert "× 2 search repeats" in heading(c) and "search repeats, each a mean over its seeds" in heading(c)
@@ -631,7 +632,7 @@ def test_probe_finds_the_maximal_lr_and_the_depth_exponent():
 
 
 def test_a_probed_lr_comes_with_the_grid_lrs_within_seed_noise():
-    from archscale.report.probe import WITHIN_NOISE, within_noise
+    from archscale.report.statistics.probe import WITHIN_NOISE, within_noise
 
     lrs = [0.01, 0.02, 0.04, 0.08, 0.16]
     # seed by seed: 0.04 is best; 0.02 and 0.08 differ from it by +0.02 ± noise (t over 3 seeds reaches 0);
@@ -694,8 +695,8 @@ def _variants():
 
 @pytest.mark.parametrize("name", list(_variants()))
 def test_odd_studies_render_in_every_format(name):
-    from archscale.report.output import Format, render
-    from archscale.report.render_html import render_html
+    from archscale.report.render.html import render_html
+    from archscale.report.render.output import Format, render
 
     c = build_comparison(_variants()[name])
     for fmt in Format:
@@ -715,7 +716,7 @@ def test_odd_studies_render_in_every_format(name):
 
 
 def test_the_pictures_of_odd_studies():
-    from archscale.report.plots import figures
+    from archscale.report.render.plots import figures
 
     drawn = {name: set(figures(build_comparison(inputs))) for name, inputs in _variants().items()}
     assert drawn["empty"] == set()
@@ -725,13 +726,13 @@ def test_the_pictures_of_odd_studies():
 
 
 def test_the_pictures_of_the_hand_made_study(comparison):
-    from archscale.report.plots import figures
+    from archscale.report.render.plots import figures
 
     assert set(figures(comparison)) == {"learning_rates", "accuracy", "search_cost", "cost_to_match", "rank_shift"}
 
 
 def test_a_study_that_ignored_unsupported_ops_says_so_in_every_report():
-    from archscale.report.comparison import _model_facts
+    from archscale.report.frames.read import _model_facts
 
     assert _model_facts("model: {family: mlp, activation: gelu}") == ("gelu", ())
     activation, caveats = _model_facts("model: {family: torch, factory: 'm:f', unsupported: ignore}")

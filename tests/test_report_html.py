@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from archscale.report import compare
-from archscale.report.output import write_report
+from archscale.report.render.output import write_report
 
 pytestmark = pytest.mark.slow
 FLAGS = [

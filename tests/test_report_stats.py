@@ -1,4 +1,4 @@
-"""archscale.report.stats on hand-made arrays where every number is known (intervals checked against
+"""archscale.report.statistics.stats on hand-made arrays where every number is known (intervals checked against
 scipy.stats.t and hand-computed values)."""
 
 import math
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from archscale.report import stats
+from archscale.report.statistics import stats
 
 
 def test_kendall_and_spearman_known_values():

@@ -13,7 +13,7 @@ import pytest
 
 from archscale.errors import UserError
 from archscale.report import compare
-from archscale.report.output import Format, render, write_report
+from archscale.report.render.output import Format, render, write_report
 from archscale.store import read_plan, read_trials
 
 pytestmark = pytest.mark.slow

@@ -14,11 +14,11 @@ import pytest
 import yaml
 
 from archscale.report import compare
-from archscale.report.init_growth import complete_dag
-from archscale.report.protocol import DEVICE_HOURS
-from archscale.report.render_reproduction import differences, to_json, to_markdown
-from archscale.report.reproduction import CLAIMS, NotRun, Stat, collect, measure_row
-from archscale.report.verdict import FAILS, INCONCLUSIVE, NOT_RUN, REPRODUCES, VERDICTS, Target, judge
+from archscale.report.claims.reproduction import CLAIMS, NotRun, Stat, collect, measure_row
+from archscale.report.claims.verdict import FAILS, INCONCLUSIVE, NOT_RUN, REPRODUCES, VERDICTS, Target, judge
+from archscale.report.frames.protocol import DEVICE_HOURS
+from archscale.report.render.reproduction import differences, to_json, to_markdown
+from archscale.report.statistics.init_growth import complete_dag
 from archscale.train.config import TrainConfig
 
 ROOT = Path(__file__).parents[1]
@@ -207,7 +207,7 @@ def test_markdown_links_the_figures(tmp_path):
 def test_gelu_studies_are_labelled_with_the_papers_gelu_values():
     import pandas as pd
 
-    from archscale.report.probe import paper_reference
+    from archscale.report.statistics.probe import paper_reference
 
     chains = pd.DataFrame({"is_base": [True, False], "paths": [1, 1], "family": ["mlp", "mlp"]})
     assert paper_reference(chains)[0] == 0.962

@@ -12,8 +12,8 @@ from archscale.errors import UserError
 def emit(study: str, db: str | None, fmt: str, out: Path | None, metric: str) -> None:
     """Compare `study`, print it in `fmt` on stdout and, with `out`, write every format and the pictures there."""
     from archscale.report import compare
-    from archscale.report.metrics import get_metric
-    from archscale.report.output import Format, render, write_report
+    from archscale.report.frames.metrics import get_metric
+    from archscale.report.render.output import Format, render, write_report
     from archscale.store import resolve_url
 
     try:
@@ -23,7 +23,7 @@ def emit(study: str, db: str | None, fmt: str, out: Path | None, metric: str) ->
     get_metric(metric)  # an unknown metric fails before the database is opened
     comparison = compare(study, resolve_url(db), metric)
     if chosen is Format.TABLE:
-        from archscale.report.render_table import print_table
+        from archscale.report.render.table import print_table
 
         print_table(comparison)
     else:
@@ -38,7 +38,7 @@ def print_comparison(study_name: str, db_url: str) -> None:
     """Print the table form of a study's comparison (the end of `archscale run`). The study's results
     are already stored, so a failure here is reported in one line and never raises."""
     from archscale.report import compare
-    from archscale.report.render_table import print_table
+    from archscale.report.render.table import print_table
 
     try:
         comparison = compare(study_name, db_url)

@@ -33,8 +33,8 @@ def reproduce(
     """Measure every claim of the paper in the studies of `--db` and judge it by its 95% interval: the
     reproduction page and its JSON, or with `--check` the claims that differ from a committed JSON."""
     from archscale.errors import UserError
-    from archscale.report.render_reproduction import differences, to_json, to_markdown
-    from archscale.report.reproduction import collect
+    from archscale.report.claims.reproduction import collect
+    from archscale.report.render.reproduction import differences, to_json, to_markdown
     from archscale.store import resolve_url
 
     url = resolve_url(db)

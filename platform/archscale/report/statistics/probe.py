@@ -24,8 +24,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from archscale.report import stats
-from archscale.report.frames import Inputs, floats, short_label, unique_labels
+from archscale.report.frames.study import Inputs, floats, short_label, unique_labels
+from archscale.report.statistics import stats
 from archscale.strategies.grid import point_score, probed_max_lr, run_score
 from archscale.vocabulary import Phase, TrialStatus
 

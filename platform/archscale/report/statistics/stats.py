@@ -458,6 +458,12 @@ def _positive_logs(x: ArrayLike, y: ArrayLike) -> tuple[Floats, Floats]:
     return np.log(xs[keep]), np.log(ys[keep])
 
 
+def power_law_scale(x: ArrayLike, y: ArrayLike, exponent: float) -> float:
+    """The least-squares scale c of y = c · x^exponent at a given exponent, fitted in logs:
+    exp(mean(log y − exponent · log x)); x and y positive."""
+    return float(np.exp(np.mean(np.log(y) - exponent * np.log(x))))
+
+
 def median_abs_log2_ratio(a: ArrayLike, b: ArrayLike) -> Estimate:
     """The median of |log2(a/b)| over positive finite pairs (1.0 = a factor of two apart)."""
     xs, ys = _positive_logs(a, b)

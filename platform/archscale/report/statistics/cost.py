@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from archscale.report import stats
-from archscale.report.frames import (
+from archscale.report.frames.metrics import Metric
+from archscale.report.frames.study import (
     ARCHITECTURE_SCOPE,
     Inputs,
     Scores,
@@ -37,7 +37,7 @@ from archscale.report.frames import (
     searches_per_architecture,
     short_label,
 )
-from archscale.report.metrics import Metric
+from archscale.report.statistics import stats
 from archscale.vocabulary import Phase, TrialStatus
 
 if TYPE_CHECKING:
@@ -422,3 +422,9 @@ def per_architecture_match(match: pd.DataFrame, hashes: Sequence[str]) -> dict[s
                 values.append(median if math.isfinite(median) else math.nan)
             out[f"{key}_{name}"] = values
     return out
+
+
+def mean_match_curve(curves: pd.DataFrame) -> pd.Series:
+    """An arm's cost-to-match curve (`match_curves` rows of one arm and its paired arm): the score after k
+    trials, mean over repeats, indexed by k."""
+    return curves.groupby("k")["score"].mean()

@@ -1,4 +1,5 @@
-"""A study's arms against a benchmark's published results (the paper's Fig. 4 and App. E.4).
+"""A study's arms against a benchmark's published results (the paper's Fig. 4 and App. E.4; statistics
+stage: the results are read by `frames.read`, shown by `render.benchmark`).
 
 When the study's compared architectures are NAS-Bench-201 cells and results of the study's dataset
 were imported (`archscale benchmark import`), `benchmark_of` makes a `BenchmarkComparison`:
@@ -26,14 +27,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from archscale.report import stats
-from archscale.report.frames import scores_of
-from archscale.report.metrics import get_metric
+from archscale.report.frames.metrics import get_metric
+from archscale.report.frames.study import scores_of
+from archscale.report.statistics import stats
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
-
-    from archscale.report.frames import Inputs
+    from archscale.report.frames.read import BenchmarkFrames
+    from archscale.report.frames.study import Inputs
 
 BENCHMARK = "nb201"
 TOP_PERCENTS = (100, 90, 80, 70, 60, 50, 40, 30, 20, 10, 5, 1)
@@ -77,32 +77,29 @@ class BenchmarkComparison:
         return self.noise_floor.groupby("top_percent", sort=False, as_index=False)[columns[1:]].mean()
 
 
-def benchmark_of(
-    per_architecture: pd.DataFrame, arms: tuple[str, ...], inputs: Inputs, db: str | Engine
-) -> BenchmarkComparison | None:
-    """The `arms` of a comparison (its `per_architecture` frame) against the benchmark's imported
-    results, when the study's cells and dataset have some; None otherwise."""
+def benchmark_cells(per_architecture: pd.DataFrame, arms: tuple[str, ...]) -> pd.DataFrame | None:
+    """The compared NAS-Bench-201 cells of a comparison (its `per_architecture` frame); None when there are
+    none or no arm has final runs."""
     pa = per_architecture
     cells = pa[pa["family"] == "nb201"] if len(pa) else pa
-    if cells.empty or not arms:
-        return None
-    dataset, study_epochs = study_dataset(db, inputs.study)
-    if dataset is None:
-        return None
-    from archscale.store import read_benchmark
+    return None if cells.empty or not arms else cells
 
-    results = read_benchmark(db, BENCHMARK, dataset)
-    if results.empty:
-        return None
-    epochs = pick_epochs(results["epochs"].tolist(), study_epochs)
+
+def benchmark_of(
+    cells: pd.DataFrame, arms: tuple[str, ...], inputs: Inputs, stored: BenchmarkFrames
+) -> BenchmarkComparison | None:
+    """The `arms` on the compared `cells` (`benchmark_cells`) against the benchmark's imported results
+    (`stored`); None when no cell has a result."""
+    results = stored.results
+    epochs = pick_epochs(results["epochs"].tolist(), stored.study_epochs)
     results = results[results["epochs"] == epochs]
     hashes = cells["graph_hash"].tolist()
     cubes = scores_of(inputs, get_metric("test_acc"), hashes).test
     means = {arm: stats.row_means(cubes[arm].reshape(len(hashes), -1)) for arm in arms}
     found = compare_to_benchmark(
-        cells[["graph_hash", "label"]], means, results, benchmark=BENCHMARK, dataset=dataset, epochs=epochs
+        cells[["graph_hash", "label"]], means, results, benchmark=BENCHMARK, dataset=stored.dataset, epochs=epochs
     )
-    note = training_set_note(dataset, *study_training_split(db, inputs.study))
+    note = training_set_note(stored.dataset, stored.val_fraction, stored.limit)
     return replace(found, notes=[*found.notes, note]) if found is not None and note else found
 
 
@@ -123,46 +120,6 @@ def training_set_note(dataset: str, val_fraction: float, limit: int | None) -> s
         f"the study's final runs train on {trained:,} {dataset} images (val_fraction {val_fraction:g}"
         f"{f', limit {limit:,}' if limit else ''}), the benchmark's results on {full:,}: not like for like"
     )
-
-
-def study_training_split(db: str | Engine, study: str) -> tuple[float, int | None]:
-    """The study's (val_fraction, limit) from its stored YAML (the schema's defaults where it has none)."""
-    import yaml
-
-    from archscale.store import read_studies
-    from archscale.study.spec import DatasetSpec
-
-    studies = read_studies(db)
-    text = studies.loc[studies["name"] == study, "yaml_text"]
-    try:
-        data = yaml.safe_load(str(text.iloc[0])) if len(text) else None
-    except yaml.YAMLError:
-        data = None
-    dataset = data.get("dataset") if isinstance(data, dict) else None
-    dataset = dataset if isinstance(dataset, dict) else {}
-    default = DatasetSpec.model_fields["val_fraction"].default
-    fraction, limit = dataset.get("val_fraction", default), dataset.get("limit")
-    return float(fraction), (int(limit) if isinstance(limit, int) else None)
-
-
-def study_dataset(db: str | Engine, study: str) -> tuple[str | None, int | None]:
-    """The study's dataset name and training epochs, from its stored (effective) YAML."""
-    import yaml
-
-    from archscale.store import read_studies
-
-    studies = read_studies(db)
-    text = studies.loc[studies["name"] == study, "yaml_text"]
-    try:
-        data = yaml.safe_load(str(text.iloc[0])) if len(text) else None
-    except yaml.YAMLError:
-        return None, None
-    if not isinstance(data, dict):
-        return None, None
-    dataset, training = data.get("dataset"), data.get("training")
-    name = dataset.get("name") if isinstance(dataset, dict) else None
-    epochs = training.get("epochs") if isinstance(training, dict) else None
-    return (str(name) if name else None), (int(epochs) if isinstance(epochs, int) else None)
 
 
 def pick_epochs(available: list[int], study_epochs: int | None) -> int:
@@ -316,96 +273,3 @@ def pair_gaps(values: np.ndarray, bench: np.ndarray, labels: np.ndarray) -> tupl
         }
     )
     return rows, summary
-
-
-# --- display ------------------------------------------------------------------------------------
-
-SHOWN_TOP = (100, 50, 10, 1)
-
-
-def summary_lines(b: BenchmarkComparison) -> list[tuple[str, str]]:
-    """(heading, text) lines for the terminal and the top of the reports."""
-
-    def pp(v: float) -> str:
-        return f"{v * 100:+.2f}" if math.isfinite(v) else "—"
-
-    def num(v: float) -> str:
-        return f"{v:.2f}" if math.isfinite(v) else "—"
-
-    name = f"{b.benchmark} ({b.dataset}, {b.epochs} epochs, seeds {', '.join(map(str, b.seeds))})"
-    parts = []
-    for r in b.accuracy.to_dict("records"):
-        ci = f" [{pp(r['lo'])}, {pp(r['hi'])}]" if math.isfinite(r["lo"]) else ""
-        parts.append(f"{r['arm']} {pp(r['diff'])} pp{ci} ({r['method']}, n={r['n']} cells)")
-    lines = [("benchmark", f"accuracy − {name}: " + "; ".join(parts))]
-    at = "/".join(f"{p}" for p in SHOWN_TOP)
-    for arm, group in b.rankings.groupby("arm", sort=False):
-        taus = group.set_index("top_percent")["kendall_tau"]
-        lines.append(
-            ("", f"Kendall τ {arm} vs {b.benchmark}, top {at}%: " + " / ".join(num(taus[p]) for p in SHOWN_TOP))
-        )
-    noise = b.noise()
-    if len(noise):
-        taus = noise.set_index("top_percent")["kendall_tau"]
-        lines.append(
-            ("", f"noise floor ({b.benchmark} seed vs seed), top {at}%: " + " / ".join(num(taus[p]) for p in SHOWN_TOP))
-        )
-    for r in b.gap_summary.to_dict("records"):
-        lines.append(
-            (
-                "",
-                f"pairwise gaps ({r['arm']}, {r['pairs']} pairs): median |gap| {b.benchmark} "
-                f"{num(r['benchmark_median_gap'] * 100)} pp, {r['arm']} {num(r['arm_median_gap'] * 100)} pp; "
-                f"order flipped in {r['flipped']:.0%}"
-                if r["pairs"]
-                else f"pairwise gaps ({r['arm']}): no pairs",
-            )
-        )
-    return lines
-
-
-def rankings_table(b: BenchmarkComparison) -> pd.DataFrame:
-    """top K% | n | τ and ρ per arm | the seed-vs-seed τ (noise floor)."""
-    out: dict[str, list[str]] = {"top K%": [f"{p}%" for p in TOP_PERCENTS]}
-    for arm, group in b.rankings.groupby("arm", sort=False):
-        g = group.set_index("top_percent")
-        out["n"] = [str(g.loc[p, "n"]) for p in TOP_PERCENTS]
-        out[f"τ {arm}"] = [_fmt(g.loc[p, "kendall_tau"]) for p in TOP_PERCENTS]
-        out[f"ρ {arm}"] = [_fmt(g.loc[p, "spearman_rho"]) for p in TOP_PERCENTS]
-    noise = b.noise().set_index("top_percent") if not b.noise_floor.empty else None
-    if noise is not None:
-        out[f"τ {b.benchmark} seed vs seed"] = [_fmt(noise.loc[p, "kendall_tau"]) for p in TOP_PERCENTS]
-    return pd.DataFrame(out)
-
-
-def _fmt(value: Any) -> str:
-    return f"{value:.3f}" if isinstance(value, float | int) and math.isfinite(value) else "—"
-
-
-def document(b: BenchmarkComparison, records: Any) -> dict[str, Any]:
-    """The JSON object of `render_json` (`records` turns a frame into JSON rows)."""
-    return {
-        "benchmark": b.benchmark,
-        "dataset": b.dataset,
-        "epochs": b.epochs,
-        "seeds": list(b.seeds),
-        "sources": list(b.sources),
-        "cells": records(b.cells),
-        "accuracy": records(b.accuracy),
-        "rankings": records(b.rankings),
-        "noise_floor": records(b.noise_floor),
-        "gap_summary": records(b.gap_summary),
-        "gaps": records(b.gaps),
-    }
-
-
-def frames(b: BenchmarkComparison) -> dict[str, pd.DataFrame]:
-    """The frames written as CSVs, by file stem."""
-    return {
-        "benchmark_cells": b.cells,
-        "benchmark_accuracy": b.accuracy,
-        "benchmark_rankings": b.rankings,
-        "benchmark_noise_floor": b.noise_floor,
-        "benchmark_gap_summary": b.gap_summary,
-        "benchmark_gaps": b.gaps,
-    }

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from archscale.report import display
+from archscale.report.render import display
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from archscale.report.comparison import Comparison
+    from archscale.report.claims.comparison import Comparison
 
 
 def render_markdown(c: Comparison, images: dict[str, str] | None = None) -> str:
@@ -39,7 +39,7 @@ def render_markdown(c: Comparison, images: dict[str, str] | None = None) -> str:
     if len(c.rankings):
         out += ["## Rank agreement", "", table(display.rankings_table(c)), ""]
     if c.benchmark is not None:
-        from archscale.report.benchmark import rankings_table
+        from archscale.report.render.benchmark import rankings_table
 
         title = f"## Rank agreement with {c.benchmark.benchmark} per top K% (Kendall τ, Spearman ρ)"
         out += [title, "", table(rankings_table(c.benchmark)), ""]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from archscale.errors import UserError
 
 if TYPE_CHECKING:
-    from archscale.report.comparison import Comparison
+    from archscale.report.claims.comparison import Comparison
 
 
 class Format(StrEnum):
@@ -24,22 +24,22 @@ def render(c: Comparison, fmt: Format | str, width: int | None = None) -> str:
     """The comparison as text in `fmt` (table: plain text, `width` columns; html: a self-contained page)."""
     fmt = Format(fmt)
     if fmt is Format.TABLE:
-        from archscale.report.render_table import WIDTH, render_table
+        from archscale.report.render.table import WIDTH, render_table
 
         return render_table(c, width or WIDTH)
     if fmt is Format.MARKDOWN:
-        from archscale.report.render_markdown import render_markdown
+        from archscale.report.render.markdown import render_markdown
 
         return render_markdown(c)
     if fmt is Format.CSV:
-        from archscale.report.render_csv import render_csv
+        from archscale.report.render.csv import render_csv
 
         return render_csv(c)
     if fmt is Format.JSON:
-        from archscale.report.render_json import render_json
+        from archscale.report.render.json import render_json
 
         return render_json(c)
-    from archscale.report.render_html import render_html
+    from archscale.report.render.html import render_html
 
     return render_html(c)
 
@@ -47,11 +47,11 @@ def render(c: Comparison, fmt: Format | str, width: int | None = None) -> str:
 def write_report(c: Comparison, directory: str | Path) -> list[Path]:
     """Write the pictures (PNG), report.html (self-contained), report.md, comparison.json and one CSV
     per frame into `directory` (created if needed); return the paths written."""
-    from archscale.report.plots import figures
-    from archscale.report.render_csv import write_csvs
-    from archscale.report.render_html import render_html
-    from archscale.report.render_json import render_json
-    from archscale.report.render_markdown import render_markdown
+    from archscale.report.render.csv import write_csvs
+    from archscale.report.render.html import render_html
+    from archscale.report.render.json import render_json
+    from archscale.report.render.markdown import render_markdown
+    from archscale.report.render.plots import figures
 
     out = Path(directory)
     try:

@@ -20,14 +20,17 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from archscale.report.display import compared_pairs, units
-from archscale.report.frames import pair_key
+from archscale.report.frames.study import pair_key
+from archscale.report.render.display import compared_pairs, units
+from archscale.report.statistics.cost import mean_match_curve
+from archscale.report.statistics.stats import power_law_scale
+from archscale.report.statistics.summary import EXPECTED_DEPTH_EXPONENT
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from archscale.report.comparison import Comparison
+    from archscale.report.claims.comparison import Comparison
 
 PALETTE = ("#1f77b4", "#d62728", "#7f7f7f", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
 MARKER_CYCLE = ("o", "s", "^", "D", "v", "P", "X", "<", ">")
@@ -238,15 +241,21 @@ def probe_depth(c: Comparison) -> Figure | None:
         grid = np.geomspace(depth.min(), depth.max(), 50)
         row = c.row(f"probe.depth_exponent.{arm}")
         if row is not None and math.isfinite(row["value"]):
-            intercept = np.mean(np.log(probed) - row["value"] * np.log(depth))
             axes.plot(
                 grid,
-                np.exp(intercept) * grid ** row["value"],
+                power_law_scale(depth, probed, row["value"]) * grid ** row["value"],
                 color=color(c, arm),
                 label=f"fit: LR ∝ L^{row['value']:.2f}",
             )
-        anchor = np.exp(np.mean(np.log(probed) + 1.5 * np.log(depth)))
-        axes.plot(grid, anchor * grid**-1.5, color="black", linestyle="--", linewidth=1, label="paper: LR ∝ L^-1.5")
+        anchor = power_law_scale(depth, probed, EXPECTED_DEPTH_EXPONENT)
+        axes.plot(
+            grid,
+            anchor * grid**EXPECTED_DEPTH_EXPONENT,
+            color="black",
+            linestyle="--",
+            linewidth=1,
+            label="paper: LR ∝ L^-1.5",
+        )
     _log_axes(axes)
     axes.set_xlabel("depth L (layers on the path, S = L³)")
     axes.set_ylabel("probed maximal LR")
@@ -345,7 +354,7 @@ def cost_to_match(c: Comparison) -> Figure | None:
     for (arm, against), mine in curves.groupby(["arm", "against"], sort=False):
         for _, line in mine.groupby("repeat"):
             axes.step(line["k"], line["score"] * scale, where="post", color=color(c, str(arm)), alpha=0.35, linewidth=1)
-        mean = mine.groupby("k")["score"].mean()
+        mean = mean_match_curve(mine)
         axes.step(
             mean.index,
             mean.to_numpy() * scale,

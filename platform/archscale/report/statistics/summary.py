@@ -20,23 +20,26 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from archscale.report import stats
-from archscale.report.cost import matched_pairs, study_to_match
-from archscale.report.frames import (
-    EXPECTED_DEPTH_EXPONENT,
-    EXPECTED_LR_SLOPE,
-    TOP_PERCENTS,
+from archscale.report.frames.metrics import Metric
+from archscale.report.frames.study import (
     Inputs,
     Scores,
     pair_key,
     searches_per_architecture,
 )
-from archscale.report.metrics import Metric
-from archscale.report.probe import paper_reference
+from archscale.report.statistics import stats
+from archscale.report.statistics.cost import matched_pairs, study_to_match
+from archscale.report.statistics.probe import paper_reference
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+TOP_PERCENTS = (100, 50, 25, 10)
+"""The top K% of the architectures (by the pair's second arm) each pair's rank agreement is computed on."""
+EXPECTED_LR_SLOPE = -0.5
+"""The paper's slope of log LR on log S for a per-architecture search (LR ∝ S^-1/2)."""
+EXPECTED_DEPTH_EXPONENT = -1.5
+"""The paper's exponent of the maximal LR in depth for chains (LR ∝ L^-1.5)."""
 SUMMARY_COLUMNS = [
     "key",
     "section",

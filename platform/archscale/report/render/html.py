@@ -8,13 +8,13 @@ import base64
 import html
 from typing import TYPE_CHECKING
 
-from archscale.report import display
-from archscale.report.benchmark import rankings_table as benchmark_rankings
+from archscale.report.render import display
+from archscale.report.render.benchmark import rankings_table as benchmark_rankings
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from archscale.report.comparison import Comparison
+    from archscale.report.claims.comparison import Comparison
 
 CAPTIONS = {
     "learning_rates": "The LR an arm searched per architecture against the LR of the arm it is paired with; "
@@ -71,7 +71,7 @@ TEXT_COLUMNS = {"notes", "note", "statistic", "budget"}
 def render_html(c: Comparison, figures: dict[str, bytes] | None = None) -> str:
     """The report page; `figures` (name → PNG bytes, from `plots.figures`) default to all that apply."""
     if figures is None:
-        from archscale.report.plots import figures as draw
+        from archscale.report.render.plots import figures as draw
 
         figures = draw(c)
     e = html.escape

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from archscale.report.frames import Inputs
+from archscale.report.frames.study import Inputs
 from archscale.vocabulary import Phase
 
 DEVICE_HOURS = re.compile(r"^#\s*device-hours:\s*([0-9.]+)\s*(.*)$", re.MULTILINE)
@@ -21,20 +21,10 @@ DEVICE_HOURS = re.compile(r"^#\s*device-hours:\s*([0-9.]+)\s*(.*)$", re.MULTILIN
 @dataclass(frozen=True)
 class Protocol:
     """A study's protocol: `final` for claims on final runs, `probe` for claims on probed max LRs (None
-    when the study has no probe arm)."""
+    when the study has no probe arm); which one a claim states is the claim's choice."""
 
     final: dict[str, Any]
     probe: dict[str, Any] | None
-
-    def for_claim(self, measure: object) -> dict[str, Any]:
-        """The protocol of a claim's statistic: the probe's for probe statistics, else the final runs'
-        (with the probe's grid where an arm takes its base LR from a probe)."""
-        key = getattr(measure, "key", "")
-        if key.startswith("probe.") and self.probe is not None:
-            return self.probe
-        if "-probe:" in key and self.probe is not None:
-            return {**self.final, "base_lr_probe": self.probe}
-        return self.final
 
 
 def study_protocol(yaml_text: str, name: str, inputs: Inputs) -> Protocol:

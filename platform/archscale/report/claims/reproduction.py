@@ -1,19 +1,20 @@
 """The paper's claims next to what the platform measured (claims stage): which statistic of which stored
-study measures each claim, and its verdict by the one rule of `archscale.report.verdict`.
+study measures each claim, and its verdict by the one rule of `archscale.report.claims.verdict`.
 
-`collect(db)` reads every claim's study from the results database and returns one `Row` per claim:
+`collect(db)` reads every claim's study from the results database (`frames.read`) and returns one `Row`
+per claim:
 - a study claim reads one summary statistic of the study's comparison (`Stat`), or computes a rank
   statistic with a bootstrap over architectures (`Tau`, `SeedTau`, `GapDifference`);
 - the init claim (`InitGrowth`) is measured by the coordinate check (`archscale check`) itself;
 - a claim that cannot run on 2 CPU cores (`NotRun`) names its full study and estimated device-hours.
 Every measured row has an interval (`lo`, `hi`, `n`, `method`), its `verdict` and the `protocol` read from
-the stored study (never typed here). `archscale reproduce` renders the rows (`render_reproduction`).
+the stored study (never typed here). `archscale reproduce` renders the rows (`render.reproduction`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -21,17 +22,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from archscale.errors import UserError
-from archscale.report import rank_intervals
-from archscale.report.comparison import Comparison, compare_inputs, read_inputs
-from archscale.report.frames import Inputs
-from archscale.report.init_growth import init_growth
-from archscale.report.protocol import Protocol, device_hours, study_protocol
-from archscale.report.stats import Estimate
-from archscale.report.verdict import FAILS, INCONCLUSIVE, NOT_RUN, REPRODUCES, RULE, Target, judge
-from archscale.vocabulary import Phase, TrialStatus
+from archscale.report.claims.comparison import Comparison, compare_inputs
+from archscale.report.claims.verdict import FAILS, INCONCLUSIVE, NOT_RUN, REPRODUCES, RULE, Target, judge
+from archscale.report.frames.protocol import Protocol, device_hours
+from archscale.report.frames.read import read_stored_studies
+from archscale.report.frames.study import Inputs, final_scores
+from archscale.report.statistics import rank_intervals
+from archscale.report.statistics.init_growth import init_growth
+from archscale.report.statistics.stats import Estimate
 
-STUDIES = Path(__file__).resolve().parents[3] / "studies"
+STUDIES = Path(__file__).resolve().parents[4] / "studies"
 """The committed study YAMLs (a source checkout); `NotRun` rows read their full study's cost from here."""
 
 
@@ -45,7 +45,7 @@ class Measured:
 
 @dataclass(frozen=True)
 class Stat:
-    """A summary statistic of the study's comparison (`archscale.report.summary`'s key)."""
+    """A summary statistic of the study's comparison (`archscale.report.statistics.summary`'s key)."""
 
     key: str
 
@@ -104,15 +104,6 @@ def arm_means(comparison: Comparison, a: str, b: str) -> tuple[np.ndarray, np.nd
     return frame[f"{a}_mean"].to_numpy(dtype=float), frame[f"{b}_mean"].to_numpy(dtype=float)
 
 
-def final_scores(inputs: Inputs, arm: str) -> pd.DataFrame:
-    """Architectures × seeds: the arm's completed repeat-0 final runs' test accuracy."""
-    t = inputs.trials
-    runs = t[
-        (t["phase"] == Phase.FINAL) & (t["arm"] == arm) & (t["repeat"] == 0) & (t["status"] == TrialStatus.COMPLETED)
-    ]
-    return runs.pivot_table(index="graph_hash", columns="seed", values="test_accuracy", aggfunc="first")
-
-
 @dataclass(frozen=True)
 class NotRun:
     """A claim measured only by its full study, on a GPU cluster."""
@@ -120,7 +111,17 @@ class NotRun:
     reason: str
 
 
-Measure = Stat | Tau | SeedTau | GapDifference | NotRun | Callable[[], tuple[Estimate, Target, dict[str, Any]]]
+@dataclass(frozen=True)
+class InitGrowth:
+    """The init's claim, measured by the coordinate check itself (`statistics.init_growth`): its target is
+    the claim's, with He's init's slope as the value of no effect."""
+
+    def __call__(self, target: Target) -> tuple[Estimate, Target, dict[str, Any]]:
+        estimate, null_slope, protocol = init_growth()
+        return estimate, replace(target, null=round(null_slope, 6)), protocol
+
+
+Measure = Stat | Tau | SeedTau | GapDifference | NotRun | InitGrowth
 
 
 @dataclass(frozen=True)
@@ -284,7 +285,7 @@ CLAIMS: tuple[Claim, ...] = (
         "paper-mlp-topology",
         "the forward signal stays Θ(1) across depth and topology (eqs. 3/4, App. A): a slope of 0",
         Target(0.0, "two-sided"),
-        init_growth,
+        InitGrowth(),
         "log2 growth / node",
         note=(
             "no effect = He's init (its slope); our DAG networks sum post-activation outputs as the authors' code "
@@ -413,17 +414,6 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def study_minutes(studies: pd.DataFrame, name: str) -> float | None:
-    """The stored study's wall minutes from creation to finish (None while it has not finished)."""
-    row = studies[studies["name"] == name]
-    if row.empty:
-        return None
-    created, finished = pd.to_datetime(row["created_at"].iloc[0]), pd.to_datetime(row["finished_at"].iloc[0])
-    if pd.isna(created) or pd.isna(finished):
-        return None
-    return round((finished - created).total_seconds() / 60, 1)
-
-
 def probed_lrs(comparison: Comparison, arm: str = PROBE) -> list[dict[str, Any]]:
     """Every probed max LR of the arm with its within-noise range and whether it is censored."""
     if comparison.probe is None:
@@ -507,6 +497,17 @@ def _empty(claim: Claim, verdict: str, note: str) -> Row:
     )
 
 
+def protocol_of(protocol: Protocol, measure: Measure) -> dict[str, Any]:
+    """The protocol of a claim's statistic: the probe's for probe statistics, else the final runs' (with
+    the probe's grid where an arm takes its base LR from a probe)."""
+    key = measure.key if isinstance(measure, Stat) else ""
+    if key.startswith("probe.") and protocol.probe is not None:
+        return protocol.probe
+    if "-probe:" in key and protocol.probe is not None:
+        return {**protocol.final, "base_lr_probe": protocol.probe}
+    return protocol.final
+
+
 def measure_row(
     claim: Claim,
     measured: Measured | None,
@@ -519,14 +520,14 @@ def measure_row(
         hours, basis = device_hours(STUDIES / f"{claim.full_study}.yaml")
         row = _empty(claim, NOT_RUN, claim.measure.reason)
         return replace(row, device_hours=hours, device_hours_basis=basis)
-    if not isinstance(claim.measure, Stat | Tau | SeedTau | GapDifference):
-        estimate, target, proto = claim.measure()
+    if isinstance(claim.measure, InitGrowth):
+        estimate, target, proto = claim.measure(claim.target)
         return _judged(replace(_empty(claim, INCONCLUSIVE, ""), protocol=proto), claim, estimate, target, [], [])
     if measured is None:
         return _empty(claim, INCONCLUSIVE, f"study {claim.study} is not in the database")
     row = replace(
         _empty(claim, INCONCLUSIVE, ""),
-        protocol=protocol.for_claim(claim.measure) if protocol is not None else None,
+        protocol=protocol_of(protocol, claim.measure) if protocol is not None else None,
         minutes=minutes,
         architectures=_architectures(measured.comparison, claim),
     )
@@ -567,24 +568,21 @@ def _architectures(comparison: Comparison, claim: Claim) -> int:
 
 def collect(db: str, claims: Sequence[Claim] = CLAIMS) -> list[Row]:
     """Every claim measured in the database `db`, one comparison per study."""
-    from archscale.store import read_studies
-
-    studies = read_studies(db)
-    cache: dict[str, tuple[Measured, Protocol] | None] = {}
+    stored = read_stored_studies([c.study for c in claims if c.study is not None], db)
+    measured = {
+        name: None if s is None else Measured(compare_inputs(s.inputs, db), s.inputs) for name, s in stored.items()
+    }
     rows = []
     for claim in claims:
-        name = claim.study
-        if name is not None and name not in cache:
-            try:
-                inputs = read_inputs(name, db)
-            except UserError:
-                cache[name] = None
-            else:
-                text = str(studies.loc[studies["name"] == name, "yaml_text"].iloc[0])
-                cache[name] = (Measured(compare_inputs(inputs, db), inputs), study_protocol(text, name, inputs))
-        entry = cache.get(name) if name is not None else None
-        minutes = study_minutes(studies, name) if name is not None else None
-        rows.append(measure_row(claim, entry[0] if entry else None, entry[1] if entry else None, minutes))
+        entry = stored.get(claim.study) if claim.study is not None else None
+        rows.append(
+            measure_row(
+                claim,
+                measured.get(claim.study) if claim.study is not None else None,
+                entry.protocol if entry is not None else None,
+                entry.minutes if entry is not None else None,
+            )
+        )
     return rows
 
 
@@ -593,4 +591,4 @@ def verdict_counts(rows: Sequence[Row]) -> dict[str, int]:
     return {v: sum(r.verdict == v for r in rows) for v in (REPRODUCES, FAILS, INCONCLUSIVE, NOT_RUN)}
 
 
-__all__ = ["CLAIMS", "RULE", "Claim", "Row", "collect", "final_scores", "measure_row", "verdict_counts"]
+__all__ = ["CLAIMS", "RULE", "Claim", "Row", "collect", "measure_row", "verdict_counts"]

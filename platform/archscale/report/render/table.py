@@ -8,14 +8,14 @@ from __future__ import annotations
 import io
 from typing import TYPE_CHECKING
 
-from archscale.report import display
+from archscale.report.render import display
 
 if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
     from rich.table import Table
 
-    from archscale.report.comparison import Comparison
+    from archscale.report.claims.comparison import Comparison
 
 WIDTH = 120
 NARROW = 100

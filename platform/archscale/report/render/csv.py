@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-    from archscale.report.comparison import Comparison
+    from archscale.report.claims.comparison import Comparison
 
 
 def frames(c: Comparison) -> dict[str, pd.DataFrame]:
@@ -29,7 +29,7 @@ def frames(c: Comparison) -> dict[str, pd.DataFrame]:
     if c.probe is not None and c.probe_grid is not None:
         out |= {"probe": c.probe, "probe_grid": c.probe_grid}
     if c.benchmark is not None:
-        from archscale.report.benchmark import frames as benchmark_frames
+        from archscale.report.render.benchmark import frames as benchmark_frames
 
         out |= benchmark_frames(c.benchmark)
     return out

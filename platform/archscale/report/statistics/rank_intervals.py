@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 from scipy import stats as scipy_stats
 
-from archscale.report.stats import ARCHITECTURE, NO_INTERVAL, Estimate
+from archscale.report.statistics.stats import ARCHITECTURE, NO_INTERVAL, Estimate
 
 BOOTSTRAP_SAMPLES = 2000
 BOOTSTRAP_SEED = 0

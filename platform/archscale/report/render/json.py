@@ -28,7 +28,7 @@ varies repeat, seed; with search_repeats ≥ 2) and `architectures` (each archit
 unit: varies architecture, repeat, seed; for architectures like these only); accuracy.diff.a:b is the
 broadest with an interval. Methods: "t" (Student t over the units), "Welch t" (an arm whose searches
 repeat against one whose LR no search chose: the latter's seeds enter as their own sample), "too few for
-an interval"; all calibrated by simulation (`archscale.report.calibration`). Correlations: "fisher-z"
+an interval"; all calibrated by simulation (`archscale.report.statistics.calibration`). Correlations: "fisher-z"
 (n ≥ 4); slopes: "t (regression, n − 2 dof)" (n ≥ 3); both over architectures.
 
 per_architecture rows (S = Σ_p L_p³):
@@ -83,7 +83,7 @@ probe_grid rows (by LR): arm, graph_hash, label, grid_index (the trial number: a
   numbered after the grid's), lr, score (mean last-epoch criterion over seeds;
   null = diverged), seeds, diverged.
 `benchmark` (added in 2; null unless the study's NAS-Bench-201 cells have results imported by
-`archscale benchmark import` on the study's dataset; see `archscale.report.benchmark`): {benchmark
+`archscale benchmark import` on the study's dataset; see `archscale.report.statistics.benchmark`): {benchmark
 ("nb201"), dataset, epochs (the benchmark's, the study's training epochs when imported), seeds (the
 benchmark's), sources (files imported), cells [row], accuracy [row], rankings [row], noise_floor [row],
 gap_summary [row], gaps [row]}. Accuracies are fractions.
@@ -123,12 +123,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from archscale.report import stats
-from archscale.report.benchmark import document as benchmark_document
-from archscale.report.display import calls_m, units
+from archscale.report.render.benchmark import document as benchmark_document
+from archscale.report.render.display import compared_pairs, units
+from archscale.report.statistics import stats
+from archscale.report.statistics.per_architecture import calls_m, failures
 
 if TYPE_CHECKING:
-    from archscale.report.comparison import Comparison
+    from archscale.report.claims.comparison import Comparison
 
 FORMAT = "archscale.compare/3"
 
@@ -154,7 +155,7 @@ def to_document(c: Comparison) -> dict[str, Any]:
             "diverged_score": _plain(c.diverged_score),
         },
         "arms": [
-            {**row, "failures": _failures(c, str(row["arm"]))}
+            {**row, "failures": failures(c.per_architecture, str(row["arm"]))}
             for row in records(arms[["arm", "kind", "label", "position", "final", "settings", "recipe"]])
         ],
         "pairs": [
@@ -176,7 +177,7 @@ def to_document(c: Comparison) -> dict[str, Any]:
             "calls": [stats.WIN, stats.INCONCLUSIVE, stats.LOSS],
             "adjusted": True,
             "adjustment": "holm",
-            "m": calls_m(c),
+            "m": calls_m(c.per_architecture, compared_pairs(c)),
             "family_wise_error": stats.ALPHA,
         },
         "base": {k: _plain(v) for k, v in c.base.items()} if c.base is not None else None,
@@ -210,15 +211,6 @@ def _factors(text: Any) -> list[str]:
 def _with_populations(row: dict[str, Any]) -> dict[str, Any]:
     """A per-architecture row with each interval's `…_varies` and `…_fixed` as lists."""
     return {k: _factors(v) if k.endswith(("_varies", "_fixed")) else v for k, v in row.items()}
-
-
-def _failures(c: Comparison, arm: str) -> dict[str, int]:
-    """An arm's final runs that diverged and that collapsed (0 for an arm without final runs)."""
-    pa = c.per_architecture
-    return {
-        failure: int(pa[f"{arm}_{failure}"].sum()) if f"{arm}_{failure}" in pa else 0
-        for failure in ("diverged", "collapsed")
-    }
 
 
 def render_json(c: Comparison) -> str:

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from archscale.report import stats
-from archscale.report.cost import matched_pairs_of
-from archscale.report.frames import COLLAPSE_FACTOR, pair_key, short_label
+from archscale.report.frames.study import COLLAPSE_FACTOR, pair_key, short_label
+from archscale.report.statistics import stats
+from archscale.report.statistics.cost import matched_pairs_of
+from archscale.report.statistics.per_architecture import calls_m
 
 if TYPE_CHECKING:
-    from archscale.report.comparison import Comparison
+    from archscale.report.claims.comparison import Comparison
 
 DASH = "—"
 OUTCOME_WORDS = (
@@ -327,13 +328,6 @@ def _effect(c: Comparison, a: str, b: str) -> str:
     return str(match["effect"].iloc[0]) if len(match) else "the arms' differences"
 
 
-def calls_m(c: Comparison) -> int:
-    """How many per-architecture calls the study makes (pairs × architectures with a difference): the m
-    of their Holm adjustment."""
-    pa = c.per_architecture
-    return int(sum((pa[f"{pair_key(a, b)}_outcome"] != "").sum() for a, b in compared_pairs(c)))
-
-
 def level_of(varies: str) -> str:
     """The level of an interval by the broadest factor it resamples (`varies`, comma-separated)."""
     factors = set(varies.split(","))
@@ -370,11 +364,12 @@ def _pair_lines(c: Comparison, a: str, b: str) -> list[tuple[str, str]]:
     effect = f"effect of {_effect(c, a, b)}" if stats.REPEAT in varies else f"differing in {_effect(c, a, b)}; {luck}"
     where = " across architectures like these" if stats.ARCHITECTURE in varies else ""
     heading = "accuracy" if c.metric.percent else c.metric.label
+    m = calls_m(c.per_architecture, compared_pairs(c))
     lines = [
         (
             heading,
             f"{a} − {b}{where} ({effect}): {signed(c, head['value'])} {interval(head['lo'], head['hi'], show)} "
-            f"({population(head)}); per architecture {tally} (Holm-adjusted, m={calls_m(c)})".replace("  ", " "),
+            f"({population(head)}); per architecture {tally} (Holm-adjusted, m={m})".replace("  ", " "),
         )
     ]
     for level in stats.LEVELS:
@@ -414,7 +409,7 @@ def summary_lines(c: Comparison) -> list[tuple[str, str]]:
         lines.append(("rankings", f"Kendall τ {text} (n={taus[0]['n']})"))
     lines += _probe_lines(c)
     if c.benchmark is not None:
-        from archscale.report.benchmark import summary_lines as benchmark_lines
+        from archscale.report.render.benchmark import summary_lines as benchmark_lines
 
         lines += benchmark_lines(c.benchmark)
     lines += [("search budget", line) for line in budget_lines(c)]
@@ -536,12 +531,14 @@ def heading(c: Comparison) -> str:
         f"{plural(len(c.seeds), 'seed')}{repeats}{' (@ the learning rate)' if len(c.arms) > STACKED_ARMS else ''}; "
         f"{plural(len(c.per_architecture), 'architecture')}. "
     )
-    if not compared_pairs(c):
+    pairs = compared_pairs(c)
+    if not pairs:
         return text + "Intervals: 95%; each says its method and n"
     return text + (
         f"Intervals: 95%, paired on (architecture, seed{', repeat' if c.repeats > 1 else ''}); each names its "
         "units (seeds; search repeats, each a mean over its seeds; architectures, each a mean difference) and what it "
         "holds fixed: Student t over the units, Welch t against an arm that runs once (calibrated by simulation); "
-        f"per architecture: win/inconclusive/loss, Holm-adjusted across the study's {calls_m(c)} calls; failed runs "
+        "per architecture: win/inconclusive/loss, Holm-adjusted across the study's "
+        f"{calls_m(c.per_architecture, pairs)} calls; failed runs "
         f"(diverged, or collapsed: best validation accuracy ≤ {COLLAPSE_FACTOR:g}× chance) score chance"
     )

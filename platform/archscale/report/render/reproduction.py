@@ -11,8 +11,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from archscale.report.reproduction import Row, verdict_counts
-from archscale.report.verdict import RULE
+from archscale.report.claims.reproduction import Row, verdict_counts
+from archscale.report.claims.verdict import RULE
 
 SCHEMA = "archscale.reproduction/2"
 CHECKED = ("measured", "lo", "hi", "n", "method", "verdict")

@@ -12,9 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from archscale.report import stats
-from archscale.report.stats import Estimate
-from archscale.report.verdict import Target
+from archscale.report.statistics import stats
+from archscale.report.statistics.stats import Estimate
 
 NODES = tuple(range(1, 8))
 WIDTH, BATCH, SEEDS = 256, 128, (0, 1, 2)
@@ -44,9 +43,9 @@ def growth_slope(scheme: str) -> tuple[stats.Slope, dict[int, float]]:
     return stats.slope(np.array(xs, dtype=float), np.array(ys)), means
 
 
-def init_growth() -> tuple[Estimate, Target, dict[str, Any]]:
-    """(the architecture-aware init's slope as an estimate, the claim's target with He's slope as no
-    effect, the protocol)."""
+def init_growth() -> tuple[Estimate, float, dict[str, Any]]:
+    """(the architecture-aware init's slope as an estimate, He's slope: the value of no effect, the
+    protocol)."""
     fit, means = growth_slope(SCHEME)
     he, he_means = growth_slope(NULL_SCHEME)
     estimate = Estimate(fit.slope, fit.lo, fit.hi, fit.n, "t (regression, n − 2 dof)")
@@ -64,4 +63,4 @@ def init_growth() -> tuple[Estimate, Target, dict[str, Any]]:
         "growth": {SCHEME: means, NULL_SCHEME: he_means},
         "null_slope": he.slope,
     }
-    return estimate, Target(0.0, "two-sided", null=round(he.slope, 6)), protocol
+    return estimate, he.slope, protocol

@@ -1,4 +1,6 @@
-"""`compare(study, db=URL)`: read one study and its plan from the results database and compare its arms.
+"""A comparison's claims (claims stage): `compare(study, db=URL)` reads one study and its plan
+(`frames.read`), computes its statistics and states what they say about the study's arms, with what is
+missing, partial or unlike in words (`notes`).
 
 The result is a frozen `Comparison` holding pandas frames; the renderers (table, markdown, csv,
 json, html) and the plots only format what it holds.
@@ -12,16 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from archscale.report.benchmark import BenchmarkComparison, benchmark_of
-from archscale.report.cost import (
-    cost_frame,
-    matching,
-    per_architecture_match,
-    search_curves,
-    searches_frame,
-    study_to_match,
-)
-from archscale.report.frames import (
+from archscale.report.claims.recipes import pairs_frame
+from archscale.report.frames.metrics import DEFAULT_METRIC, Metric, get_metric
+from archscale.report.frames.read import read_benchmark_frames, read_inputs
+from archscale.report.frames.study import (
     STUDY_SCOPE,
     Inputs,
     architecture_rows,
@@ -30,12 +26,19 @@ from archscale.report.frames import (
     diverged_score,
     final_arms,
     listed,
-    per_architecture,
 )
-from archscale.report.metrics import DEFAULT_METRIC, Metric, get_metric
-from archscale.report.probe import probe_frames
-from archscale.report.recipes import pairs_frame
-from archscale.report.summary import rankings_frame, summary_frame
+from archscale.report.statistics.benchmark import BENCHMARK, BenchmarkComparison, benchmark_cells, benchmark_of
+from archscale.report.statistics.cost import (
+    cost_frame,
+    matching,
+    per_architecture_match,
+    search_curves,
+    searches_frame,
+    study_to_match,
+)
+from archscale.report.statistics.per_architecture import per_architecture
+from archscale.report.statistics.probe import probe_frames
+from archscale.report.statistics.summary import rankings_frame, summary_frame
 from archscale.vocabulary import Phase
 
 if TYPE_CHECKING:
@@ -51,7 +54,7 @@ class Comparison:
     - `arms`: the arms with final runs (plan order); `probe_arms`: arms with probe trials;
     - `per_architecture`: one row per compared architecture (LRs, scores per arm, paired differences
       per pair, search cost, notes);
-    - `summary`: one row per statistic, keyed by `key` (see `archscale.report.summary`);
+    - `summary`: one row per statistic, keyed by `key` (see `archscale.report.statistics.summary`);
     - `pairs`: the compared pairs with what else differs between them (like with like);
     - `rankings`: rank agreement per pair and top-K%;
     - `cost`: the ledger, one row per arm; `searches`: every search with its budget;
@@ -60,7 +63,7 @@ class Comparison:
     - `probe` / `probe_grid`: probed vs predicted maximal LRs and the grids (None without probes);
     - `diverged_score`: what a diverged final run scores (NaN: unknown, left out);
     - `notes`: what is missing, partial or unlike, in words;
-    - `benchmark`: the arms against a benchmark's imported results (`archscale.report.benchmark`), or None.
+    - `benchmark`: the arms against a benchmark's imported results (`archscale.report.statistics.benchmark`), or None.
     """
 
     study: str
@@ -102,35 +105,6 @@ class Comparison:
         return str(labels.get(arm) or arm)
 
 
-def read_inputs(study: str, db: str | Engine) -> Inputs:
-    """The store's frames for `study` and its plan. An unknown study raises UserError naming the known ones."""
-    from archscale.store import read_epochs, read_plan, read_studies, read_trials
-
-    trials = read_trials(db, study)
-    studies = read_studies(db)
-    row = studies[studies["name"] == study].iloc[0]
-    epochs = read_epochs(db, study) if (trials["phase"] == Phase.PROBE).any() else None
-    activation, caveats = _model_facts(str(row["yaml_text"]))
-    return Inputs(study, str(row["status"]), trials, epochs, read_plan(db, study), activation, caveats)
-
-
-def _model_facts(yaml_text: str) -> tuple[str, tuple[str, ...]]:
-    """The stored study's model activation (relu, the schema's default, where it names none) and what
-    every report of it must state about its models (`ModelSpec.caveat`)."""
-    import yaml
-    from pydantic import ValidationError
-
-    from archscale.study.spec import ModelSpec
-
-    try:
-        data = yaml.safe_load(yaml_text)
-        model = ModelSpec(**(data.get("model") or {})) if isinstance(data, dict) else ModelSpec()
-    except (yaml.YAMLError, ValidationError, TypeError):
-        return "relu", ()
-    caveat = model.caveat()
-    return model.activation, (caveat,) if caveat else ()
-
-
 def compare(study: str, db: str | Engine | None = None, metric: str | Metric = DEFAULT_METRIC) -> Comparison:
     """Compare the arms of `study` in the database `db` (a URL or engine; default: $ARCHSCALE_DB,
     else sqlite:///archscale.db). An unknown study raises UserError naming the known ones. NAS-Bench-201
@@ -144,7 +118,11 @@ def compare(study: str, db: str | Engine | None = None, metric: str | Metric = D
 def compare_inputs(inputs: Inputs, db: str | Engine, metric: str | Metric = DEFAULT_METRIC) -> Comparison:
     """`compare` on frames already read from the database `db` (which also holds any benchmark results)."""
     c = build_comparison(inputs, get_metric(metric))
-    found = benchmark_of(c.per_architecture, c.arms, inputs, db)
+    cells = benchmark_cells(c.per_architecture, c.arms)
+    stored = None if cells is None else read_benchmark_frames(db, inputs.study, BENCHMARK)
+    if cells is None or stored is None:
+        return c
+    found = benchmark_of(cells, c.arms, inputs, stored)
     return c if found is None else replace(c, benchmark=found, notes=[*c.notes, *found.notes])
 
 

@@ -1,4 +1,4 @@
-"""Like with like: do two compared arms differ in anything but how the LR is chosen?
+"""Like with like (claims stage): do two compared arms differ in anything but how the LR is chosen?
 
 An arm's `recipe` (from the plan) is what its final runs use besides the LR: init, optimizer,
 schedule, epochs, batch size, and `lr_search` (the budget of the search its LR comes from; None when
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from archscale.report.frames import pair_key
+from archscale.report.frames.study import pair_key
 
 if TYPE_CHECKING:
     from archscale.store import StudyPlan

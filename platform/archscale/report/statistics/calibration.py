@@ -1,7 +1,7 @@
 """The intervals' own check: how often each interval method of `stats` covers the true value, by
 simulation, at every n it is used with, on normal data and on bounded, skewed accuracy-like data.
 
-    from archscale.report.calibration import coverage_table
+    from archscale.report.statistics.calibration import coverage_table
     coverage_table(sims=10_000)   # rows: method, data, n, coverage
 
 Each simulated unit is what the report resamples: a seed's score, a search repeat's mean over its seeds, an
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archscale.report import stats
+from archscale.report.statistics import stats
 
 NS = tuple(range(2, 31))
 """The numbers of units an interval of the report rests on (2 to 30: seeds, repeats, architectures)."""
