@@ -85,10 +85,12 @@ def simulated(tmp_path_factory):
 @pytest.mark.slow
 def test_a_simulated_study_runs_every_planned_run_through_the_real_path(simulated):
     study, _, db, result = simulated
-    plan = json.loads(archscale("plan", str(study), "--json").stdout)
+    plan = json.loads(archscale("plan", str(study), "--json", "--simulate").stdout)
     assert plan["total"]["runs"] == 6 + 4 * 6 + 33  # fixed's 3 runs on the base network are principled's
-    assert "plan: 63 runs (66 trial rows)" in result.stderr.replace("\n", " ")
+    assert "plan (simulated): 63 runs (66 trial rows)" in result.stderr.replace("\n", " ")
     with sqlite3.connect(db) as connection:
+        (ray_trials,) = connection.execute("select count(distinct ray_trial_id) from archscale_trial").fetchone()
+        assert ray_trials == plan["total"]["ray_trials"]  # the plan counts the Ray trials the run used
         statuses = dict(connection.execute("select status, count(*) from archscale_trial group by 1").fetchall())
         simulated_flag = connection.execute("select simulated from archscale_study").fetchall()
         devices = connection.execute("select distinct device_kind from archscale_trial").fetchall()

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict, Unpack
 
-from sqlalchemy import Engine, Table, func, select, text, update
+from sqlalchemy import Engine, Table, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -147,6 +147,7 @@ class Writer:
         self.max_delay_s = max_delay_s
         self._engine: Engine | None = None
         self._epochs: dict[tuple[int, int], dict[str, Any]] = {}
+        self._parameter_counts: dict[tuple[int, int], int] = {}
         self._oldest: float = 0.0
         self._trial_ids: set[int] = set()
         self._arch_ids: dict[str, int] = {}
@@ -383,8 +384,8 @@ class Writer:
             self.flush()
 
     def flush(self) -> None:
-        """Write the buffered epochs now, in one transaction."""
-        if self._epochs:
+        """Write the buffered epochs and parameter counts now, in one transaction."""
+        if self._epochs or self._parameter_counts:
             with self._transaction():
                 pass
 
@@ -433,11 +434,9 @@ class Writer:
         return len(values)
 
     def set_parameter_count(self, study_id: int, architecture_id: int, n_params: int) -> None:
-        """Record an architecture's parameter count in a study (counted where its model is built: on a worker)."""
-        table = StudyArchitecture.__table__
-        where = (table.c.study_id == study_id) & (table.c.architecture_id == architecture_id)
-        with self._transaction() as session:
-            session.execute(update(table).where(where).values(n_params=int(n_params)))
+        """Record an architecture's parameter count in a study (counted where its model is built: on a
+        worker), buffered with the epochs: written by the next transaction (`flush` at the latest)."""
+        self._parameter_counts[(study_id, architecture_id)] = int(n_params)
 
     def finish_study(self, study_id: int, status: StudyStatus | str) -> None:
         """Write the buffered epochs and record the study's final status and finishing time."""
@@ -464,14 +463,28 @@ class Writer:
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
-        """One transaction that begins by writing the buffered epochs; they leave the buffer once it commits."""
+        """One transaction that begins by writing the buffered epochs and parameter counts; they leave
+        the buffers once it commits."""
         pending = list(self._epochs.values())
+        counts = dict(self._parameter_counts)
         with Session(self.engine) as session, session.begin():
             if pending:
                 self._upsert_epochs(session, pending)
+            if counts:
+                self._update_parameter_counts(session, counts)
             yield session
         for row in pending:
             del self._epochs[(row["trial_id"], row["epoch"])]
+        for key in counts:
+            if self._parameter_counts.get(key) == counts[key]:
+                del self._parameter_counts[key]
+
+    @staticmethod
+    def _update_parameter_counts(session: Session, counts: dict[tuple[int, int], int]) -> None:
+        table = StudyArchitecture.__table__
+        where = (table.c.study_id == bindparam("s")) & (table.c.architecture_id == bindparam("a"))
+        statement = update(table).where(where).values(n_params=bindparam("n"))
+        session.connection().execute(statement, [{"s": s, "a": a, "n": n} for (s, a), n in counts.items()])
 
     def _upsert_epochs(self, session: Session, rows: list[dict[str, Any]]) -> None:
         if self.engine.dialect.name == "postgresql":
