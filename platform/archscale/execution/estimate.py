@@ -176,8 +176,9 @@ class Estimate:
         total, device = self.total(), next(d for d in DEVICES if d.name == self.device)
         hours = total.device_hours()[device.name]
         assumed = "" if device.measured else ", assumed throughput"
+        simulated = " (simulated)" if self.simulated else ""
         return (
-            f"plan{' (simulated)' if self.simulated else ''}: {total.runs:,} runs ({total.rows:,} trial rows) in {total.ray_trials:,.0f} Ray trials, "
+            f"plan{simulated}: {total.runs:,} runs ({total.rows:,} trial rows) in {total.ray_trials:,.0f} Ray trials, "
             f"≤ {total.epoch_rows:,} epoch rows (≈ {total.epoch_rows_expected:,.0f} with early stopping), "
             f"≈ {hours_text(hours)} {device.unit}{assumed}, database ≈ {_size(self.database_bytes())}"
         )
