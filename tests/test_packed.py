@@ -28,7 +28,9 @@ from archscale.graph import parse_architecture
 from archscale.nn import build_model, init_model
 from archscale.nn.packed import PackedLinear, pack_models, register_packer
 from archscale.train import EpochMetrics, Status, TrainConfig, TrainResult, train
-from archscale.train.packed import PackedSGD, member_bytes, pack_key, pack_size_auto, train_pack, worth_dropping
+from archscale.train.core import worth_dropping
+from archscale.train.packed import member_bytes, pack_key, pack_size_auto, train_pack
+from archscale.train.packed_sgd import PackedSGD
 
 torch.set_num_threads(1)
 

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 DEVICE = torch.device("cuda" if ON_CUDA else "cpu")
-CHECK_EVERY = 32 if ON_CUDA else 1  # steps between divergence checks (train.loop, train.packed)
+CHECK_EVERY = 32 if ON_CUDA else 1  # steps between divergence checks (train.core)
 
 
 @pytest.fixture(scope="module")

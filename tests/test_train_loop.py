@@ -12,7 +12,7 @@ from torch import nn
 from archscale.data import load_dataset
 from archscale.errors import UserError
 from archscale.train import EpochMetrics, LRSchedule, Status, TrainConfig, train
-from archscale.train.loop import _EpochLosses
+from archscale.train.core import _EpochStats
 
 
 @pytest.fixture(scope="module")
@@ -103,15 +103,16 @@ def test_max_steps_caps_the_run_and_makes_the_last_epoch_partial(digits):
 
 
 def test_train_loss_is_size_weighted_and_the_tail_is_the_last_tenth():
-    losses = _EpochLosses(
+    stats = _EpochStats(
         steps=20,
-        losses=torch.arange(1, 21, dtype=torch.float64),
+        losses=torch.arange(1, 21, dtype=torch.float64).view(20, 1),
         sizes=torch.tensor([10.0] * 19 + [5.0], dtype=torch.float64),
-        correct=39,
+        correct=torch.tensor([39]),
+        diverged={},
     )
-    assert losses.mean == pytest.approx((sum(range(1, 20)) * 10 + 20 * 5) / 195)
-    assert losses.tail == 19.5 and losses.accuracy == 39 / 195 and losses.finite
-    assert _EpochLosses(3, torch.tensor([1.0, 2.0, 3.0]), torch.ones(3), 0).tail == 3.0
+    assert stats.mean(0) == pytest.approx((sum(range(1, 20)) * 10 + 20 * 5) / 195)
+    assert stats.tail(0) == 19.5 and stats.accuracy(0) == 39 / 195
+    assert _EpochStats(3, torch.tensor([[1.0], [2.0], [3.0]]), torch.ones(3), torch.tensor([0]), {}).tail(0) == 3.0
 
 
 def test_empty_validation_split_reports_none(digits):

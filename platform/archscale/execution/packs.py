@@ -5,8 +5,8 @@ setting that `archscale.train.train_pack` needs to be common (all but LR, seed, 
 settings it keeps per member). `resources.pack` sets the size: 1 (never pack), K (at most K per
 pack), or `auto` (at most 16 runs per pack on CPU-only trials, 64 when trials have a GPU, and a worker
 trains a pack that its device's memory cannot hold in parts, one after the other), with the runs of
-a group spread evenly over the fewest packs. Runs of a non-standard parametrization (μP, whose
-readout and per-group learning rates have no packed form) train alone. Which runs share a pack follows
+a group spread evenly over the fewest packs. Runs that `archscale.train.parametrization.packable` rules
+out (μP, whose readout and per-group learning rates have no packed form) train alone. Which runs share a pack follows
 from the plan alone (the runs and `resources.pack`), never from how many workers there are or which is
 idle: packed members round differently with other companions, and a study's rows must not depend on
 its layout.
@@ -26,6 +26,7 @@ from typing import Any, Literal
 from archscale.graph import parse_architecture
 from archscale.strategies import Unit
 from archscale.train.config import PER_MEMBER_FIELDS
+from archscale.train.parametrization import packable
 
 AUTO_CPU = 16
 AUTO_GPU = 64
@@ -56,7 +57,7 @@ def make_packs(units: list[Unit], limit: int, *, simulated: bool = False) -> lis
         groups.setdefault((arch, unit.key.phase.value, texts[objects]), []).append(unit)
     packs: list[list[Unit]] = []
     for group in groups.values():
-        if group[0].model.get("parametrization", "standard") != "standard":
+        if not packable(group[0].model):
             packs.extend([unit] for unit in group)
             continue
         size = even_size(len(group), limit)

@@ -66,9 +66,8 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
     import torch
     from ray import tune
 
-    from archscale.nn.registry import parametrization_of
-    from archscale.nn.traced import TracedModel
     from archscale.train import TrainConfig, train, train_pack
+    from archscale.train.parametrization import trains_alone
 
     splits = _splits(context)
     models = _models(requests, context, splits)
@@ -92,8 +91,7 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
         on_member_epoch(0, m)
         return bool(flush())
 
-    # μP: MuSGD's parameter groups have no packed form; a user's module (family torch) may mix members
-    if parametrization_of(models[0]) != "standard" or isinstance(models[0], TracedModel):
+    if trains_alone(models[0]):  # μP, or a user's module (family torch)
         results: list[TrainResult] = [train(models[0], splits, configs[0], on_epoch)]
         on_cuda = next(models[0].parameters()).is_cuda
     else:  # a run alone is a pack of one: on the CPU a member computes the same bits beside any companions
@@ -170,7 +168,7 @@ def _fitting_packs(
     large as `pack_size_auto` finds room for in the trial's share of its device's total memory."""
     if not context.fit_memory:
         return [(0, len(models))]
-    from archscale.train.loop import resolve_device
+    from archscale.train import resolve_device
     from archscale.train.packed import pack_size_auto
 
     device = resolve_device(config.device)

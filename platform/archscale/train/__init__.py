@@ -3,7 +3,9 @@
     result = train(model, load_dataset("mnist1d"), TrainConfig(lr=0.05, epochs=10), on_epoch=report)
 
 Knows nothing of Ray or databases: callers report `EpochMetrics` wherever they like from `on_epoch`.
-`train_pack` trains K runs of one architecture as one packed model (`archscale.nn.pack_models`).
+`train_pack` trains K runs of one architecture as one packed model (`archscale.nn.pack_models`); both
+are thin over one core (`archscale.train.core.fit`), and `archscale.train.parametrization` says which
+models may pack and which optimizer each trains with.
 """
 
 from importlib import import_module
@@ -17,7 +19,7 @@ _EXPORTS = {
     "TrainResult": "metrics",
     "pack_key": "packed",
     "pack_size_auto": "packed",
-    "resolve_device": "loop",
+    "resolve_device": "device",
     "train": "loop",
     "train_pack": "packed",
 }
