@@ -241,7 +241,7 @@ def test_an_interrupted_study_re_derives_its_extensions_from_the_stored_rows(fin
     _, ctx = context()
     runs = stored_runs(url, "probe-ext")
     complete = pass_plan(ctx, runs)
-    interrupted = pass_plan(ctx, {k: r for k, r in runs.items() if not (k[0] == "probe" and k[2] >= 5)})
+    interrupted = pass_plan(ctx, {k: r for k, r in runs.items() if not (k.arm == "probe" and k.trial_number >= 5)})
     first_block = {k for k in complete.keys if not (k.arm == "probe" and k.trial_number >= 3 + EXTEND_BLOCK)}
     assert interrupted.keys == first_block  # the same first extension, its last points to run again
     assert {arm for arm, _ in interrupted.probed} == {"capped"}  # the probe is not settled again yet

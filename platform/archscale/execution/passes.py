@@ -48,8 +48,8 @@ def pass_plan(ctx: StudyContext, runs: RunResults) -> PassPlan:
 
 def stored_runs(db_url: str, name: str) -> RunResults:
     """The study's finished trials with a known LR as stored (search-phase trials of repeat 0 that no
-    Optuna search asked), with their last epoch's metrics, by (arm, architecture key, trial number, seed)."""
-    from archscale.store import read_epochs, read_trials
+    Optuna search asked), with their last epoch's metrics, by their run's key."""
+    from archscale.store import read_epochs, read_trials, run_key
 
     trials = read_trials(db_url, name)
     known = trials[
@@ -67,8 +67,6 @@ def stored_runs(db_url: str, name: str) -> RunResults:
     values = last[metrics].to_dict("records")
     by_trial = {int(t): {k: float(v) for k, v in row.items()} for t, row in zip(last["trial_id"], values, strict=True)}
     return {
-        (str(r.arm), str(r.graph_hash), int(r.trial_number), int(r.seed)): RunResult(
-            r.status == TrialStatus.DIVERGED.value, by_trial.get(int(r.id), {})
-        )
+        run_key(r.graph_hash, r): RunResult(r.status == TrialStatus.DIVERGED.value, by_trial.get(int(r.id), {}))
         for r in known.itertuples(index=False)
     }

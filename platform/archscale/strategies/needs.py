@@ -95,8 +95,8 @@ class RunResult:
     last: Mapping[str, float] = field(default_factory=dict)
 
 
-RunResults = Mapping[tuple[str, str, int, int], RunResult]
-"""The finished trials with a known LR by (arm, architecture key, trial number, seed)."""
+RunResults = Mapping[RunKey, RunResult]
+"""The finished trials with a known LR, by their run's key."""
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,8 @@ class Probe(Strategy):
 
         def grid(info: ArchInfo) -> tuple[list[GridPoint], Probed | None]:
             def scores(point: GridPoint) -> list[float] | None:
-                finished = [runs.get((name, info.key, point.number, seed)) for seed in arm.probe_seeds(ctx.spec.seeds)]
+                seeds = arm.probe_seeds(ctx.spec.seeds)
+                finished = [runs.get(RunKey(info.key, name, Phase.PROBE, seed, point.number)) for seed in seeds]
                 ready = [r for r in finished if r is not None]
                 if len(ready) < len(finished):
                     return None
