@@ -55,7 +55,7 @@ def test_released_final_runs_are_the_batch_plan_and_each_choice_is_recorded_once
     tuned = [s for s in searches if s.phase.value == "search"]
     recorded: list[ArmChoice] = []
     to_train: list[int] = []
-    finals = FinalRuns(ctx, searches, storage, set(), recorded.append, to_train.append)
+    finals = FinalRuns(ctx, searches, storage, set(), recorded.extend, to_train.append)
 
     first = flat(finals.release([]))  # nothing searched yet: only the given LR
     assert {u.key.arm for u in first} == {"given"} and len(first) == 2 * 2

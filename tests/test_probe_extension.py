@@ -14,7 +14,8 @@ from rich.console import Console
 from archscale.errors import UserError
 from archscale.execution.passes import PassPlan, pass_plan, stored_runs
 from archscale.execution.study_run import _run_study_trials, run_study
-from archscale.execution.study_setup import check, done_keys, set_up
+from archscale.execution.study_setup import check, set_up
+from archscale.store import finished_keys
 from archscale.strategies.grid import (
     EXTEND_BLOCK,
     GridPoint,
@@ -229,7 +230,7 @@ def test_a_finished_study_run_again_plans_nothing_new(finished):
         ran, expected = _run_study_trials(ready, {"CPU": 1.0}, url)  # trains nothing, so needs no Ray
     finally:
         ready.writer.close()
-    assert ran == 0 and expected is not None and expected <= done_keys(url, "probe-ext")
+    assert ran == 0 and expected is not None and expected <= finished_keys(url, "probe-ext")
     assert rows(db, "select count(*) from archscale_trial") == trials
     assert len(expected) == trials[0][0]  # every pass's trials, finals included
 

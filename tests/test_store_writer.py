@@ -126,6 +126,18 @@ def test_architecture_rows_are_shared_and_plan_rows_are_per_study(writer, ids):
         assert (choice.lr, choice.search, choice.source) == (0.06, "s/base-search/1", "searched")
     with pytest.raises(ValueError, match="positive finite"):
         writer.record_choice(study, "principled", arch, 0, float("nan"), None, "given")
+    many = [("fixed", arch, repeat, 0.1 * (repeat + 1), None, "given") for repeat in range(3)]
+    with pytest.raises(ValueError, match="positive finite"):  # one bad LR: nothing of the batch is written
+        writer.record_choices(study, [*many, ("fixed", arch, 3, 0.0, None, "given")])
+    writer.record_choices(study, many)
+    writer.record_choices(study, [("fixed", arch, 1, 0.5, "s/fixed/1", "searched")])  # replaces one
+    with Session(writer.engine) as session:
+        stored = session.query(Choice).filter_by(study_id=study, arm="fixed").order_by(Choice.repeat).all()
+        assert [(c.repeat, c.lr, c.source) for c in stored] == [
+            (0, 0.1, "given"),
+            (1, 0.5, "searched"),
+            (2, 0.30000000000000004, "given"),
+        ]
 
 
 def test_trial_upsert_is_idempotent_and_writes_only_given_fields(writer, ids):
@@ -285,3 +297,15 @@ def test_deleting_a_study_deletes_its_trials_and_epochs(writer, ids):
     with writer.engine.begin() as connection:
         connection.execute(text("DELETE FROM archscale_study"))
     assert count(writer, "archscale_trial") == count(writer, "archscale_epoch") == 0
+
+
+def test_finished_keys_are_the_keys_of_completed_pruned_and_diverged_runs(writer, ids, results_url):
+    from archscale.store import finished_keys
+
+    study, _ = ids
+    statuses = ["completed", "pruned", "diverged", "failed", "running", "pending"]
+    keys = [RunKey("hash-1", "tuned", Phase.SEARCH, 0, number, repeat=1) for number in range(len(statuses))]
+    for key, status in zip(keys, statuses, strict=True):
+        writer.upsert_trial(study, key, "tuned", status=status)
+    writer.flush()
+    assert finished_keys(results_url, "study") == set(keys[:3])

@@ -31,8 +31,8 @@ PLACEHOLDER_LR = 0.1
 
 
 class FinalRuns:
-    """Plans the final runs whose searches have finished, once each: `release` records every new
-    choice (`record`) and returns the new runs still to train (not in `done`), grouped by the search
+    """Plans the final runs whose searches have finished, once each: `release` records the new choices
+    (`record`, all of a release at once) and returns the new runs still to train (not in `done`), grouped by the search
     their LR came from, identical runs merged. `to_train` hears how
     many final runs the study will train (not in `done`) whenever that changes: first `expected`,
     then, once every search has finished, the exact count (fewer when a search found no LR).
@@ -45,7 +45,7 @@ class FinalRuns:
         searches: list[Search],
         storage: BaseStorage | None,
         done: set[RunKey],
-        record: Callable[[ArmChoice], None],
+        record: Callable[[list[ArmChoice]], None],
         to_train: Callable[[int], None],
         probed: Mapping[tuple[str, str], Probed] | None = None,
     ) -> None:
@@ -88,12 +88,15 @@ class FinalRuns:
                 self._best[repeat].update(found.best)
         plan, choices = final_plan(self._ctx, [Found(dict(best), self._probed) for best in self._best])
         source: dict[tuple[str, str, int], str | None] = {}
+        new_choices: list[ArmChoice] = []
         for choice in choices:
             key = (choice.arm, choice.arch_key, choice.repeat)
             source[key] = choice.choice.search
             if key not in self._chosen:
                 self._chosen.add(key)
-                self._record(choice)
+                new_choices.append(choice)
+        if new_choices:
+            self._record(new_choices)
         units = [u for u in plan.units if u.key not in self.planned]
         self.planned.update((u.key, u) for u in units)
         groups: dict[str | None, list[Unit]] = {}

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from rich.console import Console
 
 from archscale.execution.ray_runtime import ray_session
-from archscale.execution.study_setup import SetUp, check, done_keys, set_up
+from archscale.execution.study_setup import SetUp, check, set_up
 from archscale.strategies import ArmChoice, PhasePlan, StudyContext
 from archscale.study.load import LoadedStudy
 from archscale.vocabulary import RunKey, StudyStatus
@@ -62,7 +62,9 @@ def run_study(
             with ray_session(address) as cluster:
                 ready = setting_up.result()
                 ran, expected = _run_study_trials(ready, cluster, db_url)
-            complete = expected is not None and bool(expected) and expected <= done_keys(db_url, ready.name)
+            from archscale.store import finished_keys
+
+            complete = expected is not None and bool(expected) and expected <= finished_keys(db_url, ready.name)
             status = StudyStatus.COMPLETED if complete else StudyStatus.FAILED
             result = StudyResult(ready.name, status, ran)
         except BaseException:
@@ -116,13 +118,13 @@ def _run_study_trials(ready: SetUp, cluster: dict[str, float], db_url: str) -> t
     from archscale.execution.passes import pass_plan, stored_runs
     from archscale.execution.progress import StudyProgress, make_progress
     from archscale.execution.tune_run import StudyTrials, run_trials
-    from archscale.store import closing_optuna_storage
+    from archscale.store import closing_optuna_storage, finished_keys
 
     searches, in_passes = ready.searches.searches, bool(ready.searches.units)
     done, ran, last = ready.done, 0, None
 
-    def record(choice: ArmChoice) -> None:
-        _record_choice(ready, choice)
+    def record(choices: list[ArmChoice]) -> None:
+        _record_choices(ready, choices)
 
     searching = closing_optuna_storage(db_url) if searches else nullcontext(None)  # no search, no Optuna
     with make_progress() as progress, searching as storage:
@@ -153,7 +155,7 @@ def _run_study_trials(ready: SetUp, cluster: dict[str, float], db_url: str) -> t
                 )
                 outcomes, finals = run_trials(run, storage, bars)
                 ran += len(outcomes)
-                done = done_keys(db_url, ready.name)
+                done = finished_keys(db_url, ready.name)
             else:  # nothing to train: the choices, and the final runs planned, from the finished searches
                 finals = FinalRuns(ready.ctx, searches, storage, done, record, bars.set_final_total, plan.probed)
                 finals.release(searches)
@@ -164,7 +166,8 @@ def _run_study_trials(ready: SetUp, cluster: dict[str, float], db_url: str) -> t
     return ran, expected if finals.all_planned else None
 
 
-def _record_choice(ready: SetUp, c: ArmChoice) -> None:
-    ready.writer.record_choice(
-        ready.study_id, c.arm, ready.arch_ids[c.arch_key], c.repeat, c.choice.lr, c.choice.search, c.choice.source
+def _record_choices(ready: SetUp, choices: list[ArmChoice]) -> None:
+    ready.writer.record_choices(
+        ready.study_id,
+        [(c.arm, ready.arch_ids[c.arch_key], c.repeat, c.choice.lr, c.choice.search, c.choice.source) for c in choices],
     )

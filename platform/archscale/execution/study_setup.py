@@ -24,7 +24,7 @@ from archscale.settings import ArmError
 from archscale.strategies import PhasePlan, Search, StudyContext, arm_rows, default_pairs, search_plan, study_context
 from archscale.study.architectures import expand_architectures
 from archscale.study.load import LoadedStudy, parse_stored_study, with_dataset_digest
-from archscale.vocabulary import FINISHED, RunKey
+from archscale.vocabulary import RunKey
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -84,7 +84,7 @@ def set_up(
     database cannot be opened, or the study exists with another YAML and `resume` is not set (with it,
     the stored YAML is the one that runs). With `simulate` the study is stored as simulated, its trials
     use the synthetic trainer, and the dataset's files are not read."""
-    from archscale.store import StudyConflict, Writer, mask_url
+    from archscale.store import StudyConflict, Writer, finished_keys, mask_url
 
     name = ctx.name
     loaded, classes = _with_data(loaded, simulate)
@@ -137,7 +137,7 @@ def set_up(
         f"study [bold]{name}[/]: {len(ctx.study_archs())} architectures × {len(spec.seeds)} seeds, "
         f"arms {', '.join(spec.strategies)}; results in {mask_url(db_url)}"
     )
-    return SetUp(name, loaded, ctx, writer, study_id, arch_ids, searches, trial_context, done_keys(db_url, name))
+    return SetUp(name, loaded, ctx, writer, study_id, arch_ids, searches, trial_context, finished_keys(db_url, name))
 
 
 def stored_study(db_url: str, name: str) -> LoadedStudy:
@@ -207,15 +207,6 @@ def write_plan(
     }
     writer.write_plan(study_id, plan, rows, arm_rows(ctx, searches), search_rows)
     return ids
-
-
-def done_keys(db_url: str, name: str) -> set[RunKey]:
-    """The keys of the study's runs that finished (completed, pruned or diverged)."""
-    from archscale.store import read_trials, run_key
-
-    trials = read_trials(db_url, name)
-    finished = trials[trials["status"].isin([s.value for s in FINISHED])]
-    return {run_key(r.graph_hash, r) for r in finished.itertuples(index=False)}
 
 
 def _with_data(loaded: LoadedStudy, simulate: bool = False) -> tuple[LoadedStudy, int]:

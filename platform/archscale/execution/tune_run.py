@@ -37,12 +37,12 @@ if TYPE_CHECKING:
 class StudyTrials:
     """What to run and where results go: the search phase's `plan` (its trials still to run and every
     search), the study's final runs planned from `ctx` and the settled probe results `probed` (those
-    in `done` are skipped), each choice handed to `record`."""
+    in `done` are skipped), the choices handed to `record`, those of a release together."""
 
     plan: PhasePlan
     ctx: StudyContext
     done: set[RunKey]
-    record: Callable[[ArmChoice], None]
+    record: Callable[[list[ArmChoice]], None]
     context: TrialContext
     resources: ResourcesSpec
     cluster: dict[str, float]

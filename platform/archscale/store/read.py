@@ -28,10 +28,11 @@ from archscale.store.models import (
     StudyArm,
     StudySearch,
     Trial,
+    run_key,
 )
 from archscale.store.models.base import UTCDateTime
 from archscale.store.url import shown
-from archscale.vocabulary import TrialStatus
+from archscale.vocabulary import FINISHED, RunKey, TrialStatus
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -226,6 +227,19 @@ def read_trials(db: str | Engine, study: str | None = None) -> pd.DataFrame:
     hyperparameters = pd.json_normalize(frame.pop("hyperparameters").tolist(), sep="_")
     hyperparameters.index = frame.index
     return pd.concat([frame, hyperparameters.add_prefix(HP_PREFIX)], axis=1)
+
+
+def finished_keys(db: str | Engine, study: str) -> set[RunKey]:
+    """The keys of `study`'s runs that finished (completed, pruned or diverged), read as key columns
+    alone: what a driver needs to skip them, without the wide frame of `read_trials`."""
+    query = (
+        select(Architecture.graph_hash, *_TRIAL_KEY)
+        .join(Architecture, Architecture.id == Trial.architecture_id)
+        .where(Trial.status.in_([s.value for s in FINISHED]))
+    )
+    with _session(db) as session:
+        rows = session.execute(query.where(Trial.study_id == _study_id(session, study))).all()
+    return {run_key(row.graph_hash, row) for row in rows}
 
 
 def read_epochs(db: str | Engine, study: str | None = None) -> pd.DataFrame:

@@ -72,6 +72,8 @@ EPOCH_METRICS = (
 )
 EPOCH_COLUMNS = ("trial_id", "epoch", *EPOCH_METRICS)
 INTERRUPTED = "interrupted: the driver stopped while the trial was running"
+ChosenLR = tuple[str, int, int, float, str | None, str]
+"""An arm's chosen LR as `record_choices` stores it: (arm, architecture id, repeat, lr, search, source)."""
 
 # PostgreSQL takes a batch of epochs as one statement over arrays (unnest): about twice as fast as executemany.
 _PG_EPOCH_UPSERT = text(
@@ -301,19 +303,38 @@ class Writer:
         self, study_id: int, arm: str, architecture_id: int, repeat: int, lr: float, search: str | None, source: str
     ) -> None:
         """Store the LR an arm's final runs use on an architecture in a search repeat, and its origin."""
-        if not 0 < float(lr) < math.inf:
-            raise ValueError(f"a chosen LR must be a positive finite number, got {lr!r}")
-        table = Choice.__table__
-        values = {"lr": float(lr), "search": search, "source": source, "chosen_at": utcnow()}
-        insert = self._insert(table).values(
-            study_id=study_id, arm=arm, architecture_id=architecture_id, repeat=int(repeat), **values
-        )
+        self.record_choices(study_id, [(arm, architecture_id, repeat, lr, search, source)])
+
+    def record_choices(self, study_id: int, choices: Sequence[ChosenLR]) -> None:
+        """`record_choice` for many (arm, architecture id, repeat, lr, search, source) at once, in one
+        statement and transaction; ValueError, before anything is written, for an LR that is not a
+        positive finite number."""
+        for choice in choices:
+            if not 0 < float(choice[3]) < math.inf:
+                raise ValueError(f"a chosen LR must be a positive finite number, got {choice[3]!r}")
+        if not choices:
+            return
+        now = utcnow()
+        rows = [
+            {
+                "study_id": study_id,
+                "arm": arm,
+                "architecture_id": int(architecture),
+                "repeat": int(repeat),
+                "lr": float(lr),
+                "search": search,
+                "source": source,
+                "chosen_at": now,
+            }
+            for arm, architecture, repeat, lr, search, source in choices
+        ]
+        insert = self._insert(Choice.__table__)
         insert = insert.on_conflict_do_update(
             index_elements=["study_id", "arm", "architecture_id", "repeat"],
-            set_={k: insert.excluded[k] for k in values},
+            set_={k: insert.excluded[k] for k in ("lr", "search", "source", "chosen_at")},
         )
         with self._transaction() as session:
-            session.execute(insert)
+            session.execute(insert, rows)
 
     def upsert_trial(self, study_id: int, key: RunKey, kind: str, **fields: Unpack[TrialFields]) -> int:
         """Create or update the trial of run `key` in the study (`kind` is its arm's strategy kind; its
