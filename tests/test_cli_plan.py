@@ -68,25 +68,58 @@ def test_a_simulated_plan_counts_the_ray_trials_a_simulated_run_packs(cli, study
     assert plan["simulated"] and plan["total"]["ray_trials"] == 8 and plan["total"]["runs"] == 24
 
 
-def test_device_hours_are_flops_over_the_measured_throughput(cli, study):
+def model_of(notation: str, splits):
+    from archscale.graph import parse_architecture
+    from archscale.nn import build_model
+
+    return build_model(parse_architecture(notation, "mlp"), classes=10, input_shape=splits.input_shape, width=16)
+
+
+def test_forward_counts_are_the_modules_torch_fx_finds_in_the_forward():
+    """`forward_counts`' calls (forward hooks) against the call_module nodes of torch.fx's trace of the same model."""
+    import torch
+    from torch import fx
+
+    from archscale.graph import parse_architecture
+    from archscale.nn import build_model, forward_counts
+
+    for notation, family, shape in [("2_02", "mlp", (64,)), ("2_22_212", "mlp", (64,)), ("2_12_222", "cnn", (3, 8, 8))]:
+        model = build_model(parse_architecture(notation, family), classes=10, input_shape=shape, width=4)
+        called = [model.get_submodule(n.target) for n in fx.symbolic_trace(model).graph.nodes if n.op == "call_module"]
+        counts = forward_counts(model, shape)
+        assert counts.calls == len(called)
+        weights = (torch.nn.Linear, torch.nn.Conv2d)
+        assert counts.weight_calls == sum(isinstance(m, weights) for m in called)
+        assert counts.convolutional == (family == "cnn")
+
+
+def test_device_hours_are_flops_over_the_measured_throughput_plus_the_steps_fixed_cost(cli, study):
     from archscale.data import load_dataset
     from archscale.execution.estimate import DEVICES
-    from archscale.graph import parse_architecture
-    from archscale.nn import build_model, count_flops
+    from archscale.nn import count_flops, forward_counts
 
     plan = json.loads(cli("plan", str(study), "--json")[1])
     splits = load_dataset("digits", limit=200, test_limit=100, val_fraction=0.2)
-    flops = {}
-    for notation in ("1", "2_02"):
-        model = build_model(parse_architecture(notation, "mlp"), classes=10, input_shape=splits.input_shape, width=16)
-        flops[notation] = count_flops(model, splits.input_shape)
+    flops = {notation: count_flops(model_of(notation, splits), splits.input_shape) for notation in ("1", "2_02")}
     per_epoch = {a: f * (3 * len(splits.train) + len(splits.val) + len(splits.test)) for a, f in flops.items()}
     epochs_final = 3 * 2 * 3  # 3 epochs × 2 seeds × 3 arms
     total = epochs_final * sum(per_epoch.values()) + 8 * per_epoch["1"] + 8 * sum(per_epoch.values())
-    cpu = next(d for d in DEVICES if d.name == "cpu")
     assert plan["total"]["flops"] == pytest.approx(total)
-    assert plan["total"]["device_hours"]["cpu"] == pytest.approx(total / cpu.flops_per_second / 3600)
     assert plan["forward_flops_per_sample"] == {"min": min(flops.values()), "max": max(flops.values())}
+    # the steps' fixed cost: ⌈160 / 64⌉ = 3 SGD steps per epoch and a third of a step for each of the two
+    # evaluation batches (40 val, 100 test examples); per architecture its epochs of packs: "1" has 3 final
+    # packs (one per arm) × 3 epochs and two searches of 8 expected epochs, "2_02" 3 × 3 and one search
+    per_epoch = 3 + 2 / 3
+    pack_epochs = {"1": 3 * 3 + 2 * 8, "2_02": 3 * 3 + 8}
+    assert plan["total"]["pack_steps"] == pytest.approx(per_epoch * sum(pack_epochs.values()))
+    for device in DEVICES:
+        fixed = sum(
+            per_epoch * epochs * device.step_seconds(forward_counts(model_of(notation, splits), splits.input_shape))
+            for notation, epochs in pack_epochs.items()
+        )
+        expected = (total / device.flops_per_second + fixed) / 3600
+        assert plan["total"]["device_hours"][device.name] == pytest.approx(expected)
+        assert (fixed > 0) == (device.name == "cpu")  # the GPUs' fixed costs are not measured: FLOP floors
 
 
 def test_the_json_has_every_field_an_operator_needs(cli, study):
@@ -118,7 +151,7 @@ def test_a_bad_yaml_exits_2_with_one_line(cli, tmp_path):
 def test_nb201_flops_are_counted_once_per_kind_of_cell_and_agree_with_a_built_model():
     from rich.console import Console
 
-    from archscale.execution.estimate import DatasetFacts, forward_flops
+    from archscale.execution.estimate import DatasetFacts, forward_costs
     from archscale.execution.study_setup import check
     from archscale.graph import parse_architecture
     from archscale.nn import build_model, count_flops
@@ -131,7 +164,7 @@ def test_nb201_flops_are_counted_once_per_kind_of_cell_and_agree_with_a_built_mo
     )
     ctx = check("nb201", parse_study(text, "test", []), Console(quiet=True))
     facts = DatasetFacts("cifar10", 90, 10, 10, (3, 8, 8), 10, "test")
-    counted = forward_flops(ctx, facts)
+    counted = {key: counts.flops for key, counts in forward_costs(ctx, facts).items()}
     for key, info in ctx.archs.items():
         model = build_model(info.arch, classes=10, input_shape=(3, 8, 8), width=4, cells=1)
         assert counted[key] == count_flops(model, (3, 8, 8)), info.arch.label

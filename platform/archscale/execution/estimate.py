@@ -12,11 +12,16 @@ merged as the plan merges them.
 - **Epoch rows** are counted at most (no run stopped early) and expected: a search's first round is
   never stopped, and a later trial is taken to pass each ASHA rung with probability 1/reduction_factor
   (what the rule does when the scores of rounds are exchangeable).
-- **Device-hours** = FLOPs / throughput, with per run `3 × F × training samples` (forward + backward,
-  the backward counted as twice the forward) `+ F × (validation + test samples) × epochs` (one
-  evaluation per epoch), F the forward FLOPs per sample (`nn.flops.count_flops`: 2 × MACs of the Linear
-  and Conv layers), training samples `min(epochs × train split, max_steps × batch)`, over the expected
-  epochs. Throughputs are in `DEVICES`: measured ones say where, assumed ones say so.
+- **Device-hours** = FLOPs / throughput + the steps' fixed cost, with per run `3 × F × training samples`
+  (forward + backward, the backward counted as twice the forward) `+ F × (validation + test samples) ×
+  epochs` (one evaluation per epoch), F the forward FLOPs per sample (`nn.forward_counts`: 2 × MACs of the
+  Linear and Conv layers), training samples `min(epochs × train split, max_steps × batch)`, over the
+  expected epochs. The **fixed cost** is what small networks spend whatever their FLOPs: per step of a
+  pack (shared by its members), `a + b × calls` seconds, `calls` the leaf modules one forward runs, an
+  evaluation batch counted as a third of a step; steps per epoch `⌈train split / batch⌉`, evaluation
+  batches `⌈split / eval_batch_size⌉`. A search's packs are counted at its trials' mean expected epochs.
+  Throughputs and fixed costs are in `DEVICES`: measured ones say where, assumed ones say so; a device
+  without a measured fixed cost gives a FLOP floor, and says so.
 - **Database size** uses bytes per row measured on PostgreSQL (`DB_BYTES`).
 """
 
@@ -24,8 +29,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
 from archscale.execution.finals import PLACEHOLDER_LR
 from archscale.execution.optuna_studies import rounds
@@ -34,18 +39,38 @@ from archscale.graph import Family
 from archscale.strategies import Found, Search, StudyContext, Unit, final_plan, search_plan
 from archscale.strategies.plan import merge_identical
 from archscale.study.spec import DatasetSpec
+from archscale.train.config import TrainConfig
+
+if TYPE_CHECKING:
+    from archscale.nn import ForwardCounts
 
 
 @dataclass(frozen=True)
 class Device:
-    """A device's training throughput: `flops_per_second`, and where the figure comes from."""
+    """A device's training throughput (`flops_per_second`), its fixed cost per step (`fixed`: per kind of
+    network, `dense` or `conv`, seconds `(a, b_weight, b_other)` of a step whose forward calls
+    `weight_calls` Linear/Conv layers and `other` leaf modules: a + b_weight × weight_calls + b_other ×
+    other; None: not measured, the device-hours are a FLOP floor), and where the figures come from."""
 
     name: str
     unit: str
     flops_per_second: float
     source: str
     measured: bool
+    fixed: dict[str, tuple[float, float, float]] | None = None
 
+    def step_seconds(self, counts: ForwardCounts) -> float:
+        """The fixed seconds of one step of a network with forward `counts` (0 when not measured)."""
+        if self.fixed is None:
+            return 0.0
+        a, b_weight, b_other = self.fixed[counts.kind]
+        return a + b_weight * counts.weight_calls + b_other * (counts.calls - counts.weight_calls)
+
+
+FIXED_CPU = {"dense": (313.5e-6, 25.74e-6, 25.74e-6), "conv": (0.0, 337.62e-6, 0.0)}
+"""This CPU's fixed cost of a step of archscale's training loop, per kind of network (see `Device.fixed`):
+bench/bench_throughput.py, one thread, batch 2, non-negative least squares over 5 DAG-MLPs and 7 DAG-CNN /
+NAS-Bench-201 networks (bench/RESULTS.md, 2026-12-07)."""
 
 DEVICES = (
     Device(
@@ -53,15 +78,18 @@ DEVICES = (
         "CPU core-hours",
         71.1e9,
         "measured: bench/bench_throughput.py, one thread of this 2-core AMD EPYC machine, NB201 C=16 N=5 densest "
-        "cell, batch 64, fp32 (bench/RESULTS.md, 2026-12-06)",
+        "cell, batch 64, fp32 (bench/RESULTS.md, 2026-12-06); fixed cost per step fitted on tiny DAG-MLPs and "
+        "NB201 networks, batch 2 (bench/RESULTS.md, 2026-12-07)",
         True,
+        FIXED_CPU,
     ),
     Device(
         "a100",
         "A100-hours",
         0.1 * 312e12,
         "assumed, not measured: 10% of the A100's 312 TFLOP/s bf16 dense peak (NVIDIA A100 datasheet); small "
-        "convnets rarely reach more. Replace with bench/gpu.sh's throughput once it has run",
+        "convnets rarely reach more; no fixed cost per step measured: a FLOP floor. Replace with bench/gpu.sh's "
+        "figures once it has run",
         False,
     ),
     Device(
@@ -69,7 +97,8 @@ DEVICES = (
         "H100-hours",
         0.1 * 989e12,
         "assumed, not measured: 10% of the H100 SXM's 989 TFLOP/s bf16 dense peak (NVIDIA H100 datasheet); small "
-        "convnets rarely reach more. Replace with bench/gpu.sh's throughput once it has run",
+        "convnets rarely reach more; no fixed cost per step measured: a FLOP floor. Replace with bench/gpu.sh's "
+        "figures once it has run",
         False,
     ),
 )
@@ -114,15 +143,28 @@ class Row:
     epoch_rows: int = 0
     epoch_rows_expected: float = 0.0
     flops: float = 0.0
+    pack_steps: float = 0.0
+    fixed_seconds: dict[str, float] = field(default_factory=dict)
 
     def device_hours(self) -> dict[str, float]:
-        return {d.name: self.flops / d.flops_per_second / 3600 for d in DEVICES}
+        """FLOPs over each device's throughput, plus its steps' fixed seconds."""
+        return {d.name: (self.flops / d.flops_per_second + self.fixed_seconds.get(d.name, 0.0)) / 3600 for d in DEVICES}
+
+    def add_steps(self, steps: float, per_step: dict[str, float]) -> None:
+        """Count `steps` step-equivalents whose fixed seconds per step on each device are `per_step`."""
+        self.pack_steps += steps
+        for device, seconds in per_step.items():
+            self.fixed_seconds[device] = self.fixed_seconds.get(device, 0.0) + steps * seconds
 
 
 RowOf = Callable[[str, str], Row]
 """The row of a (phase, arm)."""
 FlopsOf = Callable[[str, dict[str, Any], float], float]
 """The FLOPs of a run: (architecture key, recipe, epochs)."""
+AddSteps = Callable[["Row", str, float], None]
+"""Count in a row step-equivalents of an architecture: (row, architecture key, steps)."""
+StepsOf = Callable[[dict[str, Any], float], float]
+"""The step-equivalents of one run: (recipe, epochs)."""
 
 
 @dataclass(frozen=True)
@@ -157,8 +199,10 @@ class Estimate:
     def total(self) -> Row:
         total = Row("all", "all")
         for row in self.rows:
-            for name in ("runs", "rows", "ray_trials", "epoch_rows", "epoch_rows_expected", "flops"):
-                setattr(total, name, getattr(total, name) + getattr(row, name))
+            for counted in fields(Row)[2:-1]:  # every count but phase, arm and the fixed seconds
+                setattr(total, counted.name, getattr(total, counted.name) + getattr(row, counted.name))
+            for device, seconds in row.fixed_seconds.items():
+                total.fixed_seconds[device] = total.fixed_seconds.get(device, 0.0) + seconds
         return total
 
     def database_bytes(self) -> int:
@@ -176,6 +220,8 @@ class Estimate:
         total, device = self.total(), next(d for d in DEVICES if d.name == self.device)
         hours = total.device_hours()[device.name]
         assumed = "" if device.measured else ", assumed throughput"
+        if device.fixed is None:
+            assumed += ", FLOPs only: a floor"
         simulated = " (simulated)" if self.simulated else ""
         return (
             f"plan{simulated}: {total.runs:,} runs ({total.rows:,} trial rows) in {total.ray_trials:,.0f} Ray trials, "
@@ -198,8 +244,12 @@ class Estimate:
             "device": self.device,
             "simulated": self.simulated,
             "devices": [asdict(d) for d in DEVICES],
-            "formula": "device-hours = (3 × F × training samples + F × (validation + test samples) × epochs) "
-            "/ throughput / 3600 per run, F = forward FLOPs per sample, over the expected epochs",
+            "formula": "device-hours = ((3 × F × training samples + F × (validation + test samples) × epochs) "
+            "/ throughput + pack steps × (a + b_weight × weight-layer calls + b_other × other leaf-module calls)) "
+            "/ 3600, F = forward FLOPs per sample, calls per forward of one sample, (a, b_weight, b_other) the "
+            "device's `fixed` cost for the network's kind (dense or conv), over the expected epochs; pack steps = "
+            "a pack's SGD steps + a third per evaluation batch, shared by its members; a device without `fixed` "
+            "gives a FLOP floor",
         }
 
 
@@ -209,23 +259,31 @@ def estimate(ctx: StudyContext, *, simulated: bool = False) -> Estimate:
     architectures, and the rounds of the searches, which then advance together, packed together."""
     spec = ctx.spec
     facts = dataset_facts(spec.dataset)
-    flops = forward_flops(ctx, facts)
-    if simulated:
-        limit = SIMULATED
-    elif spec.model.family == "torch":
-        limit = 1
-    else:
-        limit = pack_limit(spec.resources.pack, spec.resources.gpu_per_trial)
+    counts = forward_costs(ctx, facts)
+    trained = 1 if spec.model.family == "torch" else pack_limit(spec.resources.pack, spec.resources.gpu_per_trial)
+    limit = SIMULATED if simulated else trained  # the Ray trials' packs; `trained`: the packs' fixed costs
     rows: dict[tuple[str, str], Row] = {}
 
     def row(phase: str, arm: str) -> Row:
         return rows.setdefault((phase, arm), Row(phase, arm))
 
     def run_flops(arch_key: str, recipe: dict[str, Any], epochs: float) -> float:
-        return flops[arch_key] * _samples(facts, recipe, epochs)
+        return counts[arch_key].flops * _samples(facts, recipe, epochs)
+
+    per_step: dict[ForwardCounts, dict[str, float]] = {}  # by counts: 28 kinds for the whole NAS-Bench-201 space
+
+    def add_steps(r: Row, arch_key: str, steps: float) -> None:
+        found = counts[arch_key]
+        if found not in per_step:
+            per_step[found] = {device.name: device.step_seconds(found) for device in DEVICES}
+        r.add_steps(steps, per_step[found])
+
+    def steps_of(recipe: dict[str, Any], epochs: float) -> float:
+        return _steps(facts, recipe, epochs)
 
     plan = search_plan(ctx)
     _add_units(plan.units, limit, row, run_flops, simulated=simulated)
+    _add_fixed_costs(make_packs(plan.units, trained), row, add_steps, steps_of)
     packs_of = _lockstep_packs(plan.searches, limit) if simulated else {}
     for search in plan.searches:
         r = row(search.phase.value, search.arms[0])
@@ -237,6 +295,8 @@ def estimate(ctx: StudyContext, *, simulated: bool = False) -> Estimate:
         r.epoch_rows += trials * epochs
         r.epoch_rows_expected += expected
         r.flops += run_flops(search.arch_key, dict(search.need.recipe), expected)
+        packs = _search_packs(search, trained)
+        add_steps(r, search.arch_key, packs * _steps(facts, dict(search.need.recipe), expected / trials))
     for group in _final_groups(ctx, plan.searches):
         for unit in group:
             r = row(unit.key.phase.value, unit.key.arm)
@@ -246,8 +306,10 @@ def estimate(ctx: StudyContext, *, simulated: bool = False) -> Estimate:
             r.epoch_rows += epochs * (1 + len(unit.shared_with))
             r.epoch_rows_expected += epochs * (1 + len(unit.shared_with))
             r.flops += run_flops(unit.key.arch_key, dict(unit.recipe), epochs)
-        _add_packs(make_packs(group, limit, simulated=simulated), row)
-    values = list(flops.values())
+        packs = make_packs(group, limit, simulated=simulated)
+        _add_packs(packs, row)
+        _add_fixed_costs(make_packs(group, trained) if simulated else packs, row, add_steps, steps_of)
+    values = [c.flops for c in counts.values()]
     return Estimate(
         ctx.name,
         len(ctx.study_archs()),
@@ -285,18 +347,18 @@ def dataset_facts(spec: DatasetSpec) -> DatasetFacts:
     )
 
 
-def forward_flops(ctx: StudyContext, facts: DatasetFacts) -> dict[str, int]:
-    """Forward FLOPs per sample of every architecture of the study, by key. Every weight layer of a
-    cell or DAG maps width to width at one resolution, and only weight layers are counted, so
-    architectures whose built weight layers have the same kinds (and the same family, width and kernel)
-    cost the same: one model is built and counted per kind, 28 for the whole NAS-Bench-201 space (a
-    user's torch module is counted as itself).
+def forward_costs(ctx: StudyContext, facts: DatasetFacts) -> dict[str, ForwardCounts]:
+    """Forward FLOPs and leaf-module calls per sample of every architecture of the study, by key. Every
+    weight layer of a cell or DAG maps width to width at one resolution, and only weight layers are
+    counted, so architectures whose built weight layers have the same kinds (and the same family, width
+    and kernel) cost the same: one model is built and counted per kind, 28 for the whole NAS-Bench-201
+    space (a user's torch module is counted as itself).
     Counted on one thread: for one sample more threads only wait for each other."""
     import torch
 
-    from archscale.nn import build_model, count_flops
+    from archscale.nn import build_model, forward_counts
 
-    model, counted, flops = ctx.spec.model, {}, {}
+    model, counted, costs = ctx.spec.model, {}, {}
     options = model.build_options()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -317,11 +379,11 @@ def forward_flops(ctx: StudyContext, facts: DatasetFacts) -> dict[str, int]:
                 net = build_model(
                     arch, classes=facts.classes, input_shape=facts.input_shape, **{**options, "width": width}
                 )
-                counted[kind] = count_flops(net, facts.input_shape)
-            flops[key] = counted[kind]
+                counted[kind] = forward_counts(net, facts.input_shape)
+            costs[key] = counted[kind]
     finally:
         torch.set_num_threads(threads)
-    return flops
+    return costs
 
 
 def _samples(facts: DatasetFacts, recipe: dict[str, Any], epochs: float) -> float:
@@ -330,6 +392,26 @@ def _samples(facts: DatasetFacts, recipe: dict[str, Any], epochs: float) -> floa
     if recipe.get("max_steps") is not None:
         train = min(train, int(recipe["max_steps"]) * int(recipe["batch_size"]))
     return 3 * train + epochs * (facts.val + facts.test)
+
+
+def _steps(facts: DatasetFacts, recipe: dict[str, Any], epochs: float) -> float:
+    """Step-equivalents of a run of `epochs` epochs: its SGD steps (`⌈train split / batch⌉` per epoch, at
+    most `max_steps`) and a third of one per evaluation batch (forward only)."""
+    train = epochs * math.ceil(facts.train / int(recipe["batch_size"]))
+    if recipe.get("max_steps") is not None:
+        train = min(train, int(recipe["max_steps"]))
+    evaluation = int(recipe.get("eval_batch_size", TrainConfig.eval_batch_size))
+    evaluations = sum(math.ceil(split / evaluation) for split in (facts.val, facts.test) if split)
+    return train + epochs * evaluations / 3
+
+
+def _add_fixed_costs(packs: list[list[Unit]], row: RowOf, add_steps: AddSteps, steps_of: StepsOf) -> None:
+    """Count each trained pack's steps once (at its longest member's epochs; its members share their
+    training settings), shared among its members' rows in proportion."""
+    for pack in packs:
+        share = steps_of(pack[0].recipe, max(int(unit.recipe["epochs"]) for unit in pack)) / len(pack)
+        for unit in pack:
+            add_steps(row(unit.key.phase.value, unit.key.arm), unit.key.arch_key, share)
 
 
 def _add_units(units: list[Unit], limit: int, row: RowOf, run_flops: FlopsOf, *, simulated: bool) -> None:
@@ -441,6 +523,7 @@ def _row_json(row: Row) -> dict[str, Any]:
         "epoch_rows": row.epoch_rows,
         "epoch_rows_expected": round(row.epoch_rows_expected),
         "flops": row.flops,
+        "pack_steps": row.pack_steps,
         "device_hours": row.device_hours(),
     }
 

@@ -7,7 +7,7 @@ Families register themselves (`register_model`) when this package is imported:
 from archscale.nn import cnn, mlp, nb201  # noqa: F401  (registers the families)
 from archscale.nn.build import build_model
 from archscale.nn.dag import DagNet
-from archscale.nn.flops import LayerRow, count_flops, count_params, layer_summary
+from archscale.nn.flops import ForwardCounts, LayerRow, count_flops, count_params, forward_counts, layer_summary
 from archscale.nn.init import init_model, list_init_schemes, register_init
 from archscale.nn.model import ArchModel, CellLayers, LayerMap, WeightLayer
 from archscale.nn.nb201 import TinyNetwork
@@ -18,6 +18,7 @@ __all__ = [
     "ArchModel",
     "CellLayers",
     "DagNet",
+    "ForwardCounts",
     "LayerMap",
     "LayerRow",
     "ModelSpec",
@@ -28,6 +29,7 @@ __all__ = [
     "count_flops",
     "count_params",
     "family_entry",
+    "forward_counts",
     "init_model",
     "layer_summary",
     "list_families",

@@ -35,13 +35,44 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
 
     Runs one zero sample in eval mode without gradients; the model's training mode is restored.
     """
-    total = 0
+    return forward_counts(model, input_shape).flops
 
-    def hook(module: nn.Module, _inputs: tuple[Tensor, ...], output: Tensor) -> None:
-        nonlocal total
-        total += 2 * _macs(module, output)
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, WEIGHT_LAYERS)]
+@dataclass(frozen=True)
+class ForwardCounts:
+    """What one forward pass of one sample runs: `flops` (2 × MACs of the Linear/Conv layers), `calls`, the
+    leaf modules called (weight layers, normalisations, activations, pooling, ...), of which
+    `weight_calls` Linear/Conv layers: what a step's fixed cost scales with, whatever the batch; and
+    whether the network has a convolution (whose calls cost more each than a dense network's)."""
+
+    flops: int
+    calls: int
+    weight_calls: int
+    convolutional: bool
+
+    @property
+    def kind(self) -> str:
+        """`conv` for a network with a convolution, else `dense`: the two kinds of fixed cost per step."""
+        return "conv" if self.convolutional else "dense"
+
+
+def forward_counts(model: nn.Module, input_shape: tuple[int, ...]) -> ForwardCounts:
+    """`ForwardCounts` of one zero sample of shape `input_shape`, run in eval mode without gradients;
+    the model's training mode is restored."""
+    flops = calls = weight_calls = 0
+
+    def weight_hook(module: nn.Module, _inputs: tuple[Tensor, ...], output: Tensor) -> None:
+        nonlocal flops, weight_calls
+        flops += 2 * _macs(module, output)
+        weight_calls += 1
+
+    def call_hook(_module: nn.Module, _inputs: tuple[Tensor, ...], _output: Tensor) -> None:
+        nonlocal calls
+        calls += 1
+
+    leaves = [m for m in model.modules() if next(m.children(), None) is None]
+    handles = [m.register_forward_hook(call_hook) for m in leaves]
+    handles += [m.register_forward_hook(weight_hook) for m in model.modules() if isinstance(m, WEIGHT_LAYERS)]
     first = next(model.parameters(), None)
     sample = torch.zeros((1, *input_shape)) if first is None else first.new_zeros((1, *input_shape))
     was_training = model.training
@@ -53,7 +84,8 @@ def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
         model.train(was_training)
         for handle in handles:
             handle.remove()
-    return total
+    convolutional = any(isinstance(m, nn.Conv1d | nn.Conv2d | nn.Conv3d) for m in leaves)
+    return ForwardCounts(flops, calls, weight_calls, convolutional)
 
 
 @dataclass(frozen=True)
