@@ -253,3 +253,19 @@ def group_lrs() -> Iterator[list[dict[int, float]]]:
     handle = register_optimizer_step_pre_hook(record)
     yield seen
     handle.remove()
+
+
+@pytest.fixture(scope="session")
+def rich_study_embedded(tmp_path_factory: pytest.TempPathFactory) -> list[tuple]:
+    """The rows of tests/stored_rows.py's rich study run once embedded (2 workers, SQLite): the reference
+    that the same-rows tests compare other layouts with (the cluster, one worker, unpacked)."""
+    from stored_rows import RICH_STUDY, stored_rows
+
+    folder = tmp_path_factory.mktemp("rich-embedded")
+    study = folder / "same.yaml"
+    study.write_text(RICH_STUDY)
+    url = f"sqlite:///{folder / 'embedded.db'}"
+    command = [sys.executable, "-m", "archscale.cli", "run", str(study), "--db", url, "--no-compare"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return stored_rows(url, "same-answer")

@@ -316,18 +316,17 @@ def test_quickstart_end_to_end(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_studys_rows_depend_on_its_yaml_only_not_on_workers_or_its_name(tmp_path):
+def test_a_studys_rows_depend_on_its_yaml_only_not_on_workers_or_its_name(tmp_path, rich_study_embedded):
     """The same study with 2 workers (embedded on this machine), with 1 under another name, and unpacked
     stores identical rows: the searches' paths, early stopping, packs and final runs are plan decisions,
     and a packed member computes the same bits as the run alone."""
     study = tmp_path / "same.yaml"
     study.write_text(RICH_STUDY)
     runs = {
-        "two workers": ("same-answer", []),
         "one worker, another name": ("renamed", ["--set", "resources.max_concurrent=1", "--new-name", "renamed"]),
         "unpacked": ("same-answer", ["--set", "resources.pack=1"]),
     }
-    stored = {}
+    stored = {"two workers": rich_study_embedded}
     for label, (name, options) in runs.items():
         url = f"sqlite:///{tmp_path / (label.replace(' ', '-').replace(',', '') + '.db')}"
         result = archscale("run", str(study), "--db", url, "--no-compare", *options)
