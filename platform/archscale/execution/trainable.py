@@ -62,9 +62,7 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
     if context.simulation is not None:
         _run_simulated(requests, context, context.simulation)
         return
-    import ray
     import torch
-    from ray import tune
 
     from archscale.train import TrainConfig, train, train_pack
     from archscale.train.parametrization import trains_alone
@@ -73,23 +71,11 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
     models = _models(requests, context, splits)
     params = sum(p.numel() for p in models[0].parameters())
     configs = [TrainConfig(**r.recipe, lr=r.lr, seed=r.key.seed, threads=context.threads) for r in requests]
-    pending: list[EpochReport] = []
-
-    def on_member_epoch(member: int, m: EpochMetrics) -> None:
-        pending.append(EpochReport(**asdict(m), params=params, member=member))
-
-    def flush(_: int = 0) -> list[int]:
-        """Report the epoch's members to Tune; return those that early stopping stops."""
-        if not pending:
-            return []
-        stops = _judge(context.early_stopping, requests, pending)
-        tune.report(epoch_result(list(pending)))
-        pending.clear()
-        return stops
+    reports = _EpochReports(context, requests, params)
 
     def on_epoch(m: EpochMetrics) -> bool:
-        on_member_epoch(0, m)
-        return bool(flush())
+        reports.add(0, m)
+        return bool(reports.flush())
 
     if trains_alone(models[0]):  # μP, or a user's module (family torch)
         results: list[TrainResult] = [train(models[0], splits, configs[0], on_epoch)]
@@ -99,16 +85,46 @@ def run_trial(config: dict[str, Any], context: TrialContext) -> None:
         for first, last in _fitting_packs(models, splits, configs[0], context):
 
             def on_part_epoch(k: int, m: EpochMetrics, first: int = first) -> None:
-                on_member_epoch(first + k, m)
+                reports.add(first + k, m)
 
-            def after_part_epoch(epoch: int, first: int = first) -> list[int]:
-                return [k - first for k in flush(epoch)]
+            def after_part_epoch(_: int, first: int = first) -> list[int]:
+                return [k - first for k in reports.flush()]
 
             packed = _packed(models[first:last])
             results += train_pack(packed, splits, configs[first:last], on_part_epoch, after_epoch=after_part_epoch)
         on_cuda = next(packed.parameters()).is_cuda
-    flush()
-    device = torch.cuda.get_device_name() if on_cuda else "cpu"
+    reports.flush()
+    _report_ends(results, torch.cuda.get_device_name() if on_cuda else "cpu")
+
+
+class _EpochReports:
+    """The members' epochs of a trial, reported to Tune together once the epoch is over (after early
+    stopping has judged them)."""
+
+    def __init__(self, context: TrialContext, requests: list[TrialRequest], params: int) -> None:
+        self._context, self._requests, self._params = context, requests, params
+        self._pending: list[EpochReport] = []
+
+    def add(self, member: int, m: EpochMetrics) -> None:
+        self._pending.append(EpochReport(**asdict(m), params=self._params, member=member))
+
+    def flush(self) -> list[int]:
+        """Report the epoch's members to Tune; return those that early stopping stops."""
+        from ray import tune
+
+        if not self._pending:
+            return []
+        stops = _judge(self._context.early_stopping, self._requests, self._pending)
+        tune.report(epoch_result(list(self._pending)))
+        self._pending.clear()
+        return stops
+
+
+def _report_ends(results: list[TrainResult], device: str) -> None:
+    """Report every member's end (status, times, device, node) to Tune."""
+    import ray
+    from ray import tune
+
     node = ray.get_runtime_context().get_node_id()
     ends = [
         TrialEnd(r.status.value, r.device_seconds, r.wall_seconds, device, node, member)
@@ -129,36 +145,20 @@ class Simulation:
 def _run_simulated(requests: list[TrialRequest], context: TrialContext, simulation: Simulation) -> None:
     """`run_trial` with the synthetic trainer: the same reports, early stopping and ends, no model, no
     data. Members may be of different architectures (simulated packs are not one model)."""
-    import ray
-    from ray import tune
-
     from archscale.train.synthetic import SyntheticRun, simulate_pack
 
     runs = [
         SyntheticRun(r.lr, simulation.scales.get(r.key.arch_key, 1.0), r.key.seed, r.budget, simulation.classes)
         for r in requests
     ]
-    pending: list[EpochReport] = []
+    reports = _EpochReports(context, requests, 0)
 
     def on_epoch(member: int, m: EpochMetrics) -> bool:
-        pending.append(EpochReport(**asdict(m), params=0, member=member))
+        reports.add(member, m)
         return False
 
-    def after_epoch(_: int) -> list[int]:
-        if not pending:
-            return []
-        stops = _judge(context.early_stopping, requests, pending)
-        tune.report(epoch_result(list(pending)))
-        pending.clear()
-        return stops
-
-    results = simulate_pack(runs, on_epoch, after_epoch)
-    node = ray.get_runtime_context().get_node_id()
-    ends = [
-        TrialEnd(r.status.value, r.device_seconds, r.wall_seconds, "simulated", node, member)
-        for member, r in enumerate(results)
-    ]
-    tune.report(end_result(ends))
+    results = simulate_pack(runs, on_epoch, lambda _: reports.flush())
+    _report_ends(results, "simulated")
 
 
 def _fitting_packs(
